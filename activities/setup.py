@@ -1,0 +1,30 @@
+"""What a lead workflow learns from its worker when a run starts: the playbook and the vendors."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from config.playbook import Playbook
+from config.playbook_loader import PlaybookError, stock_playbook
+
+
+class LeadConfig(BaseModel):
+    playbook: Playbook
+    vendors: list[str]
+    ledger: bool = False  # whether this worker records the lead's facts in the ledger
+
+
+class SetupActivities:
+    def __init__(self, vendors: list[str], ledger: bool = False) -> None:
+        self._vendors = list(vendors)
+        self._ledger = ledger
+
+    @activity.defn(name="lead_config")
+    def lead_config(self, playbook_name: str) -> LeadConfig:
+        try:
+            playbook = stock_playbook(playbook_name)
+        except PlaybookError as exc:
+            raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
+        return LeadConfig(playbook=playbook, vendors=self._vendors, ledger=self._ledger)

@@ -1,0 +1,136 @@
+"""The playbook: a revenue team's whole stage model as data, validated by pydantic."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from config.durations import Duration
+from lifecycle.events import EventKind
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StageKind(StrEnum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+    DISQUALIFIED = "disqualified"
+    NURTURE = "nurture"
+
+
+TERMINAL_KINDS = frozenset({StageKind.WON, StageKind.LOST, StageKind.DISQUALIFIED})
+
+BreachAction = Literal["notify_owner", "notify_manager", "emit_analytics"]
+
+
+class Sla(Strict):
+    """The expected next action in a stage and the time allowed for it."""
+
+    expect: list[EventKind] = Field(min_length=1)
+    within: Duration
+    description: str = ""
+    on_breach: list[BreachAction] = Field(default=["notify_owner"])
+    # A hot signal shortens the clock: {demo_requested: 1h} pulls the due time forward.
+    expedite: dict[EventKind, Duration] = Field(default_factory=dict)
+
+
+class Stage(Strict):
+    name: str = Field(min_length=1)
+    kind: StageKind = StageKind.OPEN
+    owner_role: Literal["marketing", "sdr", "ae", "cs"] | None = None
+    required_fields: list[str] = Field(default_factory=list)
+    entry_rule: str = ""
+    exit_rules: list[str] = Field(default_factory=list)
+    sla: Sla | None = None
+    # Only a person's command may move a lead into this stage (SQL), never scoring.
+    requires_confirmation: bool = False
+
+
+class Transition(Strict):
+    """`from_` lists stage names, or "*" for every open stage."""
+
+    from_: list[str] = Field(alias="from", min_length=1)
+    to: str
+    when: list[EventKind | Literal["score_threshold"]] = Field(min_length=1)
+    min_score: int | None = None
+    # Which score categories count towards min_score (empty: all); PQL counts product only.
+    score_categories: list[Literal["fit", "intent", "engagement", "product"]] = Field(
+        default_factory=list
+    )
+
+
+ScoreCategory = Literal["fit", "intent", "engagement", "product"]
+
+
+class FitRule(Strict):
+    attribute: str
+    equals_any: list[str] = Field(default_factory=list)
+    at_least: float | None = None
+    points: int
+
+
+class SignalRule(Strict):
+    event: EventKind
+    category: Literal["intent", "engagement", "product"]
+    points: int
+
+
+class Scoring(Strict):
+    mql_threshold: int = 60
+    fit: list[FitRule] = Field(default_factory=list)
+    signals: list[SignalRule] = Field(default_factory=list)
+    caps: dict[ScoreCategory, int] = Field(default_factory=dict)
+    # Behavioural points halve every `half_life`; fit does not decay.
+    half_life: Duration | None = None
+
+
+class NurturePath(Strict):
+    name: str
+    follow_up_after: Duration
+    re_entry_on: list[EventKind] = Field(min_length=1)
+    re_entry_stage: str
+
+
+class Playbook(Strict):
+    name: str
+    description: str = ""
+    initial_stage: str
+    stages: list[Stage] = Field(min_length=1)
+    transitions: list[Transition] = Field(min_length=1)
+    scoring: Scoring = Scoring()
+    disqualification_reasons: list[str] = Field(min_length=1)
+    loss_reasons: list[str] = Field(default_factory=list)
+    nurture_paths: list[NurturePath] = Field(default_factory=list)
+    # Incoming event names (from product, Segment, forms) -> lifecycle events.
+    event_map: dict[str, EventKind] = Field(default_factory=dict)
+    # Who wins when a person sets a stage in a CRM that the playbook does not allow from the
+    # lead's stage: leadflow (write its stage back, the default) or the CRM (adopt it anyway).
+    conflict_policy: dict[Literal["hubspot", "salesforce"], Literal["leadflow_wins", "crm_wins"]] = Field(
+        default_factory=dict
+    )
+    # Per system, per stage: the vendor fields to write (filled by the connectors).
+    field_mapping: dict[Literal["hubspot", "salesforce"], dict[str, dict[str, str]]] = Field(
+        default_factory=dict
+    )
+
+    def stage(self, name: str) -> Stage:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise KeyError(name)
+
+    def nurture_path(self, name: str) -> NurturePath:
+        for path in self.nurture_paths:
+            if path.name == name:
+                return path
+        raise KeyError(name)
+
+    def sources_of(self, transition: Transition) -> list[str]:
+        if "*" in transition.from_:
+            return [s.name for s in self.stages if s.kind == StageKind.OPEN]
+        return transition.from_

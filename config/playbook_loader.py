@@ -1,0 +1,169 @@
+"""Loading playbooks from YAML and checking that the stage model makes sense as a whole.
+
+Every problem is reported with the file, the field path and the reason, all at once,
+so an operator fixes a playbook in one pass.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from config.playbook import TERMINAL_KINDS, Playbook, StageKind
+from lifecycle.events import TIMER_KINDS, EventKind
+
+PLAYBOOK_DIR = Path(__file__).parent / "playbooks"
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.path}: {self.reason}"
+
+
+class PlaybookError(ValueError):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def load_playbook(path: Path | str) -> Playbook:
+    """Reads and checks one playbook file; raises PlaybookError naming every problem."""
+    path = Path(path)
+    name = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise PlaybookError([Problem(name, "<file>", str(exc).replace("\n", " "))]) from exc
+    try:
+        playbook = Playbook.model_validate(raw)
+    except ValidationError as exc:
+        raise PlaybookError([_from_pydantic(name, err) for err in exc.errors()]) from exc
+    problems = [Problem(name, p, r) for p, r in check_playbook(playbook)]
+    if problems:
+        raise PlaybookError(problems)
+    return playbook
+
+
+def stock_playbook(name: str) -> Playbook:
+    """One of the playbooks shipped under config/playbooks, by name (demo_led, trial_led, ...)."""
+    path = PLAYBOOK_DIR / f"{name}.yaml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in PLAYBOOK_DIR.glob("*.yaml")))
+        raise PlaybookError([Problem(str(path), "<file>", f"no such playbook; known: {known}")])
+    return load_playbook(path)
+
+
+def _from_pydantic(file: str, error: ErrorDetails) -> Problem:
+    loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(".")
+    return Problem(file, loc or "<root>", error["msg"])
+
+
+def check_playbook(pb: Playbook) -> list[tuple[str, str]]:
+    """Whole-model rules pydantic cannot see field by field. Returns (field path, reason) pairs."""
+    problems: list[tuple[str, str]] = []
+    names = [s.name for s in pb.stages]
+    known = set(names)
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            problems.append((f"stages[{i}].name", f"duplicate stage {name!r}"))
+    if pb.initial_stage not in known:
+        problems.append(("initial_stage", f"unknown stage {pb.initial_stage!r}"))
+    problems += _check_transitions(pb, known)
+    problems += _check_stages(pb)
+    problems += _check_reachability(pb, known)
+    problems += _check_nurture(pb, known)
+    problems += _check_scoring(pb)
+    for system, stages in pb.field_mapping.items():
+        for stage in stages:
+            if stage not in known:
+                problems.append((f"field_mapping.{system}.{stage}", "unknown stage"))
+    for label, reasons in (("disqualification_reasons", pb.disqualification_reasons),
+                           ("loss_reasons", pb.loss_reasons)):
+        for reason, count in Counter(reasons).items():
+            if count > 1:
+                problems.append((label, f"duplicate reason {reason!r}"))
+    return problems
+
+
+def _check_transitions(pb: Playbook, known: set[str]) -> list[tuple[str, str]]:
+    problems = []
+    for i, t in enumerate(pb.transitions):
+        for j, source in enumerate(t.from_):
+            if source != "*" and source not in known:
+                problems.append((f"transitions[{i}].from[{j}]", f"unknown stage {source!r}"))
+        if t.to not in known:
+            problems.append((f"transitions[{i}].to", f"unknown stage {t.to!r}"))
+            continue
+        target = pb.stage(t.to)
+        if target.requires_confirmation and "score_threshold" in t.when:
+            problems.append((f"transitions[{i}].when",
+                             f"{t.to!r} needs a person's confirmation; scoring cannot move a lead there"))
+        for kind in t.when:
+            if kind in TIMER_KINDS:
+                problems.append((f"transitions[{i}].when", f"{kind} is fired by timers, not a trigger"))
+        if "score_threshold" in t.when and t.min_score is None and t.score_categories:
+            problems.append((f"transitions[{i}].min_score", "score_categories needs min_score"))
+    return problems
+
+
+def _check_stages(pb: Playbook) -> list[tuple[str, str]]:
+    problems = []
+    for i, stage in enumerate(pb.stages):
+        if stage.sla and (stage.kind in TERMINAL_KINDS or stage.kind == StageKind.NURTURE):
+            problems.append((f"stages[{i}].sla", f"{stage.kind} stage {stage.name!r} cannot have an SLA"))
+    kinds = {s.kind for s in pb.stages}
+    if StageKind.DISQUALIFIED not in kinds:
+        problems.append(("stages", "no stage of kind 'disqualified'"))
+    return problems
+
+
+def _check_reachability(pb: Playbook, known: set[str]) -> list[tuple[str, str]]:
+    reached = {pb.initial_stage}
+    frontier = [pb.initial_stage]
+    while frontier:
+        current = frontier.pop()
+        for t in pb.transitions:
+            if t.to in known and t.to not in reached and current in pb.sources_of(t):
+                reached.add(t.to)
+                frontier.append(t.to)
+    return [(f"stages[{i}]", f"stage {s.name!r} is unreachable from {pb.initial_stage!r}")
+            for i, s in enumerate(pb.stages) if s.name not in reached]
+
+
+def _check_nurture(pb: Playbook, known: set[str]) -> list[tuple[str, str]]:
+    problems = []
+    for i, path in enumerate(pb.nurture_paths):
+        if path.re_entry_stage not in known:
+            problems.append((f"nurture_paths[{i}].re_entry_stage", f"unknown stage {path.re_entry_stage!r}"))
+    has_paths = bool(pb.nurture_paths)
+    for i, stage in enumerate(pb.stages):
+        if stage.kind != StageKind.NURTURE:
+            continue
+        leaves = any(stage.name in pb.sources_of(t) and t.to != stage.name for t in pb.transitions)
+        if not (has_paths or leaves):
+            problems.append((f"stages[{i}]", f"nurture stage {stage.name!r} has no re-entry"))
+    snooze_targets = {t.to for t in pb.transitions if EventKind.SNOOZE in t.when}
+    if snooze_targets and not has_paths:
+        problems.append(("nurture_paths", "snooze transitions need at least one nurture path"))
+    return problems
+
+
+def _check_scoring(pb: Playbook) -> list[tuple[str, str]]:
+    problems = []
+    for i, rule in enumerate(pb.scoring.signals):
+        if rule.event == EventKind.EMAIL_OPEN and rule.points > 0:
+            problems.append((f"scoring.signals[{i}].points", "email opens never qualify; points must be 0"))
+    for i, fit in enumerate(pb.scoring.fit):
+        if not fit.equals_any and fit.at_least is None:
+            problems.append((f"scoring.fit[{i}]", "needs equals_any or at_least"))
+    return problems

@@ -1,0 +1,43 @@
+"""Runtime settings, read from the environment (and a local `.env`).
+
+Secrets are `SecretStr` so they never show up in reprs or logs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    temporal_address: str = Field("localhost:7233", alias="LEADFLOW_TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field("default", alias="LEADFLOW_TEMPORAL_NAMESPACE")
+    task_queue: str = Field("leadflow", alias="LEADFLOW_TASK_QUEUE")
+    playbook: str = Field("demo_led", alias="LEADFLOW_PLAYBOOK")
+    data_dir: Path = Field(Path(".data"), alias="LEADFLOW_DATA_DIR")
+
+    hubspot_access_token: SecretStr | None = Field(None, alias="HUBSPOT_ACCESS_TOKEN")
+    hubspot_base_url: str = Field("https://api.hubapi.com", alias="HUBSPOT_BASE_URL")
+
+    salesforce_username: str | None = Field(None, alias="SALESFORCE_USERNAME")
+    salesforce_password: SecretStr | None = Field(None, alias="SALESFORCE_PASSWORD")
+    salesforce_security_token: SecretStr | None = Field(None, alias="SALESFORCE_SECURITY_TOKEN")
+    # The connected app's consumer key and secret, for the OAuth username-password flow.
+    salesforce_client_id: str | None = Field(None, alias="SALESFORCE_CLIENT_ID")
+    salesforce_client_secret: SecretStr | None = Field(None, alias="SALESFORCE_CLIENT_SECRET")
+    salesforce_instance_url: str | None = Field(None, alias="SALESFORCE_INSTANCE_URL")
+    salesforce_session_id: SecretStr | None = Field(None, alias="SALESFORCE_SESSION_ID")
+    # Login host (https://login.salesforce.com, or an emulator's https://127.0.0.1:PORT).
+    salesforce_base_url: str = Field("https://login.salesforce.com", alias="SALESFORCE_BASE_URL")
+    salesforce_ca_bundle: str | None = Field(None, alias="SALESFORCE_CA_BUNDLE")
+
+    segment_write_key: SecretStr | None = Field(None, alias="SEGMENT_WRITE_KEY")
+    segment_host: str = Field("https://api.segment.io", alias="SEGMENT_HOST")
+
+
+def load_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,95 @@
+"""The vendor-neutral shape every connector speaks.
+
+Activities hand connectors `LeadSnapshot`s and get one `SyncResult` back per lead,
+in the same order, so a failure inside a vendor batch is always mapped back to the
+lead it belongs to.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+
+class LeadSnapshot(BaseModel):
+    """What leadflow knows about one lead, as it should appear in every system."""
+
+    email: str
+    stage: str
+    previous_stage: str | None = None
+    cause: str = ""
+    score: int = 0
+    owner_id: str | None = None
+    disqualification_reason: str | None = None
+    follow_up_date: date | None = None
+    # Plain contact attributes (firstname, company, ...), copied as they are.
+    properties: dict[str, str] = Field(default_factory=dict)
+
+
+class SyncResult(BaseModel):
+    email: str
+    ok: bool
+    record_id: str | None = None
+    vendor_code: str | None = None
+    message: str | None = None
+    retryable: bool = False
+
+
+class ChangedRecord(BaseModel):
+    """A record a person or another system changed in a vendor, read back for reconcile."""
+
+    email: str
+    record_id: str
+    stage_value: str | None = None
+    modified_at: datetime
+    properties: dict[str, str | None] = Field(default_factory=dict)
+    deleted: bool = False
+    merged_into: str | None = None
+
+
+class ChangedPage(BaseModel):
+    records: list[ChangedRecord]
+    next_cursor: str | None = None
+
+
+class Owner(BaseModel):
+    id: str
+    email: str
+    name: str = ""
+    active: bool = True
+
+
+class OwnerTask(BaseModel):
+    email: str
+    owner_id: str | None
+    subject: str
+    body: str
+    due_at: datetime | None = None
+
+
+class Connector(Protocol):
+    name: str
+
+    def upsert_leads(self, leads: list[LeadSnapshot]) -> list[SyncResult]: ...
+
+    def changed_since(
+        self, since: datetime, until: datetime | None, cursor: str | None
+    ) -> ChangedPage: ...
+
+    def owners(self) -> list[Owner]: ...
+
+    def create_task(self, task: OwnerTask) -> str: ...
+
+    def provision(self) -> list[str]: ...
+
+
+class VendorError(Exception):
+    """A vendor refused a request. `retryable` tells the activity layer what to do with it."""
+
+    def __init__(self, vendor: str, code: str, message: str, *, retryable: bool) -> None:
+        super().__init__(f"{vendor} {code}: {message}")
+        self.vendor = vendor
+        self.code = code
+        self.retryable = retryable

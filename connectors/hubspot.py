@@ -1,0 +1,522 @@
+"""HubSpot connector on hubspot-api-client (CRM v3).
+
+Writes go through batch upsert by email (100 per request); reads use CRM search on
+`lastmodifieddate`. Every call passes through `_Transport`, which paces requests from
+HubSpot's X-HubSpot-RateLimit-* headers and retries 429/423/5xx in-process within a bounded
+wait; a whole-request failure that outlasts it becomes VendorError(retryable=True).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import urllib3
+from hubspot import HubSpot
+from hubspot.crm.contacts import BatchInputSimplePublicObjectBatchInputUpsert as UpsertBatch
+from hubspot.crm.contacts import PublicObjectSearchRequest
+from hubspot.crm.contacts import SimplePublicObjectBatchInputUpsert as UpsertInput
+from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
+from hubspot.crm.objects.tasks import (
+    AssociationSpec,
+    PublicAssociationsForObject,
+    PublicObjectId,
+    SimplePublicObjectInputForCreate,
+)
+from hubspot.crm.objects.tasks.exceptions import ApiException as TasksApiException
+from hubspot.crm.owners.exceptions import ApiException as OwnersApiException
+from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
+from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
+from urllib3.util.retry import Retry
+
+from connectors.base import (
+    ChangedPage,
+    ChangedRecord,
+    LeadSnapshot,
+    Owner,
+    OwnerTask,
+    SyncResult,
+    VendorError,
+)
+
+log = logging.getLogger(__name__)
+
+VENDOR = "hubspot"
+BATCH_SIZE = 100
+PAGE_SIZE = 200
+SEARCH_CAP = 10_000
+TASK_TO_CONTACT = 204  # HubSpot-defined association type id: task -> contact
+# HubSpot's default lifecycle order; a move to an earlier stage must clear the field first.
+LIFECYCLE_ORDER = ["subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead",
+                   "opportunity", "customer", "evangelist", "other"]
+GROUP = {"name": "leadflow", "label": "leadflow"}
+CUSTOM_PROPERTIES = [
+    {"name": "lead_stage", "label": "Lead stage", "type": "string", "field_type": "text"},
+    {"name": "lead_score", "label": "Lead score", "type": "number", "field_type": "number"},
+    {"name": "lead_disqualification_reason", "label": "Lead disqualification reason",
+     "type": "string", "field_type": "text"},
+    {"name": "lead_follow_up_date", "label": "Lead follow-up date", "type": "date",
+     "field_type": "date"},
+]
+READ_PROPERTIES = ["email", "lifecyclestage", "hs_lead_status", "hubspot_owner_id",
+                   "lastmodifieddate", "lead_stage", "lead_score",
+                   "lead_disqualification_reason", "lead_follow_up_date"]
+API_ERRORS = (ContactsApiException, TasksApiException, OwnersApiException, PropertiesApiException)
+# Codes whose detail names the property alone, so every record writing it is at fault.
+BY_NAME = {"PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE"}
+# Codes whose message quotes the offending value, so only records writing that value are.
+VALUE_PATTERNS = {"INVALID_OPTION": re.compile(r"^(.*?) was not one of the allowed options"),
+                  "INVALID_EMAIL": re.compile(r"^Email address (.*?) is invalid")}
+
+
+# ---- transport: pacing + bounded retries -------------------------------------------------
+class _Pacer:
+    """Keeps this process under HubSpot's rolling limit, learned from response headers."""
+
+    def __init__(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        self.clock, self.sleep = clock, sleep
+        self.limit: int | None = None
+        self.interval = 10.0
+        self.remaining: int | None = None
+        self.sent: deque[float] = deque()
+        self.last_search = 0.0
+        # Threads sharing a connector share its budget: waiting while holding the lock is
+        # what queues them behind each other.
+        self.lock = threading.Lock()
+
+    def _reserve(self) -> int:
+        return max(1, (self.limit or 0) // 10)  # headroom for other clients of the same app
+
+    def wait_turn(self, search: bool) -> None:
+        with self.lock:
+            self._wait_turn(search)
+
+    def _wait_turn(self, search: bool) -> None:
+        now = self.clock()
+        while self.sent and self.sent[0] <= now - self.interval:
+            self.sent.popleft()
+        delay = 0.0
+        if self.limit:
+            budget = max(1, self.limit - self._reserve())
+            if len(self.sent) >= budget:
+                delay = self.sent[len(self.sent) - budget] + self.interval - now
+            elif self.remaining is not None and self.remaining <= self._reserve():
+                # Someone else is spending the same budget: wait for our oldest slot to free.
+                delay = (self.sent[0] + self.interval - now) if self.sent else self.interval
+        if search:  # search has its own ~5 requests/second limit and no headers for it
+            delay = max(delay, self.last_search + 0.2 - now)
+        if delay > 0:
+            self.sleep(delay)
+        stamp = self.clock()
+        self.sent.append(stamp)
+        if search:
+            self.last_search = stamp
+
+    def observe(self, headers: Mapping[str, str] | None) -> None:
+        h = {k.lower(): v for k, v in (headers or {}).items()}
+        with self.lock:
+            self._learn(h)
+
+    def _learn(self, h: dict[str, str]) -> None:
+        if "x-hubspot-ratelimit-max" in h:
+            self.limit = int(h["x-hubspot-ratelimit-max"])
+        if "x-hubspot-ratelimit-interval-milliseconds" in h:
+            self.interval = int(h["x-hubspot-ratelimit-interval-milliseconds"]) / 1000
+        if "x-hubspot-ratelimit-remaining" in h:
+            self.remaining = int(h["x-hubspot-ratelimit-remaining"])
+
+
+def _error_body(exc: Any) -> dict:
+    try:
+        body = json.loads(exc.body or "{}")
+        return body if isinstance(body, dict) else {}
+    except (TypeError, ValueError):
+        return {}
+
+
+class _Transport:
+    def __init__(self, max_wait_s: float, max_attempts: int,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.max_wait_s, self.max_attempts = max_wait_s, max_attempts
+        self.pacer = _Pacer(clock, sleep)
+        self.sleep = sleep
+
+    def call(self, what: str, fn: Callable[..., Any], *args: Any, search: bool = False,
+             **kwargs: Any) -> Any:
+        """Run a *_with_http_info client method; returns its data. 4xx other than auth,
+        429 and 423 are re-raised as the client's ApiException for the caller to map."""
+        waited, code = 0.0, "UNKNOWN"
+        for attempt in range(self.max_attempts):
+            self.pacer.wait_turn(search)
+            try:
+                data, _status, headers = fn(*args, _request_timeout=(5, 60), **kwargs)
+            except API_ERRORS as exc:
+                self.pacer.observe(exc.headers)
+                code, delay = self._classify(what, exc, attempt)
+            except urllib3.exceptions.HTTPError as exc:
+                code, delay = "CONNECTION", _backoff(attempt)
+                log.warning("hubspot %s: connection problem (%s)", what, type(exc).__name__)
+            else:
+                self.pacer.observe(headers)
+                return data
+            if waited + delay > self.max_wait_s:
+                break
+            log.warning("hubspot %s: %s, retrying in %.1fs", what, code, delay)
+            self.sleep(delay)
+            waited += delay
+        raise VendorError(VENDOR, code, f"{what} still failing after {waited:.1f}s of retries",
+                          retryable=True)
+
+    def _classify(self, what: str, exc: Any, attempt: int) -> tuple[str, float]:
+        body, status = _error_body(exc), exc.status or 0
+        headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+        retry_after = float(headers["retry-after"]) if "retry-after" in headers else None
+        if status in (401, 403):
+            raise VendorError(VENDOR, body.get("category", f"HTTP_{status}"),
+                              f"{what}: {body.get('message', 'not authorised')}",
+                              retryable=False) from None
+        if status == 429:
+            policy = body.get("policyName", "TEN_SECONDLY_ROLLING")
+            if policy == "DAILY":  # nothing left today: retrying in-process is pointless
+                raise VendorError(VENDOR, "RATE_LIMIT_DAILY", f"{what}: daily API limit reached",
+                                  retryable=True) from None
+            return f"RATE_LIMIT_{policy}", retry_after or self.pacer.interval
+        if status == 423:
+            return "LOCKED", retry_after or 2.0
+        if status == 0 or status >= 500:
+            return f"HTTP_{status}", retry_after or _backoff(attempt)
+        raise exc
+
+
+def _backoff(attempt: int) -> float:
+    return min(8.0, 0.5 * 2**attempt) * (0.8 + 0.4 * random.random())  # noqa: S311
+
+
+# ---- one lead, as HubSpot properties -------------------------------------------------------
+@dataclass
+class _Row:
+    email: str
+    props: dict[str, str]
+    backward: bool
+
+
+def _lifecycle_rank(value: str | None) -> int:
+    return LIFECYCLE_ORDER.index(value) if value in LIFECYCLE_ORDER else -1
+
+
+def _failure(email: str, code: str, message: str, retryable: bool = False) -> SyncResult:
+    return SyncResult(email=email, ok=False, vendor_code=code, message=message,
+                      retryable=retryable)
+
+
+def _property_details(body: dict) -> list[dict]:
+    """HubSpot puts per-property errors as JSON inside the message of a VALIDATION_ERROR."""
+    message = body.get("message", "")
+    head = "Property values were not valid: "
+    if not message.startswith(head):
+        return []
+    try:
+        details = json.loads(message[len(head):])
+    except ValueError:
+        return []
+    return [d for d in details if isinstance(d, dict) and d.get("name")]
+
+
+def _implicates(detail: dict, row: _Row) -> bool:
+    name, code = detail["name"], detail.get("error", "")
+    if name not in row.props:
+        return False
+    if code in BY_NAME:
+        return True
+    pattern = VALUE_PATTERNS.get(code)
+    found = pattern.match(detail.get("message", "")) if pattern else None
+    return found is not None and found.group(1) == row.props[name]
+
+
+class HubSpotConnector:
+    name = VENDOR
+
+    def __init__(
+        self,
+        *,
+        access_token: str,
+        base_url: str,
+        stage_fields: Mapping[str, Mapping[str, str]],
+        max_wait_s: float = 25.0,
+        max_attempts: int = 8,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.stage_fields = {k: dict(v) for k, v in stage_fields.items()}
+        # Only connection setup is retried by urllib3; everything else is retried here,
+        # where the retry can honour HubSpot's limits (urllib3 never retries POST anyway).
+        retry = Retry(total=2, connect=2, read=0, status=0, redirect=0, other=0)
+        client = HubSpot(access_token=access_token, host=self.base_url, retry=retry)
+        # Each discovery attribute builds a new ApiClient (and pool): build them once.
+        self._contacts = client.crm.contacts
+        self._batch = self._contacts.batch_api
+        self._basic = self._contacts.basic_api
+        self._search = self._contacts.search_api
+        self._props = client.crm.properties.core_api
+        self._groups = client.crm.properties.groups_api
+        self._owners = client.crm.owners.owners_api
+        self._tasks = client.crm.objects.tasks.basic_api
+        self._io = _Transport(max_wait_s, max_attempts)
+
+    def __repr__(self) -> str:  # never show the token
+        return f"HubSpotConnector(base_url={self.base_url!r})"
+
+    @classmethod
+    def from_settings(cls, settings: Any,
+                      stage_fields: Mapping[str, Mapping[str, str]]) -> HubSpotConnector:
+        token = settings.hubspot_access_token
+        if token is None or not token.get_secret_value():
+            raise VendorError(VENDOR, "NO_CREDENTIALS", "HUBSPOT_ACCESS_TOKEN is not set",
+                              retryable=False)
+        return cls(access_token=token.get_secret_value(), base_url=settings.hubspot_base_url,
+                   stage_fields=stage_fields)
+
+    # ---- upsert ------------------------------------------------------------------------
+    def upsert_leads(self, leads: list[LeadSnapshot]) -> list[SyncResult]:
+        rows: dict[str, _Row] = {}
+        for lead in leads:  # the same email twice in one call: the later snapshot wins
+            row = self._row(lead)
+            rows[row.email] = row
+        ordered = list(rows.values())
+        backward = [r for r in ordered if r.backward]
+        if backward:
+            self._clear_lifecycle(backward)
+        results, stored = self._upsert(ordered)
+        # Someone may have moved a record further than leadflow knew: HubSpot then kept the
+        # later stage without saying so. Clear and write those once more.
+        ignored = [r for r in ordered if results[r.email].ok and r.props.get("lifecyclestage")
+                   and stored.get(r.email, r.props["lifecyclestage"])
+                   != r.props["lifecyclestage"]]
+        if ignored:
+            self._clear_lifecycle(ignored)
+            again, stored = self._upsert(ignored)
+            for row in ignored:
+                results[row.email] = again[row.email]
+                if again[row.email].ok and stored.get(row.email) != row.props["lifecyclestage"]:
+                    results[row.email] = _failure(
+                        row.email, "LIFECYCLE_NOT_APPLIED",
+                        f"{row.email}: HubSpot kept lifecyclestage={stored.get(row.email)!r} "
+                        f"instead of {row.props['lifecyclestage']!r}", retryable=True)
+        # Answer with the caller's own spelling of each email, in the caller's order.
+        return [results[lead.email.strip().lower()].model_copy(update={"email": lead.email})
+                for lead in leads]
+
+    def _row(self, lead: LeadSnapshot) -> _Row:
+        email = lead.email.strip().lower()
+        stage = self.stage_fields.get(lead.stage, {})  # a stage may map to no HubSpot values
+        props = {**lead.properties, **stage}
+        props.update(
+            email=email,
+            lead_stage=lead.stage,
+            lead_score=str(lead.score),
+            # "" clears a stale value, e.g. the reason once a disqualified lead re-enters.
+            lead_disqualification_reason=lead.disqualification_reason or "",
+            lead_follow_up_date=lead.follow_up_date.isoformat() if lead.follow_up_date else "",
+        )
+        if lead.owner_id:
+            props["hubspot_owner_id"] = lead.owner_id
+        before = self.stage_fields.get(lead.previous_stage or "", {}).get("lifecyclestage")
+        after = stage.get("lifecyclestage")
+        backward = bool(after) and _lifecycle_rank(after) < _lifecycle_rank(before)
+        return _Row(email, props, backward)
+
+    def _clear_lifecycle(self, rows: list[_Row]) -> None:
+        """HubSpot only moves lifecyclestage forward unless it is cleared by an earlier,
+        separate request (it does not promise order inside one batch)."""
+        cleared = [_Row(r.email, {"email": r.email, "lifecyclestage": ""}, False) for r in rows]
+        self._upsert(cleared)  # failures here surface on the write that follows
+
+    def _upsert(self, rows: list[_Row]) -> tuple[dict[str, SyncResult], dict[str, str | None]]:
+        results: dict[str, SyncResult] = {}
+        stored: dict[str, str | None] = {}
+        for start in range(0, len(rows), BATCH_SIZE):
+            self._upsert_batch(rows[start:start + BATCH_SIZE], results, stored)
+        return results, stored
+
+    def _upsert_batch(self, rows: list[_Row], results: dict[str, SyncResult],
+                      stored: dict[str, str | None]) -> None:
+        batch = UpsertBatch(inputs=[UpsertInput(id=r.email, id_property="email",
+                                                properties=r.props) for r in rows])
+        try:
+            data = self._io.call("batch upsert", self._batch.upsert_with_http_info, batch)
+        except API_ERRORS as exc:
+            self._isolate_failures(rows, exc, results, stored)
+            return
+        for item in data.results:
+            email = (item.properties.get("email") or "").lower()
+            results[email] = SyncResult(email=email, ok=True, record_id=item.id)
+            stored[email] = item.properties.get("lifecyclestage")
+        batch_errors = getattr(data, "errors", None) or []
+        reason = "; ".join(e.message for e in batch_errors) or "no result returned"
+        for row in rows:
+            if row.email not in results:
+                results[row.email] = _failure(row.email, "BATCH_ERROR",
+                                              f"{row.email}: {reason}", retryable=True)
+
+    def _isolate_failures(self, rows: list[_Row], exc: Any, results: dict[str, SyncResult],
+                          stored: dict[str, str | None]) -> None:
+        """A batch HubSpot refused as a whole: fail the records at fault, land the rest."""
+        body = _error_body(exc)
+        category = body.get("category", f"HTTP_{exc.status}")
+        details = _property_details(body)
+        if exc.status != 400 or (len(rows) == 1 and not details):
+            for row in rows:
+                results[row.email] = _failure(row.email, category,
+                                              f"{row.email}: {body.get('message', exc.reason)}")
+            return
+        guilty = [r for r in rows if any(_implicates(d, r) for d in details)]
+        if not guilty and len(rows) > 1:  # the error does not say who: halve and retry
+            half = len(rows) // 2
+            self._upsert_batch(rows[:half], results, stored)
+            self._upsert_batch(rows[half:], results, stored)
+            return
+        for row in guilty or rows:
+            mine = [d for d in details if _implicates(d, row)] or details
+            results[row.email] = _failure(
+                row.email, mine[0].get("error", category),
+                "; ".join(f"{row.email}: property {d['name']} rejected with "
+                          f"{d.get('error')}: {d.get('message')}" for d in mine))
+        rest = [r for r in rows if r not in guilty] if guilty else []
+        if rest:
+            self._upsert_batch(rest, results, stored)
+
+    # ---- reads -------------------------------------------------------------------------
+    def _window(self, since: datetime, until: datetime | None, limit: int,
+                after: str | None) -> Any:
+        filters = [{"propertyName": "lastmodifieddate", "operator": "GTE",
+                    "value": str(_ms(since))}]
+        if until is not None:  # half-open windows, so splitting never double counts
+            filters.append({"propertyName": "lastmodifieddate", "operator": "LT",
+                            "value": str(_ms(until))})
+        request = PublicObjectSearchRequest(
+            filter_groups=[{"filters": filters}], limit=limit, after=after,
+            sorts=[{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+            properties=READ_PROPERTIES)
+        return self._io.call("contact search", self._search.do_search_with_http_info, request,
+                             search=True)
+
+    def count_changed(self, since: datetime, until: datetime | None = None) -> int:
+        """How many contacts changed in [since, until): callers split windows over 10,000."""
+        return int(self._window(since, until, 1, None).total)
+
+    def changed_since(self, since: datetime, until: datetime | None,
+                      cursor: str | None) -> ChangedPage:
+        page = self._window(since, until, PAGE_SIZE, cursor)
+        if cursor is None and page.total > SEARCH_CAP:
+            raise VendorError(VENDOR, "SEARCH_WINDOW_TOO_LARGE",
+                              f"{page.total} contacts changed in [{since}, {until}); HubSpot "
+                              f"search stops at {SEARCH_CAP}: split the window",
+                              retryable=False)
+        records = [_changed(item) for item in page.results]
+        nxt = page.paging.next.after if page.paging and page.paging.next else None
+        return ChangedPage(records=records, next_cursor=nxt)
+
+    def owners(self) -> list[Owner]:
+        out: list[Owner] = []
+        for archived in (False, True):
+            after = None
+            while True:
+                page = self._io.call("owners", self._owners.get_page_with_http_info,
+                                     limit=100, after=after, archived=archived)
+                out += [Owner(id=str(o.id), email=o.email or "",
+                              name=f"{o.first_name or ''} {o.last_name or ''}".strip(),
+                              active=not archived) for o in page.results]
+                if not (page.paging and page.paging.next):
+                    break
+                after = page.paging.next.after
+        return out
+
+    # ---- tasks and schema ----------------------------------------------------------------
+    def create_task(self, task: OwnerTask) -> str:
+        """A HubSpot task on the contact. Not idempotent: a retry after a lost response can
+        create a second task."""
+        email = task.email.strip().lower()
+        try:
+            contact = self._io.call("find contact", self._basic.get_by_id_with_http_info,
+                                    email, id_property="email", properties=["email"])
+        except API_ERRORS as exc:
+            raise VendorError(VENDOR, "CONTACT_NOT_FOUND" if exc.status == 404 else
+                              f"HTTP_{exc.status}", f"no HubSpot contact for {email}",
+                              retryable=False) from None
+        props = {"hs_task_subject": task.subject, "hs_task_body": task.body,
+                 "hs_task_status": "NOT_STARTED", "hs_task_type": "TODO",
+                 "hs_timestamp": str(_ms(task.due_at or datetime.now(UTC)))}
+        if task.owner_id:
+            props["hubspot_owner_id"] = task.owner_id
+        link = PublicAssociationsForObject(
+            to=PublicObjectId(id=contact.id),
+            types=[AssociationSpec(association_category="HUBSPOT_DEFINED",
+                                   association_type_id=TASK_TO_CONTACT)])
+        try:
+            made = self._io.call("create task", self._tasks.create_with_http_info,
+                                 SimplePublicObjectInputForCreate(properties=props,
+                                                                  associations=[link]))
+        except API_ERRORS as exc:
+            body = _error_body(exc)
+            raise VendorError(VENDOR, body.get("category", f"HTTP_{exc.status}"),
+                              f"task for {email}: {body.get('message', exc.reason)}",
+                              retryable=False) from None
+        return str(made.id)
+
+    def provision(self) -> list[str]:
+        """Create leadflow's property group and custom contact properties if missing."""
+        report = [self._ensure("group", GROUP["name"], self._groups.get_by_name_with_http_info,
+                               self._groups.create_with_http_info,
+                               PropertyGroupCreate(name=GROUP["name"], label=GROUP["label"],
+                                                   display_order=-1))]
+        for spec in CUSTOM_PROPERTIES:
+            create = PropertyCreate(group_name=GROUP["name"], form_field=False, **spec)
+            report.append(self._ensure("property", spec["name"],
+                                       self._props.get_by_name_with_http_info,
+                                       self._props.create_with_http_info, create))
+        return report
+
+    def _ensure(self, kind: str, name: str, get: Callable, create: Callable, body: Any) -> str:
+        try:
+            found = self._io.call(f"read {kind} {name}", get, "contacts", name)
+        except API_ERRORS as exc:
+            if exc.status != 404:
+                raise VendorError(VENDOR, f"HTTP_{exc.status}", f"reading {kind} {name}",
+                                  retryable=False) from None
+        else:
+            wanted = getattr(body, "type", None)
+            if wanted and getattr(found, "type", wanted) != wanted:
+                return f"{kind} {name}: found with type {found.type}, expected {wanted}"
+            return f"{kind} {name}: found"
+        try:
+            self._io.call(f"create {kind} {name}", create, "contacts", body)
+        except API_ERRORS as exc:
+            if exc.status == 409:  # created meanwhile by another worker
+                return f"{kind} {name}: found"
+            raise VendorError(VENDOR, _error_body(exc).get("category", f"HTTP_{exc.status}"),
+                              f"creating {kind} {name}: {_error_body(exc).get('message')}",
+                              retryable=False) from None
+        return f"{kind} {name}: created"
+
+
+def _ms(moment: datetime) -> int:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _changed(item: Any) -> ChangedRecord:
+    props = item.properties or {}
+    stamp = props.get("lastmodifieddate")
+    modified = datetime.fromisoformat(stamp) if stamp else item.updated_at
+    return ChangedRecord(email=props.get("email") or "", record_id=str(item.id),
+                         stage_value=props.get("lifecyclestage") or None, modified_at=modified,
+                         properties={k: props.get(k) for k in READ_PROPERTIES})

@@ -1,0 +1,100 @@
+"""What every emulated HubSpot endpoint shares: auth, rate limits, planted faults, call
+counting, rate-limit headers, and HubSpot's error body shapes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from emulators.hubspot.ratelimit import DAILY
+from emulators.hubspot.state import HubSpotState
+from emulators.hubspot.store import Conflict, NotFound, ValidationFailed
+
+Handler = Callable[[HubSpotState, Request, dict], Response]
+AUTH_MESSAGE = ("Authentication credentials not found. This API supports OAuth 2.0 "
+                "authentication and you can find more details at "
+                "https://developers.hubspot.com/docs/methods/auth/oauth-overview")
+
+
+def error(status: int, category: str, message: str, **extra: object) -> JSONResponse:
+    body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()),
+            "category": category, **extra}
+    return JSONResponse(body, status_code=status)
+
+
+def rate_limited(policy: str) -> JSONResponse:
+    word = "daily" if policy == DAILY else "ten_secondly_rolling"
+    body = {"status": "error", "message": f"You have reached your {word} limit.",
+            "errorType": "RATE_LIMIT", "correlationId": str(uuid.uuid4()),
+            "policyName": policy, "groupName": "api-product:private-app"}
+    return JSONResponse(body, status_code=429)
+
+
+def validation(exc: ValidationFailed) -> JSONResponse:
+    if exc.message:
+        return error(400, "VALIDATION_ERROR", exc.message)
+    return error(400, "VALIDATION_ERROR",
+                 "Property values were not valid: "
+                 + json.dumps(exc.details, separators=(",", ":")))
+
+
+def _fault(status: int, policy: str) -> tuple[JSONResponse, str | None]:
+    if status == 429:
+        return rate_limited(policy), policy
+    if status == 423:
+        return error(423, "LOCKED", "The resource is locked; retry in a couple of seconds."), None
+    return error(status, "INTERNAL_ERROR" if status == 500 else "SERVICE_UNAVAILABLE",
+                 "internal error"), None
+
+
+def state_of(request: Request) -> HubSpotState:
+    return request.app.state.hubspot
+
+
+def api(template: str, handler: Handler) -> Callable:
+    """Wrap a synchronous handler(state, request, body) as a counted, limited endpoint."""
+
+    async def endpoint(request: Request) -> Response:
+        state = state_of(request)
+        kind = request.path_params.get("object_type", "")
+        name = f"{request.method} {template.replace('{object_type}', kind)}"
+        response, exhausted = await _serve(state, request, handler)
+        state.record_call(name, response.status_code, request.url.path)
+        response.headers.update(state.limiter.headers(exhausted))
+        return response
+
+    return endpoint
+
+
+async def _serve(state: HubSpotState, request: Request,
+                 handler: Handler) -> tuple[Response, str | None]:
+    if state.faults.latency_s:
+        await asyncio.sleep(state.faults.latency_s)
+    auth = request.headers.get("authorization", "")
+    if not auth.startswith("Bearer ") or auth[7:] not in state.access_tokens:
+        return error(401, "INVALID_AUTHENTICATION", AUTH_MESSAGE), None
+    policy = state.limiter.admit()
+    if policy:
+        return rate_limited(policy), policy
+    planted = state.faults.take()
+    if planted is not None:
+        return _fault(planted, state.fault_policy)
+    try:
+        raw = await request.body()
+        body = json.loads(raw) if raw else {}
+    except json.JSONDecodeError as exc:
+        return error(400, "VALIDATION_ERROR", f"Invalid input JSON on line 1: {exc.msg}"), None
+    with state.lock:
+        try:
+            return handler(state, request, body), None
+        except ValidationFailed as exc:
+            return validation(exc), None
+        except NotFound as exc:
+            return error(404, "OBJECT_NOT_FOUND", str(exc) or "resource not found"), None
+        except Conflict as exc:
+            return error(409, "CONFLICT", str(exc)), None

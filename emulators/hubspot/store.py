@@ -1,0 +1,181 @@
+"""The emulated portal's CRM records: contacts, companies and tasks, with HubSpot's write rules.
+
+Methods raise `ValidationFailed` with HubSpot error details; the HTTP layer turns that into
+the 400 VALIDATION_ERROR body. The caller (state) holds the lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from emulators.hubspot.schema import check, iso
+
+UNIQUE = {"contacts": ("email",), "companies": (), "tasks": ()}
+DEFAULT_PROPS = {
+    "contacts": ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate",
+                 "lastname"),
+    "companies": ("createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"),
+    "tasks": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
+}
+
+
+class ValidationFailed(Exception):
+    def __init__(self, details: list[dict], message: str | None = None) -> None:
+        super().__init__(message or "Property values were not valid")
+        self.details = details
+        self.message = message
+
+
+class NotFound(Exception):
+    pass
+
+
+class Conflict(Exception):
+    pass
+
+
+@dataclass
+class Record:
+    id: str
+    object_type: str
+    properties: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+    archived: bool = False
+    archived_at: datetime | None = None
+    merged_into: str | None = None
+    associations: dict[str, set[str]] = field(default_factory=dict)
+
+    def to_json(self, names: list[str] | None = None) -> dict:
+        wanted = names or DEFAULT_PROPS[self.object_type]
+        body = {
+            "id": self.id,
+            "properties": {n: self.properties.get(n) for n in wanted},
+            "createdAt": iso(self.created_at),
+            "updatedAt": iso(self.updated_at),
+            "archived": self.archived,
+        }
+        if self.archived_at:
+            body["archivedAt"] = iso(self.archived_at)
+        return body
+
+
+class ObjectStore:
+    def __init__(self, properties: dict[str, dict[str, dict]], owner_ids: Callable[[], set[str]],
+                 clock: Callable[[], datetime], portal_id: int) -> None:
+        self.properties = properties
+        self._owner_ids = owner_ids
+        self._clock = clock
+        self.portal_id = portal_id
+        self.records: dict[str, dict[str, Record]] = {t: {} for t in UNIQUE}
+        self._next_id = 1001
+
+    # ---- lookups -------------------------------------------------------------------
+    def find(self, object_type: str, key: str, id_property: str | None = None,
+             archived: bool = False) -> Record | None:
+        table = self.records[object_type]
+        if id_property in (None, "hs_object_id"):
+            record = table.get(key)
+            while record and record.merged_into and not archived:
+                record = table.get(record.merged_into)  # merged ids resolve to the survivor
+        else:
+            wanted = key.lower() if id_property == "email" else key
+            record = next((r for r in table.values()
+                           if r.properties.get(id_property) == wanted and not r.archived), None)
+        if record is None or record.archived != archived:
+            return None
+        return record
+
+    def live(self, object_type: str) -> list[Record]:
+        return [r for r in self.records[object_type].values() if not r.archived]
+
+    # ---- writes --------------------------------------------------------------------
+    def validate(self, object_type: str, props: dict[str, object]) -> dict[str, str]:
+        clean, errors = check(self.properties[object_type], props, self._owner_ids(),
+                              self.portal_id)
+        if errors:
+            raise ValidationFailed(errors)
+        if "email" in clean:
+            clean["email"] = clean["email"].lower()
+        return clean
+
+    def create(self, object_type: str, clean: dict[str, str],
+               associations: list[dict] | None = None, at: datetime | None = None) -> Record:
+        for name in UNIQUE[object_type]:
+            existing = self.find(object_type, clean[name], name) if clean.get(name) else None
+            if existing is not None:
+                raise Conflict(f"Contact already exists. Existing ID: {existing.id}")
+        now = at or self._clock()
+        record_id = str(self._next_id)
+        self._next_id += 1
+        record = Record(record_id, object_type, {}, now, now)
+        record.properties.update({"hs_object_id": record_id, **_stamps(object_type, now, True)})
+        self._apply(record, clean, now)
+        for assoc in associations or []:
+            to_id = str(assoc.get("to", {}).get("id", ""))
+            record.associations.setdefault("contacts", set()).add(to_id)
+            contact = self.records["contacts"].get(to_id)
+            if contact:
+                contact.associations.setdefault(object_type, set()).add(record_id)
+        self.records[object_type][record_id] = record
+        return record
+
+    def update(self, record: Record, clean: dict[str, str]) -> Record:
+        self._apply(record, clean, self._clock())
+        return record
+
+    def _apply(self, record: Record, clean: dict[str, str], now: datetime) -> None:
+        changes = dict(clean)
+        stage = changes.get("lifecyclestage")
+        if stage and self._is_backward(record.object_type, record.properties.get("lifecyclestage"),
+                                       stage):
+            # HubSpot answers success but keeps the later stage unless it was cleared first.
+            del changes["lifecyclestage"]
+        record.properties.update(changes)
+        record.updated_at = now
+        record.properties.update(_stamps(record.object_type, now, False))
+
+    def _is_backward(self, object_type: str, current: str | None, new: str) -> bool:
+        if not current:
+            return False
+        order = {o["value"]: o["displayOrder"]
+                 for o in self.properties[object_type]["lifecyclestage"]["options"]}
+        return order.get(new, -1) < order.get(current, -1)
+
+    def archive(self, record: Record) -> None:
+        record.archived = True
+        record.archived_at = self._clock()
+
+    def merge(self, object_type: str, primary_id: str, other_id: str) -> Record:
+        primary = self.find(object_type, primary_id)
+        other = self.find(object_type, other_id)
+        if primary is None or other is None or primary is other:
+            raise NotFound(f"Object not found. objectId are usually numeric. "
+                           f"{primary_id} / {other_id}")
+        # The survivor keeps its own values and fills gaps from the merged record.
+        for name, value in other.properties.items():
+            if value and not primary.properties.get(name) and name not in _stamp_names():
+                primary.properties[name] = value
+        merged = [x for x in (primary.properties.get("hs_merged_object_ids") or "").split(";") if x]
+        primary.properties["hs_merged_object_ids"] = ";".join(merged + [other.id])
+        self.archive(other)
+        other.merged_into = primary.id
+        self.update(primary, {})
+        return primary
+
+
+def _stamp_names() -> set[str]:
+    return {"createdate", "lastmodifieddate", "hs_lastmodifieddate", "hs_createdate",
+            "hs_object_id", "hs_merged_object_ids"}
+
+
+def _stamps(object_type: str, now: datetime, created: bool) -> dict[str, str]:
+    stamp = iso(now)
+    out = {"hs_lastmodifieddate": stamp}
+    if object_type == "contacts":
+        out["lastmodifieddate"] = stamp
+    if created:
+        out["hs_createdate" if object_type == "tasks" else "createdate"] = stamp
+    return out

@@ -1,0 +1,190 @@
+"""`leadflow`: the command line for revenue-ops engineers and operators."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from config.playbook_loader import PlaybookError, load_playbook
+from config.settings import load_settings
+from leadflow.client import LeadClient
+from leadflow.show import render_playbook
+
+app = typer.Typer(help="leadflow: every lead one Temporal workflow that owns its stage.",
+                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+playbook_app = typer.Typer(help="Check and read playbooks.", no_args_is_help=True)
+app.add_typer(playbook_app, name="playbook")
+
+
+@playbook_app.command("validate")
+def playbook_validate(paths: Annotated[list[Path], typer.Argument(help="Playbook YAML files")]) -> None:
+    """Check playbooks; print every problem as file: field: reason and exit 1 if any."""
+    failed = False
+    for path in paths:
+        try:
+            pb = load_playbook(path)
+        except PlaybookError as exc:
+            failed = True
+            for problem in exc.problems:
+                typer.echo(str(problem), err=True)
+            continue
+        typer.echo(f"{path}: ok ({len(pb.stages)} stages, {len(pb.transitions)} transitions)")
+    raise typer.Exit(1 if failed else 0)
+
+
+@playbook_app.command("show")
+def playbook_show(path: Path) -> None:
+    """Print the stages, transitions, SLAs and scoring of a playbook."""
+    try:
+        typer.echo(render_playbook(load_playbook(path)))
+    except PlaybookError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+
+
+@app.command("up")
+def up(
+    port: Annotated[int, typer.Option(help="Temporal gRPC port")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
+    emulator_port: Annotated[int, typer.Option(help="first of three emulator ports")] = 8701,
+) -> None:
+    """Run the whole local stack: Temporal dev server + UI, emulators for vendors without
+    credentials, and the workers. Ctrl-C stops it; data stays under LEADFLOW_DATA_DIR."""
+    from leadflow.stack import Ports
+    from leadflow.stack import up as run_stack
+
+    emulators = {"hubspot": emulator_port, "salesforce": emulator_port + 1, "segment": emulator_port + 2}
+    run_stack(Ports(temporal=port, ui=ui_port, emulators=emulators))
+
+
+@app.command("emulators")
+def emulators() -> None:
+    """Run the HubSpot, Salesforce and Segment emulators on ports 8701-8703 until Ctrl-C."""
+    from emulators.run_all import main
+
+    main([])
+
+
+@app.command("setup")
+def setup(vendor: Annotated[str, typer.Argument(help="hubspot or salesforce")]) -> None:
+    """Provision leadflow's custom fields: HubSpot properties (idempotent), Salesforce metadata."""
+    from worker import connector_factory
+
+    settings = load_settings()
+    if vendor not in ("hubspot", "salesforce"):
+        raise typer.BadParameter("hubspot or salesforce", param_hint="VENDOR")
+    for line in connector_factory(settings)(vendor, settings.playbook).provision():
+        typer.echo(line)
+
+
+@app.command("worker")
+def worker() -> None:
+    """Run the worker against LEADFLOW_TEMPORAL_ADDRESS until SIGINT/SIGTERM."""
+    import logging
+
+    import worker as worker_module
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(worker_module.main())
+
+
+@app.command("event")
+def event(
+    email: str,
+    name: Annotated[str, typer.Argument(help="Lifecycle event kind or a mapped event name")],
+    prop: Annotated[list[str], typer.Option("--prop", help="k=v, repeatable")] = [],  # noqa: B006
+) -> None:
+    """Send a fact about a lead (signal-with-start), e.g. `leadflow event ada@acme.io activated`."""
+    from lifecycle.events import LeadEvent
+    from lifecycle.mapping import to_kind
+
+    settings = load_settings()
+    from config.playbook_loader import stock_playbook
+    kind = to_kind(stock_playbook(settings.playbook), name)
+    ev = LeadEvent(event_id=uuid.uuid4().hex, kind=kind, name=name, occurred_at=datetime.now(UTC),
+                   actor="cli", properties=_props(prop))
+
+    async def send(leads: LeadClient) -> None:
+        await leads.send_event(email, ev)
+        typer.echo(f"sent {kind.value} to lead:{email.strip().lower()}")
+
+    _with_leads(send)
+
+
+@app.command("command")
+def command(
+    email: str,
+    kind: Annotated[str, typer.Argument(help="confirm_sql, disqualify, snooze, won, ...")],
+    prop: Annotated[list[str], typer.Option("--prop", help="k=v, repeatable")] = [],  # noqa: B006
+) -> None:
+    """Run a person's command on a lead; prints the new stage or why it was refused."""
+    from leadflow.client import CommandRejected
+    from workflows.lead_models import LeadCommand
+
+    async def run(leads: LeadClient) -> None:
+        try:
+            view = await leads.command(email, LeadCommand(kind=kind, properties=_props(prop),  # type: ignore[arg-type]
+                                                          actor="cli"))
+        except CommandRejected as exc:
+            typer.echo(f"refused: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        typer.echo(view.model_dump_json(indent=2))
+
+    _with_leads(run)
+
+
+@app.command("show")
+def show(email: str) -> None:
+    """Print a lead's current state (stage, score with reasons, SLA, history) as JSON."""
+
+    async def run(leads: LeadClient) -> None:
+        state = await leads.state(email)
+        typer.echo(json.dumps(state.model_dump(mode="json"), indent=2))
+
+    _with_leads(run)
+
+
+def _with_leads(action: Callable[[LeadClient], Awaitable[None]]) -> None:
+    """Runs `action` with a connected LeadClient, then lets the client go before the loop ends
+    (a Temporal client alive at interpreter exit can abort the process, sdk-python#300)."""
+    from worker import connect
+
+    settings = load_settings()
+
+    async def run() -> None:
+        try:
+            client = await connect(settings)
+        except RuntimeError as exc:
+            typer.echo(f"cannot reach Temporal at {settings.temporal_address}: is `leadflow up` "
+                       f"or a server running? ({exc})".replace("\n", " "), err=True)
+            raise typer.Exit(2) from exc
+        try:
+            await action(LeadClient(client, settings.task_queue, settings.playbook))
+        finally:
+            del client
+            gc.collect()
+            await asyncio.sleep(0.1)
+
+    asyncio.run(run())
+
+
+def _props(pairs: list[str]) -> dict[str, str]:
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"expected k=v, got {pair!r}", param_hint="--prop")
+        result[key.strip()] = value
+    return result
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,77 @@
+"""Talking to lead workflows from Python: events as signal-with-start, commands as update-with-start.
+
+A product backend can use this directly, without the HTTP hop:
+
+    leads = LeadClient(await Client.connect(..., data_converter=pydantic_data_converter), "leadflow")
+    await leads.send_event("ada@acme.io", event)
+"""
+
+from __future__ import annotations
+
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+
+from config.playbook import Playbook
+from lifecycle.events import LeadEvent, lead_workflow_id
+from lifecycle.state import LeadState
+from workflows.lead import LeadWorkflow
+from workflows.lead_models import DeleteRequest, LeadCommand, LeadInput, LeadView, MergeRequest
+
+
+class CommandRejected(Exception):
+    """A person's command the playbook does not allow; the message says why."""
+
+
+class LeadClient:
+    def __init__(self, client: Client, task_queue: str, playbook: Playbook | str = "demo_led") -> None:
+        self.client = client
+        self.task_queue = task_queue
+        self.playbook = playbook
+
+    def _input(self, email: str, fields: dict[str, str] | None = None) -> LeadInput:
+        pb = self.playbook
+        name = pb if isinstance(pb, str) else pb.name
+        return LeadInput(email=email, playbook_name=name, fields=fields or {},
+                         playbook=None if isinstance(pb, str) else pb)
+
+    async def send_event(self, email: str, event: LeadEvent) -> WorkflowHandle:
+        """Durable once this returns: Temporal has accepted the signal (and started the lead)."""
+        return await self.client.start_workflow(
+            LeadWorkflow.run, self._input(email), id=lead_workflow_id(email),
+            task_queue=self.task_queue, start_signal="event", start_signal_args=[event],
+        )
+
+    async def command(self, email: str, cmd: LeadCommand) -> LeadView:
+        """Runs a command on the lead (starting it if new); raises CommandRejected with the reason."""
+        start = WithStartWorkflowOperation(
+            LeadWorkflow.run, self._input(email), id=lead_workflow_id(email),
+            task_queue=self.task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        try:
+            return await self.client.execute_update_with_start_workflow(
+                LeadWorkflow.command, cmd, start_workflow_operation=start)  # type: ignore[arg-type]
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+            raise CommandRejected(message) from err
+
+    async def merge(self, merged_email: str, survivor_email: str, actor: str = "") -> None:
+        """A CRM merged two leads: the merged-away lead hands its timeline to the survivor."""
+        handle = self.client.get_workflow_handle(lead_workflow_id(merged_email))
+        await handle.signal("merge_into", MergeRequest(survivor_email=survivor_email, actor=actor))
+
+    async def delete(self, email: str, reason: str, actor: str = "") -> None:
+        """The lead was deleted in a CRM: its workflow closes, its history is kept."""
+        handle = self.client.get_workflow_handle(lead_workflow_id(email))
+        await handle.signal("deleted", DeleteRequest(reason=reason, actor=actor))
+
+    async def state(self, email: str) -> LeadState:
+        handle = self.client.get_workflow_handle(lead_workflow_id(email))
+        state: LeadState = await handle.query("state", result_type=LeadState)
+        return state

@@ -1,0 +1,81 @@
+"""A lead's state: compact enough to carry across continue-as-new for years."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+# Bounds that keep the state compact; stage history is never trimmed.
+MAX_SCORE_ITEMS = 200
+MAX_SEEN_EVENT_IDS = 1000
+
+
+class StageChange(BaseModel):
+    from_stage: str | None
+    to_stage: str
+    at: datetime
+    cause: str
+    event_id: str
+    actor: str = ""
+    reason: str | None = None
+
+
+class ScoreItem(BaseModel):
+    category: str
+    points: float
+    reason: str
+    at: datetime
+    event_id: str = ""
+
+
+class SlaClock(BaseModel):
+    stage: str
+    started_at: datetime
+    due_at: datetime
+    expect: list[str]
+    breaches: int = 0
+
+
+class SlaOutcome(BaseModel):
+    stage: str
+    started_at: datetime
+    outcome: str  # met | breached | left
+    at: datetime
+
+
+class FollowUp(BaseModel):
+    due_at: datetime
+    path: str
+
+
+class LeadState(BaseModel):
+    email: str
+    playbook: str
+    stage: str
+    entered_stage_at: datetime
+    # When the fact or command that moved the lead here happened (None for a new lead).
+    stage_caused_at: datetime | None = None
+    score: int = 0
+    score_items: list[ScoreItem] = Field(default_factory=list)
+    fields: dict[str, str] = Field(default_factory=dict)
+    owner: str | None = None
+    source: str | None = None
+    account_domain: str | None = None
+    history: list[StageChange] = Field(default_factory=list)
+    touches: dict[str, int] = Field(default_factory=dict)
+    seen_event_ids: list[str] = Field(default_factory=list)
+    sla: SlaClock | None = None
+    sla_outcomes: list[SlaOutcome] = Field(default_factory=list)
+    follow_up: FollowUp | None = None
+    disqualification_reason: str | None = None
+    loss_reason: str | None = None
+    events_applied: int = 0
+    sync_errors: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def follow_up_date(self) -> date | None:
+        return self.follow_up.due_at.date() if self.follow_up else None
+
+    def has_seen(self, event_id: str) -> bool:
+        return event_id in self.seen_event_ids

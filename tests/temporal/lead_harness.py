@@ -1,0 +1,84 @@
+"""Runs leadflow's real workers against a test Temporal environment."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
+
+from config.playbook_loader import stock_playbook
+from connectors.base import Connector
+from lifecycle.events import lead_workflow_id
+from worker import build_workers
+from workflows.lead import LeadWorkflow
+from workflows.lead_models import LeadInput
+
+RECORD_DIR = os.environ.get("LEADFLOW_RECORD_HISTORIES")
+
+
+def _no_connectors(vendor: str, playbook: str) -> Connector:
+    raise AssertionError(f"no vendor configured in this test, yet {vendor} was called")
+
+
+class Harness:
+    """A fresh task queue served by leadflow's workers; leads started here end with the block."""
+
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self.client, self.task_queue = client, task_queue
+        self.handles: list[WorkflowHandle] = []
+
+    async def start_lead(self, email: str, playbook: str = "demo_led", pin: bool = True,
+                         **fields: str) -> WorkflowHandle:
+        inp = LeadInput(email=email, playbook_name=playbook, fields=fields,
+                        playbook=stock_playbook(playbook) if pin else None)
+        handle = await self.client.start_workflow(LeadWorkflow.run, inp, id=lead_workflow_id(email),
+                                                  task_queue=self.task_queue)
+        self.handles.append(handle)
+        return handle
+
+    async def close(self) -> None:
+        if RECORD_DIR:
+            await self._record()
+        for handle in self.handles:
+            with contextlib.suppress(RPCError):
+                await handle.terminate("test finished")
+
+
+    async def _record(self) -> None:
+        """Saves each lead's history for the replay test (LEADFLOW_RECORD_HISTORIES=dir)."""
+        test = os.environ.get("PYTEST_CURRENT_TEST", "unknown").split(" ")[0]
+        name = re.sub(r"[^a-z0-9]+", "_", test.split("::")[-1].lower()).strip("_")
+        for i, handle in enumerate(self.handles):
+            history = await handle.fetch_history()
+            Path(RECORD_DIR, f"{name}_{i}.json").write_text(history.to_json())
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client,
+    vendors: Sequence[str] = (),
+    connectors: Callable[[str, str], Connector] = _no_connectors,
+) -> AsyncIterator[Harness]:
+    harness = Harness(client, f"test-{uuid.uuid4().hex[:8]}")
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        workers = build_workers(client, harness.task_queue, vendors, connectors, executor)
+        tasks = [asyncio.create_task(w.run()) for w in workers]
+        try:
+            yield harness
+        finally:
+            await harness.close()
+            await asyncio.gather(*(w.shutdown() for w in workers))
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def unique_email(prefix: str = "lead") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}@acme.io"

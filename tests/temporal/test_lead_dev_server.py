@@ -1,0 +1,122 @@
+"""LeadWorkflow on the real `temporal` dev server: updates, list queries, continue-as-new."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from lead_harness import running_worker, unique_email
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+
+from leadflow.client import CommandRejected, LeadClient
+from lifecycle.events import EventKind, LeadEvent, lead_workflow_id
+from workflows.lead import LeadWorkflow
+from workflows.lead_models import LeadCommand
+
+FIT = {"company_size": "500", "industry": "software", "role": "vp"}
+
+
+def fact(kind: str, **props: str) -> LeadEvent:
+    return LeadEvent(event_id=uuid.uuid4().hex, kind=EventKind(kind),
+                     occurred_at=datetime.now(UTC), properties=props)
+
+
+async def eventually(check, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.2)
+
+
+async def test_update_with_start_creates_the_lead_and_applies_the_command(dev_env):
+    async with running_worker(dev_env.client) as h:
+        leads = LeadClient(dev_env.client, h.task_queue)
+        email = unique_email()
+        view = await leads.command(email, LeadCommand(kind="snooze", properties={"path": "too_early"}))
+        h.handles.append(dev_env.client.get_workflow_handle(lead_workflow_id(email)))
+        assert view.stage == "Nurture" and view.follow_up_at is not None
+        history = [c.to_stage for c in (await leads.state(email)).history]
+        assert history == ["New Lead", "Nurture"]
+
+
+async def test_illegal_command_is_rejected_with_its_message_and_writes_nothing(dev_env):
+    async with running_worker(dev_env.client) as h:
+        leads = LeadClient(dev_env.client, h.task_queue)
+        email = unique_email()
+        handle = await h.start_lead(email)
+        with pytest.raises(CommandRejected, match="cannot confirm SQL: lead is in 'New Lead'"):
+            await leads.command(email, LeadCommand(kind="confirm_sql"))
+        with pytest.raises(CommandRejected, match="cannot disqualify: unknown reason 'meh'"):
+            await leads.command(email, LeadCommand(kind="disqualify", properties={"reason": "meh"}))
+        await leads.send_event(email, fact("demo_requested"))
+        with pytest.raises(CommandRejected, match="cannot confirm SQL: missing use_case, timeline"):
+            await leads.command(email, LeadCommand(kind="confirm_sql"))
+        state = await handle.query(LeadWorkflow.state)
+        assert state.stage == "MQL" and state.events_applied == 1
+        # Validator rejections never reach the history: only accepted updates are recorded.
+        events = [e async for e in handle.fetch_history_events()]
+        assert not any(e.HasField("workflow_execution_update_accepted_event_attributes")
+                       for e in events)
+
+
+async def test_search_attributes_make_leads_listable_by_stage(dev_env):
+    async with running_worker(dev_env.client) as h:
+        leads = LeadClient(dev_env.client, h.task_queue)
+        mql, new = unique_email("mql"), unique_email("new")
+        await h.start_lead(mql, **FIT)
+        await h.start_lead(new)
+        await leads.send_event(mql, fact("demo_requested"))
+        query = f"LeadStage = 'MQL' AND TaskQueue = '{h.task_queue}'"
+
+        async def listed() -> list[str]:
+            return [w.id async for w in dev_env.client.list_workflows(query)]
+
+        assert await eventually(listed) == [lead_workflow_id(mql)]
+        desc = await dev_env.client.get_workflow_handle(lead_workflow_id(mql)).describe()
+        attrs = {k.name: v for k, v in desc.typed_search_attributes}  # type: ignore[attr-defined]
+        assert attrs["LeadScore"] == 65 and attrs["AccountDomain"] == "acme.io"
+        assert attrs["SlaDueAt"] is not None and attrs["SyncStatus"] == "ok"
+
+
+async def test_continue_as_new_keeps_state_and_history(dev_env):
+    async with running_worker(dev_env.client) as h:
+        leads = LeadClient(dev_env.client, h.task_queue)
+        email = unique_email()
+        handle = await h.start_lead(email)
+        first_run = (await handle.describe()).run_id
+        await leads.send_event(email, fact("demo_requested"))
+        await leads.command(email, LeadCommand(kind="confirm_sql",
+                                               properties={"use_case": "x", "timeline": "Q1"}))
+        for _ in range(60):  # the dev server suggests continue-as-new past 120 history events
+            await leads.send_event(email, fact("content_download"))
+
+        async def continued() -> bool:
+            return (await dev_env.client.get_workflow_handle(handle.id).describe()).run_id != first_run
+
+        assert await eventually(continued)
+        state = await leads.state(email)
+        assert state.stage == "SQL" and [c.to_stage for c in state.history] == ["New Lead", "MQL", "SQL"]
+        assert state.touches["SQL"] == 60
+        assert state.sla is not None  # the running SLA clock came along
+        old = dev_env.client.get_workflow_handle(handle.id, run_id=first_run)
+        assert (await old.describe()).status == WorkflowExecutionStatus.CONTINUED_AS_NEW
+
+
+async def test_bad_operator_input_fails_at_once_with_the_reason(dev_env):
+    async with running_worker(dev_env.client) as h:
+        with pytest.raises(WorkflowFailureError) as failure:
+            await dev_env.client.execute_workflow(
+                "LeadWorkflow", {"email": "not-an-email", "playbook_name": "demo_led"},
+                id=f"lead:bad-{uuid.uuid4().hex[:6]}", task_queue=h.task_queue)
+        cause = failure.value.cause
+        assert isinstance(cause, ApplicationError) and "not an email address" in cause.message
+        with pytest.raises(WorkflowFailureError) as failure:
+            await dev_env.client.execute_workflow(
+                "LeadWorkflow", {"email": "a@b.io", "playbook_name": "nope"},
+                id=f"lead:bad-{uuid.uuid4().hex[:6]}", task_queue=h.task_queue)
+        assert "no such playbook; known: demo_led, high_touch, trial_led" in str(failure.value.cause)

@@ -1,0 +1,92 @@
+"""`leadflow playbook validate`: every problem with file, field path and reason."""
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from config.playbook_loader import PLAYBOOK_DIR, PlaybookError, load_playbook
+from leadflow.cli import app
+
+BROKEN = """
+name: broken
+initial_stage: New
+stages:
+  - {name: New}
+  - {name: MQL, sla: {expect: [contacted], within: 4h}}
+  - {name: MQL}
+  - {name: Orphan}
+  - {name: Won, kind: won, sla: {expect: [contacted], within: 1d}}
+  - {name: Parked, kind: nurture}
+  - {name: Out, kind: disqualified}
+transitions:
+  - {from: [New], to: MQL, when: [score_threshold]}
+  - {from: [MQL], to: Won, when: [won]}
+  - {from: [MQL], to: SQL, when: [confirm_sql]}
+  - {from: [Nowhere], to: Out, when: [disqualify]}
+  - {from: ["*"], to: Parked, when: [snooze]}
+scoring:
+  signals:
+    - {event: email_open, category: engagement, points: 5}
+disqualification_reasons: [budget]
+"""
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Path:
+    path = tmp_path / "broken.yaml"
+    path.write_text(BROKEN)
+    return path
+
+
+def test_stock_playbooks_validate():
+    result = CliRunner().invoke(app, ["playbook", "validate", *map(str, PLAYBOOK_DIR.glob("*.yaml"))])
+    assert result.exit_code == 0, result.output
+    assert result.output.count(": ok (") == 3
+
+
+def test_broken_playbook_reports_every_problem_precisely(broken):
+    with pytest.raises(PlaybookError) as err:
+        load_playbook(broken)
+    found = {(p.path, p.reason) for p in err.value.problems}
+    assert all(p.file == str(broken) for p in err.value.problems)
+    assert found >= {
+        ("stages[2].name", "duplicate stage 'MQL'"),
+        ("transitions[2].to", "unknown stage 'SQL'"),
+        ("transitions[3].from[0]", "unknown stage 'Nowhere'"),
+        ("stages[3]", "stage 'Orphan' is unreachable from 'New'"),
+        ("stages[4].sla", "won stage 'Won' cannot have an SLA"),
+        ("stages[5]", "nurture stage 'Parked' has no re-entry"),
+        ("nurture_paths", "snooze transitions need at least one nurture path"),
+        ("scoring.signals[0].points", "email opens never qualify; points must be 0"),
+    }
+
+
+def test_cli_exits_non_zero_with_file_field_and_reason(broken):
+    result = CliRunner().invoke(app, ["playbook", "validate", str(broken)])
+    assert result.exit_code == 1
+    assert f"{broken}: transitions[2].to: unknown stage 'SQL'" in result.output
+
+
+def test_schema_errors_name_the_field(tmp_path):
+    path = tmp_path / "typo.yaml"
+    path.write_text(BROKEN.replace("within: 4h", "within: soon").replace("kind: won", "kind: wonn"))
+    with pytest.raises(PlaybookError) as err:
+        load_playbook(path)
+    paths = {p.path for p in err.value.problems}
+    assert {"stages[1].sla.within", "stages[4].kind"} <= paths
+
+
+def test_unreadable_yaml_names_the_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("stages: [unclosed")
+    with pytest.raises(PlaybookError, match="bad.yaml: <file>"):
+        load_playbook(path)
+
+
+def test_show_prints_stages_slas_and_scoring():
+    result = CliRunner().invoke(app, ["playbook", "show", str(PLAYBOOK_DIR / "demo_led.yaml")])
+    assert result.exit_code == 0
+    assert "SLA: contacted or confirm_sql within 24h" in result.output
+    assert "New Lead -> MQL on score_threshold, demo_requested" in result.output
+    assert "Nurture path not_now: follow up after 90d; re-enter MQL" in result.output

@@ -1,0 +1,122 @@
+"""The leadflow worker: lead workflows on the main task queue, one queue per vendor.
+
+Each vendor's queue carries a queue-wide activity rate limit: that is the vendor's
+shared budget across every worker process. Run it with `leadflow worker`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.lead_ops import LeadOpsActivities
+from activities.setup import SetupActivities
+from activities.sync import SyncActivities, vendor_queue
+from config.playbook_loader import stock_playbook
+from config.settings import Settings, load_settings
+from connectors.base import Connector
+from workflows.lead import LeadWorkflow
+
+log = logging.getLogger("leadflow.worker")
+
+# Activities per second per vendor queue, under each vendor's published limits.
+VENDOR_RATE = {"hubspot": 9.0, "salesforce": 20.0, "segment": 50.0}
+
+WORKFLOWS: list[type] = [LeadWorkflow]
+
+
+def configured_vendors(settings: Settings) -> list[str]:
+    """Vendors with credentials (or an emulator) configured; others are not synced."""
+    vendors = []
+    if settings.hubspot_access_token:
+        vendors.append("hubspot")
+    if settings.salesforce_username or settings.salesforce_session_id:
+        vendors.append("salesforce")
+    if settings.segment_write_key:
+        vendors.append("segment")
+    return vendors
+
+
+def connector_factory(settings: Settings) -> Callable[[str, str], Connector]:
+    """Builds (and caches) one connector per vendor and playbook from the settings."""
+
+    @cache
+    def build(vendor: str, playbook: str) -> Connector:
+        if vendor == "segment":  # Segment needs no field mapping, so one connector serves all
+            from connectors.segment import SegmentConnector
+            return SegmentConnector.from_settings(settings, {})
+        mapping = stock_playbook(playbook).field_mapping
+        if vendor == "hubspot":
+            from connectors.hubspot import HubSpotConnector
+            return HubSpotConnector.from_settings(settings, mapping.get("hubspot", {}))
+        if vendor == "salesforce":
+            from connectors.salesforce import SalesforceConnector
+            return SalesforceConnector.from_settings(settings, mapping.get("salesforce", {}))
+        raise ValueError(f"unknown vendor {vendor!r}")
+
+    return build
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
+                                data_converter=pydantic_data_converter)
+
+
+def build_workers(
+    client: Client,
+    task_queue: str,
+    vendors: Sequence[str],
+    connectors: Callable[[str, str], Connector],
+    executor: ThreadPoolExecutor,
+    ledger: Callable[..., Any] | None = None,
+) -> list[Worker]:
+    """The main worker (lead workflows, their config, merges and the ledger) and one per vendor."""
+    setup = SetupActivities(list(vendors), ledger=ledger is not None)
+    ops = LeadOpsActivities(client, task_queue)
+    sync = SyncActivities(connectors)
+    main: list[Callable[..., Any]] = [setup.lead_config, ops.forward_merge]
+    workers = [Worker(client, task_queue=task_queue, workflows=WORKFLOWS,
+                      activities=main + ([ledger] if ledger else []), activity_executor=executor)]
+    for vendor in vendors:
+        workers.append(Worker(
+            client, task_queue=vendor_queue(task_queue, vendor),
+            activities=[sync.sync_lead, sync.create_owner_task, sync.emit_analytics],
+            max_task_queue_activities_per_second=VENDOR_RATE[vendor],
+        ))
+    return workers
+
+
+async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
+    client = await connect(settings)
+    vendors = configured_vendors(settings)
+    with ThreadPoolExecutor(max_workers=16) as executor:
+        workers = build_workers(client, settings.task_queue, vendors,
+                                connector_factory(settings), executor)
+        log.info("worker polling %s (vendors: %s)", settings.task_queue, ", ".join(vendors) or "none")
+        running = [asyncio.create_task(w.run()) for w in workers]
+        await stop.wait()
+        log.info("shutting down: finishing in-flight tasks")
+        await asyncio.gather(*(w.shutdown() for w in workers))
+        await asyncio.gather(*running, return_exceptions=True)
+
+
+async def main() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await run_workers(load_settings(), stop)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    asyncio.run(main())

@@ -1,0 +1,417 @@
+"""LeadWorkflow: one long-running workflow per lead that owns its stage.
+
+Handlers only decide (pure, synchronous): facts arrive as signals, commands as updates
+whose validators refuse illegal ones before anything is written. The main loop runs what
+the decisions ask for: vendor syncs in the background, owner tasks, ledger writes, and the
+durable SLA and follow-up timers, whose due times live in the state so any event can move them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+
+import pydantic
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.lead_ops import ForwardMerge
+    from activities.setup import LeadConfig
+    from activities.sync import TASK_VENDORS, OwnerTaskInput, SyncLeadInput, TrackInput, vendor_queue
+    from config.playbook import Playbook
+    from connectors.base import OwnerTask
+    from lifecycle import effects as fx
+    from lifecycle.engine import Decision, decide, new_lead
+    from lifecycle.events import COMMAND_VERBS, EventKind, LeadEvent
+    from lifecycle.ledger_entry import LedgerBatch, LedgerEntry, entry_for
+    from lifecycle.merge import absorb
+    from lifecycle.state import LeadState, StageChange
+    from workflows import search_attributes as sa
+    from workflows.lead_models import (
+        AbsorbRequest,
+        DeleteRequest,
+        LeadClosed,
+        LeadCommand,
+        LeadInput,
+        LeadView,
+        MergeRequest,
+    )
+    from workflows.lead_sync import fingerprint, snapshot
+
+# Bounded history per run; Temporal may suggest continuing earlier.
+MAX_EVENTS_PER_RUN = 500
+VENDOR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
+                           maximum_interval=timedelta(minutes=5))
+LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2),
+                           maximum_interval=timedelta(minutes=10))
+
+
+@workflow.defn(name="LeadWorkflow", failure_exception_types=[pydantic.ValidationError])
+class LeadWorkflow:
+    @workflow.init
+    def __init__(self, inp: LeadInput) -> None:
+        self._input = inp
+        self._playbook: Playbook | None = inp.playbook
+        self._vendors: list[str] = []
+        self._ledger_on = False
+        self._state: LeadState | None = inp.state
+        self._early: list[LeadEvent | AbsorbRequest] = []  # arrived before the playbook loaded
+        self._sync_dirty = inp.state is None
+        self._synced: dict[str, str] = dict(inp.synced)
+        self._fingerprints: dict[str, str] = dict(inp.fingerprints)
+        self._tasks: list[fx.NotifyOwner | fx.EmitAnalytics] = []  # after the record exists
+        self._ledger: list[LedgerEntry] = []
+        self._ledger_seq = inp.ledger_seq
+        self._jobs: set[asyncio.Task[None]] = set()
+        self._sync_task: asyncio.Task[None] | None = None
+        self._ledger_task: asyncio.Task[None] | None = None
+        self._events_this_run = 0
+        self._woken = False
+        self._closing: DeleteRequest | MergeRequest | None = None
+        self._search: sa.Values = {}
+        if self._playbook is not None and self._state is None:
+            self._start(self._playbook)
+
+    @workflow.run
+    async def run(self, inp: LeadInput) -> LeadClosed:
+        config: LeadConfig = await workflow.execute_local_activity(
+            "lead_config", inp.playbook_name, result_type=LeadConfig,
+            start_to_close_timeout=timedelta(seconds=30))
+        self._vendors, self._ledger_on = config.vendors, config.ledger
+        if self._playbook is None:
+            self._playbook = config.playbook
+            self._start(config.playbook)
+        for early in self._early:
+            self._absorb(early) if isinstance(early, AbsorbRequest) else self._apply(early)
+        self._early.clear()
+        while not self._ready_to_continue():
+            self._run_effects()
+            await self._wait()
+            self._fire_due_timers()
+        await self._drain()
+        if self._closing is not None:
+            return await self._close(self._closing)
+        workflow.continue_as_new(self._carry_over())
+
+    # -- handlers ---------------------------------------------------------------------------
+
+    @workflow.signal(name="event")
+    def on_event(self, event: LeadEvent) -> None:
+        if self._state is None:
+            self._early.append(event)
+        elif not self._is_echo(event):
+            self._apply(event)
+
+    @workflow.signal(name="absorb")
+    def on_absorb(self, request: AbsorbRequest) -> None:
+        if self._state is None:
+            self._early.append(request)
+        else:
+            self._absorb(request)
+
+    @workflow.signal(name="merge_into")
+    def on_merge_into(self, request: MergeRequest) -> None:
+        self._closing = request
+        self._woken = True
+
+    @workflow.signal(name="deleted")
+    def on_deleted(self, request: DeleteRequest) -> None:
+        self._closing = request
+        self._woken = True
+
+    @workflow.update(name="command")
+    async def command(self, cmd: LeadCommand) -> LeadView:
+        await workflow.wait_condition(lambda: self._state is not None)
+        decision = self._decide(self._as_event(cmd))
+        if decision.rejection:
+            raise ApplicationError(decision.rejection, type="CommandRejected", non_retryable=True)
+        self._commit(decision, self._as_event(cmd))
+        return self.view()
+
+    @command.validator
+    def validate_command(self, cmd: LeadCommand) -> None:
+        if cmd.kind not in COMMAND_VERBS:
+            raise ValueError(f"{cmd.kind.value} is a fact, not a command: send it as an event signal")
+        if self._closing is not None:
+            raise ValueError("this lead is closing (merged or deleted)")
+        if self._state is not None:
+            rejection = self._decide(self._as_event(cmd)).rejection
+            if rejection:
+                raise ValueError(rejection)
+
+    @workflow.update(name="resync")
+    def resync(self) -> LeadView:
+        """Retries the vendor sync after an operator fixed what made it fail."""
+        assert self._state is not None
+        self._state.sync_errors.clear()
+        self._fingerprints.clear()
+        self._sync_dirty = self._woken = True
+        return self.view()
+
+    @workflow.query(name="state")
+    def state(self) -> LeadState | None:
+        return self._state
+
+    @workflow.query(name="history")
+    def history(self) -> list[StageChange]:
+        return self._state.history if self._state else []
+
+    @workflow.query(name="view")
+    def view(self) -> LeadView:
+        assert self._state is not None
+        return LeadView.of(self._state)
+
+    # -- deciding ---------------------------------------------------------------------------
+
+    def _start(self, playbook: Playbook) -> None:
+        inp = self._input
+        try:
+            decision = new_lead(playbook, inp.email, workflow.now(), inp.fields, inp.source,
+                                imported_stage=inp.initial_stage)
+        except KeyError as exc:
+            raise ApplicationError(f"initial_stage: unknown stage {exc} in playbook {playbook.name}",
+                                   type="InvalidInput", non_retryable=True) from exc
+        self._state = decision.state
+        for vendor, stage in inp.synced.items():  # a backfill already wrote these
+            if stage == decision.state.stage:
+                self._fingerprints[vendor] = fingerprint(snapshot(decision.state, vendor, stage))
+        self._commit(decision, None, kind="created")
+
+    def _as_event(self, cmd: LeadCommand) -> LeadEvent:
+        update = workflow.current_update_info()
+        return LeadEvent(
+            event_id=cmd.event_id or (update.id if update else str(workflow.uuid4())),
+            kind=cmd.kind, occurred_at=workflow.now(), actor=cmd.actor,
+            properties=cmd.properties,
+        )
+
+    def _decide(self, event: LeadEvent) -> Decision:
+        assert self._playbook is not None and self._state is not None
+        return decide(self._playbook, self._state, event, workflow.now())
+
+    def _apply(self, event: LeadEvent) -> None:
+        decision = self._decide(event)
+        if decision.accepted:  # a refused fact is dropped: facts are not requests
+            self._commit(decision, event)
+        if event.kind == EventKind.CRM_STAGE_CHANGED:
+            self._settle_crm_conflict(event)
+
+    def _is_echo(self, event: LeadEvent) -> bool:
+        """A CRM change that only reports what leadflow itself wrote there."""
+        if event.kind != EventKind.CRM_STAGE_CHANGED:
+            return False
+        system = event.properties.get("system", "")
+        return event.properties.get("stage") == self._synced.get(system)
+
+    def _settle_crm_conflict(self, event: LeadEvent) -> None:
+        """A person's CRM stage the playbook refused: leadflow wins, so its stage is written back."""
+        assert self._state is not None
+        system = event.properties.get("system", "")
+        if self._state.stage != event.properties.get("stage") and system in self._vendors:
+            self._synced[system] = event.properties.get("stage", "")
+            self._fingerprints.pop(system, None)
+            self._sync_dirty = self._woken = True
+
+    def _absorb(self, request: AbsorbRequest) -> None:
+        assert self._playbook is not None and self._state is not None
+        marker = f"merge:{request.merged_id}"
+        if self._state.has_seen(marker):
+            return
+        merged = absorb(self._playbook, self._state, request.merged_state, workflow.now())
+        merged.seen_event_ids.append(marker)
+        self._commit(Decision(state=merged), None, detail=f"absorbed {request.merged_id}")
+        self._sync_dirty = True
+
+    def _commit(self, decision: Decision, event: LeadEvent | None, kind: str = "decision",
+                detail: str = "") -> None:
+        previous = None if kind == "created" else self._state
+        self._state = decision.state
+        self._events_this_run += 1
+        self._record(kind, previous, event, decision.effects, detail=detail)
+        for effect in decision.effects:
+            if isinstance(effect, fx.SyncStage):
+                self._sync_dirty = True
+            elif isinstance(effect, (fx.NotifyOwner, fx.EmitAnalytics)):
+                self._tasks.append(effect)
+        self._woken = True  # timers and search attributes follow the state
+
+    def _record(self, kind: str, before: LeadState | None, event: LeadEvent | None,
+                effects: list[fx.Effect], vendor: str | None = None, detail: str = "") -> None:
+        # Whether the worker keeps a ledger is known only after lead_config: keep entries until then.
+        assert self._state is not None
+        self._ledger_seq += 1
+        self._ledger.append(entry_for(
+            workflow.info().workflow_id, self._ledger_seq, kind, before, self._state,
+            workflow.now(), event, effects, imported=self._input.initial_stage is not None
+            and kind == "created", vendor=vendor, detail=detail))
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def _wait(self) -> None:
+        self._upsert_search_attributes()
+        due = self._next_due()
+        self._woken = False
+        timeout = None if due is None else max((due - workflow.now()).total_seconds(), 0)
+        if timeout == 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(lambda: self._woken or self._ready_to_continue(),
+                                          timeout=timeout)
+
+    def _next_due(self) -> datetime | None:
+        assert self._state is not None
+        dues = [c.due_at for c in (self._state.sla, self._state.follow_up) if c is not None]
+        return min(dues, default=None)
+
+    def _fire_due_timers(self) -> None:
+        assert self._state is not None
+        now = workflow.now()
+        for clock, kind in ((self._state.sla, EventKind.SLA_BREACHED),
+                            (self._state.follow_up, EventKind.FOLLOW_UP_DUE)):
+            if clock is not None and clock.due_at <= now:
+                self._apply(LeadEvent(event_id=f"{kind.value}@{clock.due_at.isoformat()}",
+                                      kind=kind, occurred_at=now))
+
+    def _run_effects(self) -> None:
+        if not self._ledger_on:
+            self._ledger.clear()
+        elif self._ledger and self._ledger_task is None:
+            self._ledger_task = asyncio.create_task(self._write_ledger())
+        if self._sync_dirty and self._vendors and self._sync_task is None:
+            self._sync_task = asyncio.create_task(self._sync_all())
+        if self._sync_task is not None:
+            return  # owner tasks attach to the record, so the record is written first
+        while self._tasks:
+            effect = self._tasks.pop(0)
+            if isinstance(effect, fx.EmitAnalytics):
+                if "segment" in self._vendors:
+                    self._spawn(self._track(effect))
+                continue
+            for vendor in TASK_VENDORS:
+                if vendor in self._vendors:
+                    self._spawn(self._create_task(vendor, effect))
+
+    def _spawn(self, coro) -> None:  # type: ignore[no-untyped-def]
+        job = asyncio.create_task(coro)
+        self._jobs.add(job)
+        job.add_done_callback(self._jobs.discard)
+
+    async def _write_ledger(self) -> None:
+        """Ledger writes retry until the ledger is back; they never hold up vendor syncs."""
+        try:
+            while self._ledger:
+                batch, self._ledger = self._ledger, []
+                await workflow.execute_activity(
+                    "record_ledger", LedgerBatch(entries=batch),
+                    start_to_close_timeout=timedelta(seconds=30), retry_policy=LEDGER_RETRY)
+        finally:
+            self._ledger_task = None
+            self._woken = True
+
+    async def _sync_all(self) -> None:
+        try:
+            while self._sync_dirty:
+                self._sync_dirty = False
+                await asyncio.gather(*(self._sync_one(v) for v in self._vendors))
+        finally:
+            self._sync_task = None
+            self._woken = True
+
+    async def _sync_one(self, vendor: str) -> None:
+        assert self._state is not None and self._playbook is not None
+        lead = snapshot(self._state, vendor, self._synced.get(vendor))
+        mark = fingerprint(lead)
+        if self._fingerprints.get(vendor) == mark:
+            return
+        try:
+            await workflow.execute_activity(
+                "sync_lead", SyncLeadInput(vendor=vendor, playbook=self._playbook.name, snapshot=lead),
+                task_queue=vendor_queue(workflow.info().task_queue, vendor),
+                start_to_close_timeout=timedelta(minutes=2), retry_policy=VENDOR_RETRY)
+        except ActivityError as err:
+            self._state.sync_errors[vendor] = str(err.cause or err)
+            self._record("sync_error", self._state, None, [], vendor=vendor,
+                         detail=self._state.sync_errors[vendor])
+            return
+        self._synced[vendor], self._fingerprints[vendor] = lead.stage, mark
+        if self._state.sync_errors.pop(vendor, None) is not None:
+            self._record("sync_ok", self._state, None, [], vendor=vendor)
+
+    async def _create_task(self, vendor: str, notice: fx.NotifyOwner) -> None:
+        assert self._state is not None and self._playbook is not None
+        subject = f"[Escalation] {notice.subject}" if notice.escalate else notice.subject
+        task = OwnerTask(email=self._state.email, owner_id=self._state.owner, subject=subject,
+                         body=notice.body, due_at=workflow.now())
+        try:
+            await workflow.execute_activity(
+                "create_owner_task", OwnerTaskInput(vendor=vendor, playbook=self._playbook.name,
+                                                    task=task),
+                task_queue=vendor_queue(workflow.info().task_queue, vendor),
+                start_to_close_timeout=timedelta(minutes=2), retry_policy=VENDOR_RETRY)
+        except ActivityError as err:
+            self._state.sync_errors[f"{vendor}:task"] = str(err.cause or err)
+
+    async def _track(self, effect: fx.EmitAnalytics) -> None:
+        assert self._state is not None
+        event_id = f"{workflow.info().workflow_id}:{self._ledger_seq}:{effect.event}"
+        try:
+            await workflow.execute_activity(
+                "emit_analytics", TrackInput(email=self._state.email, event=effect.event,
+                                             properties=effect.properties, event_id=event_id),
+                task_queue=vendor_queue(workflow.info().task_queue, "segment"),
+                start_to_close_timeout=timedelta(minutes=2), retry_policy=VENDOR_RETRY)
+        except ActivityError as err:
+            self._state.sync_errors["segment:analytics"] = str(err.cause or err)
+
+    def _upsert_search_attributes(self) -> None:
+        s = self._state
+        assert s is not None
+        values: sa.Values = {
+            "LeadStage": s.stage, "LeadScore": s.score, "LeadOwner": s.owner,
+            "LeadSource": s.source, "SlaDueAt": s.sla.due_at if s.sla else None,
+            "FollowUpAt": s.follow_up.due_at if s.follow_up else None,
+            "AccountDomain": s.account_domain,
+            "SyncStatus": "error" if s.sync_errors else "ok",
+        }
+        if values != self._search:
+            workflow.upsert_search_attributes(sa.updates(values))
+            self._search = values
+
+    # -- ending a run -------------------------------------------------------------------------
+
+    def _ready_to_continue(self) -> bool:
+        return self._closing is not None or self._events_this_run >= MAX_EVENTS_PER_RUN or (
+            workflow.info().is_continue_as_new_suggested())
+
+    async def _drain(self) -> None:
+        await workflow.wait_condition(lambda: self._sync_task is None and not self._jobs
+                                      and workflow.all_handlers_finished())
+        if self._ledger and self._ledger_on:
+            self._ledger_task = asyncio.create_task(self._write_ledger())
+        await workflow.wait_condition(lambda: self._ledger_task is None)
+
+    async def _close(self, request: DeleteRequest | MergeRequest) -> LeadClosed:
+        """Ends this lead's workflow; its history stays in Temporal and in the ledger."""
+        assert self._state is not None and self._playbook is not None
+        if isinstance(request, MergeRequest):
+            survivor = await workflow.execute_activity(
+                "forward_merge", ForwardMerge(
+                    survivor_email=request.survivor_email, playbook_name=self._playbook.name,
+                    merged_id=workflow.info().workflow_id, merged_state=self._state),
+                start_to_close_timeout=timedelta(seconds=30), retry_policy=VENDOR_RETRY,
+                result_type=str)
+            outcome = f"merged into {survivor}"
+        else:
+            outcome = f"deleted: {request.reason}"
+        self._record("decision", self._state, None, [], detail=outcome)
+        await self._drain()
+        return LeadClosed(email=self._state.email, outcome=outcome, stage=self._state.stage)
+
+    def _carry_over(self) -> LeadInput:
+        assert self._state is not None
+        return LeadInput(email=self._state.email, playbook_name=self._input.playbook_name,
+                         playbook=self._playbook, state=self._state, synced=self._synced,
+                         fingerprints=self._fingerprints, ledger_seq=self._ledger_seq)

@@ -1,0 +1,32 @@
+"""Search attributes a lead keeps current, so operators can list leads in the Temporal UI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+
+LEAD_STAGE = SearchAttributeKey.for_keyword("LeadStage")
+LEAD_SCORE = SearchAttributeKey.for_int("LeadScore")
+LEAD_OWNER = SearchAttributeKey.for_keyword("LeadOwner")
+LEAD_SOURCE = SearchAttributeKey.for_keyword("LeadSource")
+SLA_DUE_AT = SearchAttributeKey.for_datetime("SlaDueAt")
+FOLLOW_UP_AT = SearchAttributeKey.for_datetime("FollowUpAt")
+ACCOUNT_DOMAIN = SearchAttributeKey.for_keyword("AccountDomain")
+SYNC_STATUS = SearchAttributeKey.for_keyword("SyncStatus")
+
+ALL_KEYS: list[SearchAttributeKey[Any]] = [
+    LEAD_STAGE, LEAD_SCORE, LEAD_OWNER, LEAD_SOURCE, SLA_DUE_AT, FOLLOW_UP_AT, ACCOUNT_DOMAIN, SYNC_STATUS,
+]
+
+Values = dict[str, object]
+
+
+def updates(values: Values) -> list[SearchAttributeUpdate]:
+    """Sets every key with a value and unsets the ones that are None."""
+    result: list[SearchAttributeUpdate] = []
+    for key in ALL_KEYS:
+        value = values.get(key.name)
+        result.append(key.value_unset() if value is None else key.value_set(value))
+    return result
+
