@@ -9,6 +9,7 @@ run: $(VENV)/.installed
 	$(BIN)/leadflow up
 
 test: $(VENV)/.installed
+	scripts/system-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

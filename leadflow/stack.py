@@ -37,7 +37,7 @@ def temporal_binary() -> str:
 def dev_server_command(data_dir: Path, ports: Ports) -> list[str]:
     cmd = [temporal_binary(), "server", "start-dev", "--db-filename", str(data_dir / "temporal.db"),
            "--port", str(ports.temporal), "--ui-port", str(ports.ui), "--log-level", "error"]
-    for key in sa.ALL_KEYS:
+    for key in sa.REGISTERED_KEYS:
         kind = "Keyword" if key.value_type is str else "Int" if key.value_type is int else "Datetime"
         cmd += ["--search-attribute", f"{key.name}={kind}"]
     return cmd

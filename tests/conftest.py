@@ -34,7 +34,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         dev_server_existing_path=installed_binary("temporal"),
-        search_attributes=sa.ALL_KEYS,
+        search_attributes=sa.REGISTERED_KEYS,
         dev_server_extra_args=[
             "--dynamic-config-value",
             f"limit.historyCount.suggestContinueAsNew={SUGGEST_CONTINUE_AS_NEW_AT}",
@@ -53,7 +53,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
         namespace=env.client.namespace,
         search_attributes={
-            key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in sa.ALL_KEYS
+            key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in sa.REGISTERED_KEYS
         },
     ))
     yield env

@@ -14,10 +14,22 @@ SLA_DUE_AT = SearchAttributeKey.for_datetime("SlaDueAt")
 FOLLOW_UP_AT = SearchAttributeKey.for_datetime("FollowUpAt")
 ACCOUNT_DOMAIN = SearchAttributeKey.for_keyword("AccountDomain")
 SYNC_STATUS = SearchAttributeKey.for_keyword("SyncStatus")
+LEAD_TEAM = SearchAttributeKey.for_keyword("LeadTeam")
 
 ALL_KEYS: list[SearchAttributeKey[Any]] = [
     LEAD_STAGE, LEAD_SCORE, LEAD_OWNER, LEAD_SOURCE, SLA_DUE_AT, FOLLOW_UP_AT, ACCOUNT_DOMAIN, SYNC_STATUS,
+    LEAD_TEAM,
 ]
+
+# Progress of a BackfillWorkflow, visible in the workflow list. The dev server's SQLite visibility
+# store allows only three Int attributes (LeadScore is one), so the full tally is one Keyword.
+BACKFILL_SEEN = SearchAttributeKey.for_int("BackfillSeen")
+BACKFILL_FAILED = SearchAttributeKey.for_int("BackfillFailed")
+BACKFILL_PROGRESS = SearchAttributeKey.for_keyword("BackfillProgress")
+BACKFILL_KEYS: list[SearchAttributeKey[Any]] = [BACKFILL_SEEN, BACKFILL_FAILED, BACKFILL_PROGRESS]
+
+# Every custom key the namespace must know before any workflow starts.
+REGISTERED_KEYS: list[SearchAttributeKey[Any]] = ALL_KEYS + BACKFILL_KEYS
 
 Values = dict[str, object]
 
