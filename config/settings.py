@@ -38,6 +38,25 @@ class Settings(BaseSettings):
     segment_write_key: SecretStr | None = Field(None, alias="SEGMENT_WRITE_KEY")
     segment_host: str = Field("https://api.segment.io", alias="SEGMENT_HOST")
 
+    # Inbound events (`leadflow ingest`): the product backend's bearer token and the shared
+    # secrets that sign Segment, HubSpot (the app's client secret) and Salesforce deliveries.
+    ingest_host: str = Field("127.0.0.1", alias="LEADFLOW_INGEST_HOST")
+    ingest_port: int = Field(8080, alias="LEADFLOW_INGEST_PORT")
+    ingest_token: SecretStr | None = Field(None, alias="LEADFLOW_INGEST_TOKEN")
+    segment_webhook_secret: SecretStr | None = Field(None, alias="SEGMENT_WEBHOOK_SECRET")
+    hubspot_client_secret: SecretStr | None = Field(None, alias="HUBSPOT_CLIENT_SECRET")
+    salesforce_webhook_secret: SecretStr | None = Field(None, alias="SALESFORCE_WEBHOOK_SECRET")
+
+    # The ledger: SQLite under the data directory unless a database URL is given.
+    database_url: SecretStr | None = Field(None, alias="LEADFLOW_DATABASE_URL")
+
+    # Continuous reconcile: the schedule's interval, e.g. "5m".
+    reconcile_every: str = Field("5m", alias="LEADFLOW_RECONCILE_EVERY")
+
+    # Observability: "json" in production, "text" locally; where Prometheus scrapes the worker.
+    log_format: str = Field("text", alias="LEADFLOW_LOG_FORMAT")
+    metrics_port: int | None = Field(None, alias="LEADFLOW_METRICS_PORT")
+
 
 def load_settings() -> Settings:
     return Settings()
