@@ -88,11 +88,10 @@ def setup(vendor: Annotated[str, typer.Argument(help="hubspot or salesforce")]) 
 @app.command("worker")
 def worker() -> None:
     """Run the worker against LEADFLOW_TEMPORAL_ADDRESS until SIGINT/SIGTERM."""
-    import logging
-
     import worker as worker_module
+    from leadflow.logs import configure
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure(load_settings().log_format)
     asyncio.run(worker_module.main())
 
 
