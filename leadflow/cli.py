@@ -55,6 +55,8 @@ def up(
     port: Annotated[int, typer.Option(help="Temporal gRPC port")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
     emulator_port: Annotated[int, typer.Option(help="first of three emulator ports")] = 8701,
+    metrics_port: Annotated[int, typer.Option(help="Prometheus port, unless LEADFLOW_METRICS_PORT")] = 9464,
+    demo: Annotated[bool, typer.Option(help="seed demo leads across the three stock playbooks")] = False,
 ) -> None:
     """Run the whole local stack: Temporal dev server + UI, emulators for vendors without
     credentials, and the workers. Ctrl-C stops it; data stays under LEADFLOW_DATA_DIR."""
@@ -62,7 +64,7 @@ def up(
     from leadflow.stack import up as run_stack
 
     emulators = {"hubspot": emulator_port, "salesforce": emulator_port + 1, "segment": emulator_port + 2}
-    run_stack(Ports(temporal=port, ui=ui_port, emulators=emulators))
+    run_stack(Ports(temporal=port, ui=ui_port, emulators=emulators, metrics=metrics_port), demo=demo)
 
 
 @app.command("emulators")

@@ -34,20 +34,23 @@ def free_block(size: int) -> int:
 
 class Stack:
     def __init__(self, data_dir: Path) -> None:
-        base = free_block(5)
+        base = free_block(6)
         self.port, self.ui_port, self.emulator_port = base, base + 1, base + 2
+        self.metrics_port = base + 5
         self.env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("HUBSPOT_", "SALESFORCE_", "SEGMENT_", "LEADFLOW_"))}
         self.env |= {"LEADFLOW_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
                      "LEADFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{self.port}"}
         self.log = data_dir / "up.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.extra_args: list[str] = []
 
     def start(self) -> None:
         ready_before = self.log.read_text().count("workers running") if self.log.exists() else 0
         self.process = subprocess.Popen(
             [str(BIN / "leadflow"), "up", "--port", str(self.port), "--ui-port", str(self.ui_port),
-             "--emulator-port", str(self.emulator_port)],
+             "--emulator-port", str(self.emulator_port), "--metrics-port", str(self.metrics_port),
+             *self.extra_args],
             env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while self.log.read_text().count("workers running") == ready_before:
@@ -97,7 +100,15 @@ def test_run_command_starts_a_stack_where_a_lead_moves_through_stages(stack):
         assert time.monotonic() < deadline
         time.sleep(0.3)
 
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{stack.metrics_port}/metrics").read().decode()
+    assert any(line.startswith("leadflow_stage_transitions{") and 'to_stage="SQL"' in line
+               for line in metrics.splitlines()), metrics
+    assert 'leadflow_vendor_syncs{' in metrics and 'vendor="hubspot"' in metrics
+
+    server_pid = int((stack.log.parent / "temporal.pid").read_text())
     assert stack.stop() == 0
+    assert not Path(f"/proc/{server_pid}").exists(), "Ctrl-C left the Temporal dev server running"
+    assert "stopping workers" in stack.log.read_text()
     stack.start()  # a second run reuses the data: the lead is still there
     shown = stack.leadflow("show", "ada@acme.io")
     assert shown.returncode == 0 and json.loads(shown.stdout)["stage"] == "SQL"
