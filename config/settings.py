@@ -12,7 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # An empty variable means "not set" (docker compose passes `${X:-}` as an empty string).
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
     temporal_address: str = Field("localhost:7233", alias="LEADFLOW_TEMPORAL_ADDRESS")
     temporal_namespace: str = Field("default", alias="LEADFLOW_TEMPORAL_NAMESPACE")

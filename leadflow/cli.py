@@ -76,15 +76,31 @@ def emulators() -> None:
 
 
 @app.command("setup")
-def setup(vendor: Annotated[str, typer.Argument(help="hubspot or salesforce")]) -> None:
-    """Provision leadflow's custom fields: HubSpot properties (idempotent), Salesforce metadata."""
+def setup(vendor: Annotated[str, typer.Argument(help="hubspot, salesforce or temporal")]) -> None:
+    """Provision leadflow's custom fields: HubSpot properties (idempotent), Salesforce metadata;
+    `temporal`: the namespace and leadflow's search attributes on a self-hosted cluster."""
     from worker import connector_factory
 
     settings = load_settings()
+    if vendor == "temporal":
+        _setup_temporal(settings)
+        return
     if vendor not in ("hubspot", "salesforce"):
         raise typer.BadParameter("hubspot or salesforce", param_hint="VENDOR")
     for line in connector_factory(settings)(vendor, settings.playbook).provision():
         typer.echo(line)
+
+
+def _setup_temporal(settings) -> None:  # type: ignore[no-untyped-def]
+    from leadflow.temporal_setup import setup_temporal
+
+    async def run() -> None:
+        for line in await setup_temporal(settings):
+            typer.echo(line)
+        gc.collect()  # drop the client before the loop ends (sdk-python#300)
+        await asyncio.sleep(0.1)
+
+    asyncio.run(run())
 
 
 @app.command("worker")
