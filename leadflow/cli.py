@@ -64,7 +64,11 @@ def up(
     from leadflow.stack import up as run_stack
 
     emulators = {"hubspot": emulator_port, "salesforce": emulator_port + 1, "segment": emulator_port + 2}
-    run_stack(Ports(temporal=port, ui=ui_port, emulators=emulators, metrics=metrics_port), demo=demo)
+    try:
+        run_stack(Ports(temporal=port, ui=ui_port, emulators=emulators, metrics=metrics_port), demo=demo)
+    except RuntimeError as exc:
+        typer.echo(f"leadflow up: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 @app.command("emulators")

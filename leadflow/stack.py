@@ -222,15 +222,30 @@ def _stop_process(process: subprocess.Popen, pidfile: Path | None = None) -> Non
 
 
 def _stop_leftover(pidfile: Path) -> None:
-    """A dev server left running by a `leadflow up` that was killed outright holds the database."""
+    """A dev server left running by a `leadflow up` that was killed outright holds the database:
+    stop it. One whose `leadflow up` is still alive belongs to another run: refuse to start."""
     try:
         pid = int(pidfile.read_text())
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
+        parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        parent_cmdline = Path(f"/proc/{parent}/cmdline").read_bytes()
+    except (OSError, ValueError, IndexError):
         return
-    if b"start-dev" in cmdline:
-        progress(f"stopping a dev server left running by an earlier run (pid {pid})")
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+    if b"start-dev" not in cmdline:
+        return
+    if b"leadflow" in parent_cmdline and b"up" in parent_cmdline.split(b"\0"):
+        raise RuntimeError(f"another `leadflow up` (pid {parent}) is using {pidfile.parent}; "
+                           "stop it first or set LEADFLOW_DATA_DIR to another directory")
+    progress(f"stopping a dev server left running by an earlier run (pid {pid})")
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while process_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def process_alive(pid: int) -> bool:
+    """Running, as opposed to gone or a zombie its new parent has not reaped yet."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False

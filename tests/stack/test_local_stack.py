@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from local_stack import Stack
 
+from leadflow.stack import process_alive
+
 
 @pytest.fixture
 def stack(tmp_path):
@@ -49,9 +51,29 @@ def test_run_command_starts_a_stack_where_a_lead_moves_through_stages(stack):
 
     server_pid = int((stack.log.parent / "temporal.pid").read_text())
     assert stack.stop() == 0
-    assert not Path(f"/proc/{server_pid}").exists(), "Ctrl-C left the Temporal dev server running"
+    assert not process_alive(server_pid), "Ctrl-C left the Temporal dev server running"
     assert "stopping workers" in stack.log.read_text()
     stack.start()  # a second run reuses the data: the lead is still there
     shown = stack.leadflow("show", "ada@acme.io")
     assert shown.returncode == 0 and json.loads(shown.stdout)["stage"] == "SQL"
+    assert stack.stop() == 0
+
+
+def test_a_second_run_is_refused_and_a_run_killed_outright_is_cleaned_up_by_the_next(stack):
+    stack.start()
+    first_server = int((stack.log.parent / "temporal.pid").read_text())
+    assert stack.process is not None
+    # Same data directory, other ports: refused, and the first run is untouched.
+    other = [str(port + 100) for port in (stack.port, stack.ui_port, stack.emulator_port, stack.metrics_port)]
+    refused = stack.leadflow("up", "--port", other[0], "--ui-port", other[1], "--emulator-port", other[2],
+                             "--metrics-port", other[3])
+    assert refused.returncode == 1 and "another `leadflow up`" in refused.stderr, refused.stderr
+    assert Path(f"/proc/{first_server}").exists()
+
+    stack.process.kill()  # no chance to clean up: the dev server is orphaned
+    stack.process.wait()
+    assert Path(f"/proc/{first_server}").exists()
+    stack.start()
+    assert "stopping a dev server left running by an earlier run" in stack.log.read_text()
+    assert not process_alive(first_server)
     assert stack.stop() == 0
