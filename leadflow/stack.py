@@ -178,10 +178,11 @@ async def _run_services(settings: Settings, demo: bool) -> None:
         await asyncio.wait([stopping, *running.values()], return_when=asyncio.FIRST_COMPLETED)
         stop.set()
         progress("stopping " + ", ".join(running))
-        for name, outcome in zip(running, await asyncio.gather(*running.values(), return_exceptions=True),
-                                 strict=True):
-            if isinstance(outcome, BaseException):
-                progress(f"{name} failed: {outcome!r}")
+        outcomes = await asyncio.gather(*running.values(), return_exceptions=True)
+        failed = [f"{name}: {outcome}" for name, outcome in zip(running, outcomes, strict=True)
+                  if isinstance(outcome, BaseException)]
+        if failed:
+            raise RuntimeError("failed: " + "; ".join(failed))
     finally:
         del client  # a Temporal client alive at interpreter exit can abort it (sdk-python#300)
         gc.collect()
