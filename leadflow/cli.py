@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from config.playbook_loader import PlaybookError, load_playbook
-from config.settings import load_settings
+from config.settings import Settings, load_settings
 from leadflow.client import LeadClient
 from leadflow.show import render_playbook
 
@@ -95,7 +95,7 @@ def setup(vendor: Annotated[str, typer.Argument(help="hubspot, salesforce or tem
         typer.echo(line)
 
 
-def _setup_temporal(settings) -> None:  # type: ignore[no-untyped-def]
+def _setup_temporal(settings: Settings) -> None:
     from leadflow.temporal_setup import setup_temporal
 
     async def run() -> None:
