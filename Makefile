@@ -3,10 +3,13 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run demo test lint bench clean
 
 run: $(VENV)/.installed
 	$(BIN)/leadflow up
+
+demo: $(VENV)/.installed
+	$(BIN)/leadflow up --demo
 
 test: $(VENV)/.installed
 	scripts/system-deps.sh

@@ -16,6 +16,7 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.lead_ops import LeadOpsActivities
@@ -24,6 +25,8 @@ from activities.sync import SyncActivities, vendor_queue
 from config.playbook_loader import stock_playbook
 from config.settings import Settings, load_settings
 from connectors.base import Connector
+from leadflow import temporal_connection
+from leadflow.metrics import runtime_for
 from workflows.lead import LeadWorkflow
 
 log = logging.getLogger("leadflow.worker")
@@ -66,9 +69,10 @@ def connector_factory(settings: Settings) -> Callable[[str, str], Connector]:
     return build
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                data_converter=pydantic_data_converter)
+                                data_converter=pydantic_data_converter, runtime=runtime,
+                                **temporal_connection.options(settings))
 
 
 def build_workers(
@@ -96,7 +100,7 @@ def build_workers(
 
 
 async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
-    client = await connect(settings)
+    client = await connect(settings, runtime_for(settings.metrics_host, settings.metrics_port))
     vendors = configured_vendors(settings)
     with ThreadPoolExecutor(max_workers=16) as executor:
         workers = build_workers(client, settings.task_queue, vendors,

@@ -15,6 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from connectors.base import Connector, LeadSnapshot, OwnerTask, SyncResult, VendorError
+from leadflow.metrics import VENDOR_SYNCS
 
 VENDORS = ("hubspot", "salesforce", "segment")
 TASK_VENDORS = ("hubspot", "salesforce")  # the systems where owners work their tasks
@@ -54,8 +55,13 @@ class SyncActivities:
     @activity.defn(name="sync_lead")
     async def sync_lead(self, inp: SyncLeadInput) -> SyncResult:
         connector = self._connectors(inp.vendor, inp.playbook)
-        results = await _call(connector.upsert_leads, [inp.snapshot])
+        try:
+            results = await _call(connector.upsert_leads, [inp.snapshot])
+        except Exception:
+            _count_sync(inp.vendor, "error")
+            raise
         result = results[0]
+        _count_sync(inp.vendor, "ok" if result.ok else "rejected")
         if not result.ok:
             raise ApplicationError(
                 f"{inp.vendor} refused {result.email}: {result.message}",
@@ -77,6 +83,11 @@ class SyncActivities:
     async def create_owner_task(self, inp: OwnerTaskInput) -> str:
         connector = self._connectors(inp.vendor, inp.playbook)
         return await _call(connector.create_task, inp.task)
+
+
+def _count_sync(vendor: str, outcome: str) -> None:
+    activity.metric_meter().create_counter(VENDOR_SYNCS, "lead syncs to a vendor").add(
+        1, {"vendor": vendor, "outcome": outcome})
 
 
 async def _call(fn, *args):  # type: ignore[no-untyped-def]

@@ -12,13 +12,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # An empty variable means "not set" (docker compose passes `${X:-}` as an empty string).
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
     temporal_address: str = Field("localhost:7233", alias="LEADFLOW_TEMPORAL_ADDRESS")
     temporal_namespace: str = Field("default", alias="LEADFLOW_TEMPORAL_NAMESPACE")
     task_queue: str = Field("leadflow", alias="LEADFLOW_TASK_QUEUE")
     playbook: str = Field("demo_led", alias="LEADFLOW_PLAYBOOK")
     data_dir: Path = Field(Path(".data"), alias="LEADFLOW_DATA_DIR")
+    # Temporal Cloud or a TLS-secured cluster: an API key, or mTLS with a client certificate and key
+    # (PEM files); a custom CA for a self-hosted cluster's server certificate. Any of them turns TLS on.
+    temporal_api_key: SecretStr | None = Field(None, alias="LEADFLOW_TEMPORAL_API_KEY")
+    temporal_tls: bool = Field(False, alias="LEADFLOW_TEMPORAL_TLS")
+    temporal_tls_cert: Path | None = Field(None, alias="LEADFLOW_TEMPORAL_TLS_CERT")
+    temporal_tls_key: Path | None = Field(None, alias="LEADFLOW_TEMPORAL_TLS_KEY")
+    temporal_tls_ca: Path | None = Field(None, alias="LEADFLOW_TEMPORAL_TLS_CA")
 
     hubspot_access_token: SecretStr | None = Field(None, alias="HUBSPOT_ACCESS_TOKEN")
     hubspot_base_url: str = Field("https://api.hubapi.com", alias="HUBSPOT_BASE_URL")
@@ -56,6 +64,7 @@ class Settings(BaseSettings):
     # Observability: "json" in production, "text" locally; where Prometheus scrapes the worker.
     log_format: str = Field("text", alias="LEADFLOW_LOG_FORMAT")
     metrics_port: int | None = Field(None, alias="LEADFLOW_METRICS_PORT")
+    metrics_host: str = Field("127.0.0.1", alias="LEADFLOW_METRICS_HOST")
 
 
 def load_settings() -> Settings:

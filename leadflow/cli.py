@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from config.playbook_loader import PlaybookError, load_playbook
-from config.settings import load_settings
+from config.settings import Settings, load_settings
 from leadflow.client import LeadClient
 from leadflow.show import render_playbook
 
@@ -55,6 +55,8 @@ def up(
     port: Annotated[int, typer.Option(help="Temporal gRPC port")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
     emulator_port: Annotated[int, typer.Option(help="first of three emulator ports")] = 8701,
+    metrics_port: Annotated[int, typer.Option(help="Prometheus port, unless LEADFLOW_METRICS_PORT")] = 9464,
+    demo: Annotated[bool, typer.Option(help="seed demo leads across the three stock playbooks")] = False,
 ) -> None:
     """Run the whole local stack: Temporal dev server + UI, emulators for vendors without
     credentials, and the workers. Ctrl-C stops it; data stays under LEADFLOW_DATA_DIR."""
@@ -62,7 +64,11 @@ def up(
     from leadflow.stack import up as run_stack
 
     emulators = {"hubspot": emulator_port, "salesforce": emulator_port + 1, "segment": emulator_port + 2}
-    run_stack(Ports(temporal=port, ui=ui_port, emulators=emulators))
+    try:
+        run_stack(Ports(temporal=port, ui=ui_port, emulators=emulators, metrics=metrics_port), demo=demo)
+    except RuntimeError as exc:
+        typer.echo(f"leadflow up: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 @app.command("emulators")
@@ -74,25 +80,40 @@ def emulators() -> None:
 
 
 @app.command("setup")
-def setup(vendor: Annotated[str, typer.Argument(help="hubspot or salesforce")]) -> None:
-    """Provision leadflow's custom fields: HubSpot properties (idempotent), Salesforce metadata."""
+def setup(vendor: Annotated[str, typer.Argument(help="hubspot, salesforce or temporal")]) -> None:
+    """Provision leadflow's custom fields: HubSpot properties (idempotent), Salesforce metadata;
+    `temporal`: the namespace and leadflow's search attributes on a self-hosted cluster."""
     from worker import connector_factory
 
     settings = load_settings()
+    if vendor == "temporal":
+        _setup_temporal(settings)
+        return
     if vendor not in ("hubspot", "salesforce"):
         raise typer.BadParameter("hubspot or salesforce", param_hint="VENDOR")
     for line in connector_factory(settings)(vendor, settings.playbook).provision():
         typer.echo(line)
 
 
+def _setup_temporal(settings: Settings) -> None:
+    from leadflow.temporal_setup import setup_temporal
+
+    async def run() -> None:
+        for line in await setup_temporal(settings):
+            typer.echo(line)
+        gc.collect()  # drop the client before the loop ends (sdk-python#300)
+        await asyncio.sleep(0.1)
+
+    asyncio.run(run())
+
+
 @app.command("worker")
 def worker() -> None:
     """Run the worker against LEADFLOW_TEMPORAL_ADDRESS until SIGINT/SIGTERM."""
-    import logging
-
     import worker as worker_module
+    from leadflow.logs import configure
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure(load_settings().log_format)
     asyncio.run(worker_module.main())
 
 

@@ -8,18 +8,22 @@ configured, and the workers. Ctrl-C stops everything.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from config.settings import Settings, load_settings
 from emulators.run_all import DEFAULT_PORTS, env_for, run_all, stop_all
+from leadflow.logs import configure as configure_logs
 from workflows import search_attributes as sa
 
 
@@ -28,6 +32,38 @@ class Ports:
     temporal: int = 7233
     ui: int = 8233
     emulators: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    metrics: int = 9464
+
+
+@dataclass(frozen=True)
+class Service:
+    """A long-running part of the stack: runs until `stop` is set, then returns."""
+    name: str
+    run: Callable[[Settings, asyncio.Event], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True)
+class StartupTask:
+    """A one-off step against Temporal once the server is up (schedules, namespaces...)."""
+    name: str
+    run: Callable[[Any, Settings], Awaitable[Any]]  # (temporalio Client, settings)
+
+
+def services() -> list[Service]:
+    """What `leadflow up` runs next to the Temporal dev server and the emulators: one line each."""
+    from worker import run_workers
+
+    return [
+        Service("workers", run_workers),
+        # Service("ingest service", run_ingest),  # issue 4: ingest.server.run_ingest(settings, stop)
+    ]
+
+
+def startup_tasks() -> list[StartupTask]:
+    """Applied once Temporal is up, before the services start: one line each."""
+    return [
+        # StartupTask("reconcile schedule", apply_schedules),  # issue 5: leadflow.schedules
+    ]
 
 
 def temporal_binary() -> str:
@@ -43,9 +79,13 @@ def dev_server_command(data_dir: Path, ports: Ports) -> list[str]:
     return cmd
 
 
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
+def wait_for_port(port: int, process: subprocess.Popen | None = None,  # type: ignore[type-arg]
+                  timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the Temporal dev server exited with {process.returncode} "
+                               f"(is port {port} taken by another `leadflow up`?)")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -66,29 +106,45 @@ def progress(message: str) -> None:
     print(f"leadflow up: {message}", flush=True)
 
 
-def up(ports: Ports | None = None) -> None:
+def up(ports: Ports | None = None, demo: bool = False) -> None:
     ports = ports or Ports()
+    # SIGTERM before the event loop takes over still runs the clean-up below.
+    signal.signal(signal.SIGTERM, _interrupt)
     settings = load_settings()
+    configure_logs(settings.log_format)
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    with ExitStack() as stack:
-        progress("starting the Temporal dev server")
-        server = subprocess.Popen(dev_server_command(data_dir, ports), start_new_session=True)
-        stack.callback(_stop_process, server)
-        wait_for_port(ports.temporal)
-        emulated = [name for name, missing in missing_vendors(settings).items() if missing]
-        if emulated:
-            progress(f"starting emulators for {', '.join(emulated)} (no credentials configured)")
-            running = run_all(**missing_vendors(settings), ports=ports.emulators)
-            stack.callback(stop_all, running)
-            os.environ.update(env_for(running))
+    try:
+        with ExitStack() as stack:
+            progress(f"starting the Temporal dev server (data in {data_dir / 'temporal.db'})")
+            _stop_leftover(data_dir / "temporal.pid")
+            server = subprocess.Popen(dev_server_command(data_dir, ports), start_new_session=True)
+            (data_dir / "temporal.pid").write_text(str(server.pid))
+            stack.callback(_stop_process, server, data_dir / "temporal.pid")
+            wait_for_port(ports.temporal, server)
+            progress(f"Temporal dev server ready on 127.0.0.1:{ports.temporal}")
+            running: dict[str, Any] = {}
+            emulated = [name for name, missing in missing_vendors(settings).items() if missing]
+            if emulated:
+                progress(f"starting emulators for {', '.join(emulated)} (no credentials configured)")
+                running = run_all(**missing_vendors(settings), ports=ports.emulators)
+                stack.callback(stop_all, running)
+                os.environ.update(env_for(running))
+                settings = load_settings()
+                _provision(settings, running)
+            os.environ["LEADFLOW_TEMPORAL_ADDRESS"] = f"127.0.0.1:{ports.temporal}"
+            if settings.metrics_port is None:
+                os.environ["LEADFLOW_METRICS_PORT"] = str(ports.metrics)
             settings = load_settings()
-            _provision(settings, running)
-        os.environ["LEADFLOW_TEMPORAL_ADDRESS"] = f"127.0.0.1:{ports.temporal}"
-        settings = load_settings()
-        _print_where_to_look(settings, running if emulated else {}, ports)
-        asyncio.run(_run_workers(settings))
+            _print_where_to_look(settings, running, ports)
+            asyncio.run(_run_services(settings, demo))
+    except KeyboardInterrupt:
+        pass
     progress("stopped")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _provision(settings: Settings, running: dict) -> None:  # type: ignore[type-arg]
@@ -98,15 +154,47 @@ def _provision(settings: Settings, running: dict) -> None:  # type: ignore[type-
         connector_factory(settings)("hubspot", settings.playbook).provision()
 
 
-async def _run_workers(settings: Settings) -> None:
-    from worker import run_workers
+async def _run_services(settings: Settings, demo: bool) -> None:
+    """Startup tasks, then every service until Ctrl-C/SIGTERM or until one of them fails."""
+    from worker import connect
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    progress("workers running; Ctrl-C stops everything")
-    await run_workers(settings, stop)
+    client = await connect(settings)
+    try:
+        for task in startup_tasks():
+            progress(f"applying {task.name}")
+            await task.run(client, settings)
+        running: dict[str, asyncio.Task[None]] = {}
+        for service in services():
+            progress(f"starting {service.name}")
+            running[service.name] = asyncio.create_task(service.run(settings, stop))
+        if demo:
+            await _seed_demo(client, settings)
+        progress("workers running; Ctrl-C stops everything")
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopping, *running.values()], return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        progress("stopping " + ", ".join(running))
+        outcomes = await asyncio.gather(*running.values(), return_exceptions=True)
+        failed = [f"{name}: {outcome}" for name, outcome in zip(running, outcomes, strict=True)
+                  if isinstance(outcome, BaseException)]
+        if failed:
+            raise RuntimeError("failed: " + "; ".join(failed))
+    finally:
+        del client  # a Temporal client alive at interpreter exit can abort it (sdk-python#300)
+        gc.collect()
+        await asyncio.sleep(0.1)
+
+
+async def _seed_demo(client: Any, settings: Settings) -> None:
+    from leadflow.demo import DEMO_LEADS, seed
+
+    progress(f"seeding {len(DEMO_LEADS)} demo leads across demo_led, trial_led and high_touch")
+    seeded, skipped = await seed(client, settings.task_queue)
+    progress(f"demo: {seeded} leads driven" + (f", {skipped} already there" if skipped else ""))
 
 
 def _print_where_to_look(settings: Settings, emulated: dict, ports: Ports) -> None:  # type: ignore[type-arg]
@@ -115,16 +203,50 @@ def _print_where_to_look(settings: Settings, emulated: dict, ports: Ports) -> No
   Temporal gRPC     {settings.temporal_address}   namespace {settings.temporal_namespace}
   Task queue        {settings.task_queue}   playbook {settings.playbook}
   Emulated vendors  {', '.join(f'{n} {e.url}' for n, e in emulated.items()) or 'none'}
+  Metrics           http://{settings.metrics_host}:{settings.metrics_port}/metrics  (SDK + leadflow_*)
   Data              {settings.data_dir.resolve()}
 
   Try: leadflow event ada@acme.io demo_requested && leadflow show ada@acme.io
 """, flush=True)
 
 
-def _stop_process(process: subprocess.Popen) -> None:  # type: ignore[type-arg]
+def _stop_process(process: subprocess.Popen, pidfile: Path | None = None) -> None:  # type: ignore[type-arg]
     if process.poll() is None:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
+    if pidfile is not None:
+        pidfile.unlink(missing_ok=True)
+
+
+def _stop_leftover(pidfile: Path) -> None:
+    """A dev server left running by a `leadflow up` that was killed outright holds the database:
+    stop it. One whose `leadflow up` is still alive belongs to another run: refuse to start."""
+    try:
+        pid = int(pidfile.read_text())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        parent_cmdline = Path(f"/proc/{parent}/cmdline").read_bytes()
+    except (OSError, ValueError, IndexError):
+        return
+    if b"start-dev" not in cmdline:
+        return
+    if b"leadflow" in parent_cmdline and b"up" in parent_cmdline.split(b"\0"):
+        raise RuntimeError(f"another `leadflow up` (pid {parent}) is using {pidfile.parent}; "
+                           "stop it first or set LEADFLOW_DATA_DIR to another directory")
+    progress(f"stopping a dev server left running by an earlier run (pid {pid})")
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while process_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def process_alive(pid: int) -> bool:
+    """Running, as opposed to gone or a zombie its new parent has not reaped yet."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.sync import TASK_VENDORS, OwnerTaskInput, SyncLeadInput, TrackInput, vendor_queue
     from config.playbook import Playbook
     from connectors.base import OwnerTask
+    from leadflow import metrics as mx
     from lifecycle import effects as fx
     from lifecycle.engine import Decision, decide, new_lead
     from lifecycle.events import COMMAND_VERBS, EventKind, LeadEvent
@@ -231,12 +232,23 @@ class LeadWorkflow:
         self._state = decision.state
         self._events_this_run += 1
         self._record(kind, previous, event, decision.effects, detail=detail)
+        self._count(previous, event, decision.effects)
         for effect in decision.effects:
             if isinstance(effect, fx.SyncStage):
                 self._sync_dirty = True
             elif isinstance(effect, (fx.NotifyOwner, fx.EmitAnalytics)):
                 self._tasks.append(effect)
         self._woken = True  # timers and search attributes follow the state
+
+    def _count(self, before: LeadState | None, event: LeadEvent | None, effects: list[fx.Effect]) -> None:
+        """Metrics through the workflow's meter, which records nothing while a task replays."""
+        assert self._state is not None
+        meter, tags = workflow.metric_meter(), {"playbook": self._state.playbook}
+        if before is None or before.stage != self._state.stage:
+            meter.create_counter(mx.STAGE_TRANSITIONS, "leads entering a stage").add(
+                1, tags | {"from_stage": before.stage if before else "", "to_stage": self._state.stage})
+        if event is not None and event.kind == EventKind.SLA_BREACHED and effects and before:
+            meter.create_counter(mx.SLA_BREACHES, "SLAs that ran out").add(1, tags | {"stage": before.stage})
 
     def _record(self, kind: str, before: LeadState | None, event: LeadEvent | None,
                 effects: list[fx.Effect], vendor: str | None = None, detail: str = "") -> None:

@@ -3,74 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
-import random
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from local_stack import Stack
 
-BIN = Path(sys.prefix) / "bin"
-
-
-def free_block(size: int) -> int:
-    """A first port with `size` free ports after it."""
-    for _ in range(100):
-        first = random.randint(20000, 40000)
-        try:
-            for port in range(first, first + size):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-            return first
-        except OSError:
-            continue
-    raise RuntimeError("no free port block")
-
-
-class Stack:
-    def __init__(self, data_dir: Path) -> None:
-        base = free_block(5)
-        self.port, self.ui_port, self.emulator_port = base, base + 1, base + 2
-        self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("HUBSPOT_", "SALESFORCE_", "SEGMENT_", "LEADFLOW_"))}
-        self.env |= {"LEADFLOW_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
-                     "LEADFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{self.port}"}
-        self.log = data_dir / "up.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        ready_before = self.log.read_text().count("workers running") if self.log.exists() else 0
-        self.process = subprocess.Popen(
-            [str(BIN / "leadflow"), "up", "--port", str(self.port), "--ui-port", str(self.ui_port),
-             "--emulator-port", str(self.emulator_port)],
-            env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while self.log.read_text().count("workers running") == ready_before:
-            assert self.process.poll() is None, self.log.read_text()
-            assert time.monotonic() < deadline, self.log.read_text()
-            time.sleep(0.3)
-
-    def stop(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGINT)
-        return self.process.wait(timeout=30)
-
-    def leadflow(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(BIN / "leadflow"), *args], env=self.env, capture_output=True,
-                              text=True, timeout=60)
+from leadflow.stack import process_alive
 
 
 @pytest.fixture
 def stack(tmp_path):
     running = Stack(tmp_path)
     yield running
-    if running.process and running.process.poll() is None:
-        running.process.kill()
+    running.close()
 
 
 def test_run_command_starts_a_stack_where_a_lead_moves_through_stages(stack):
@@ -97,8 +44,36 @@ def test_run_command_starts_a_stack_where_a_lead_moves_through_stages(stack):
         assert time.monotonic() < deadline
         time.sleep(0.3)
 
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{stack.metrics_port}/metrics").read().decode()
+    assert any(line.startswith("leadflow_stage_transitions{") and 'to_stage="SQL"' in line
+               for line in metrics.splitlines()), metrics
+    assert 'leadflow_vendor_syncs{' in metrics and 'vendor="hubspot"' in metrics
+
+    server_pid = int((stack.log.parent / "temporal.pid").read_text())
     assert stack.stop() == 0
+    assert not process_alive(server_pid), "Ctrl-C left the Temporal dev server running"
+    assert "stopping workers" in stack.log.read_text()
     stack.start()  # a second run reuses the data: the lead is still there
     shown = stack.leadflow("show", "ada@acme.io")
     assert shown.returncode == 0 and json.loads(shown.stdout)["stage"] == "SQL"
+    assert stack.stop() == 0
+
+
+def test_a_second_run_is_refused_and_a_run_killed_outright_is_cleaned_up_by_the_next(stack):
+    stack.start()
+    first_server = int((stack.log.parent / "temporal.pid").read_text())
+    assert stack.process is not None
+    # Same data directory, other ports: refused, and the first run is untouched.
+    other = [str(port + 100) for port in (stack.port, stack.ui_port, stack.emulator_port, stack.metrics_port)]
+    refused = stack.leadflow("up", "--port", other[0], "--ui-port", other[1], "--emulator-port", other[2],
+                             "--metrics-port", other[3])
+    assert refused.returncode == 1 and "another `leadflow up`" in refused.stderr, refused.stderr
+    assert Path(f"/proc/{first_server}").exists()
+
+    stack.process.kill()  # no chance to clean up: the dev server is orphaned
+    stack.process.wait()
+    assert Path(f"/proc/{first_server}").exists()
+    stack.start()
+    assert "stopping a dev server left running by an earlier run" in stack.log.read_text()
+    assert not process_alive(first_server)
     assert stack.stop() == 0

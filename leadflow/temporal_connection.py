@@ -1,0 +1,36 @@
+"""How a leadflow process reaches Temporal: plain gRPC locally, TLS with an API key or mTLS in production."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from temporalio.service import TLSConfig
+
+from config.settings import Settings
+
+
+def options(settings: Settings) -> dict[str, Any]:
+    """`Client.connect` keyword arguments for TLS and authentication, from the settings."""
+    cert, key, ca = settings.temporal_tls_cert, settings.temporal_tls_key, settings.temporal_tls_ca
+    if (cert is None) != (key is None):
+        raise ValueError("LEADFLOW_TEMPORAL_TLS_CERT and LEADFLOW_TEMPORAL_TLS_KEY go together: "
+                         "set both or neither")
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+    if not (settings.temporal_tls or api_key or cert or ca):
+        return {}
+    tls = TLSConfig(
+        client_cert=_read(cert, "LEADFLOW_TEMPORAL_TLS_CERT"),
+        client_private_key=_read(key, "LEADFLOW_TEMPORAL_TLS_KEY"),
+        server_root_ca_cert=_read(ca, "LEADFLOW_TEMPORAL_TLS_CA"),
+    )
+    return {"tls": tls, "api_key": api_key} if api_key else {"tls": tls}
+
+
+def _read(path: Path | None, variable: str) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{variable}: cannot read {path}: {exc.strerror}") from exc
