@@ -96,6 +96,21 @@ def worker() -> None:
     asyncio.run(worker_module.main())
 
 
+@app.command("ingest")
+def ingest(
+    host: Annotated[str | None, typer.Option(help="bind address (LEADFLOW_INGEST_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (LEADFLOW_INGEST_PORT)")] = None,
+) -> None:
+    """Serve the inbound HTTP API (POST /v1/events, Segment/HubSpot/Salesforce webhooks,
+    /healthz, /metrics, /openapi.json) until SIGINT/SIGTERM."""
+    import logging
+
+    from ingest.server import main
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    main(host, port)
+
+
 @app.command("event")
 def event(
     email: str,
