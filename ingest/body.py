@@ -37,7 +37,12 @@ def parse_json(raw: bytes) -> Any:
     if not raw.strip():
         raise Problem(400, "malformed-json", "the body is empty; a JSON document is expected")
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
+        # "\ud800" escapes decode to lone surrogates, which no later step could encode.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+        return data
+    except UnicodeEncodeError:
+        raise Problem(400, "malformed-json", "the body escapes a lone UTF-16 surrogate") from None
     except UnicodeDecodeError as exc:
         raise Problem(400, "malformed-json", f"the body is not UTF-8: {exc.reason}") from None
     except RecursionError:

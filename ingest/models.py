@@ -60,7 +60,7 @@ class SegmentMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     type: str = Field(min_length=1, max_length=50)
-    messageId: str = Field(min_length=1, max_length=200)
+    messageId: str = Field(min_length=1, max_length=190)  # prefixed "segment:" in the event id
     event: str | None = Field(None, max_length=200)
     userId: str | None = Field(None, max_length=320)
     anonymousId: str | None = None
