@@ -115,7 +115,7 @@ async def main(args: argparse.Namespace) -> None:
         dev_server_existing_path=str(Path(sys.prefix) / "bin" / "temporal"))
     running = run_all(True, True, True)
     try:
-        settings = Settings(_env_file=None, **env_for(running),  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, **env_for(running),  # type: ignore[call-arg,arg-type]
                             LEADFLOW_TEMPORAL_ADDRESS=env.client.service_client.config.target_host,
                             LEADFLOW_TASK_QUEUE=f"bench-{uuid.uuid4().hex[:6]}",
                             LEADFLOW_PLAYBOOK="demo_led", LEADFLOW_INGEST_TOKEN=TOKEN,

@@ -7,7 +7,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-PROBLEM_TYPE = "https://leadflow.dev/problems/"
+# A URN: names the reason without promising a page to dereference (RFC 9457 §3.1.1).
+PROBLEM_TYPE = "urn:leadflow:problem:"
 TITLES = {
     400: "Malformed request body",
     401: "Not authenticated",
