@@ -75,7 +75,7 @@ def segment_signs(key: str, given: str, body: bytes) -> bool:
 def verify_segment_first_event(key: str, given: str, first_event: Any) -> None:
     """A batched delivery is signed over its first event alone (as compact JSON)."""
     body = json.dumps(first_event, separators=(",", ":"), ensure_ascii=False).encode()
-    if not segment_signs(key, given, body):
+    if first_event is None or not segment_signs(key, given, body):
         raise unauthorized("bad-signature", "X-Signature does not match the body "
                                             "(hex HMAC-SHA1 with SEGMENT_WEBHOOK_SECRET)")
 

@@ -41,10 +41,10 @@ async def segment_webhook(request: Request) -> Response:
     ctx = context(request)
     key, signature = auth.segment_signature(request, ctx.settings.segment_webhook_secret)
     raw = await read_body(request)
-    whole_body_signed = auth.segment_signs(key, signature, raw)
-    items = segment.messages(parse_json(raw))
-    if not whole_body_signed:
-        auth.verify_segment_first_event(key, signature, items[0])
+    data = parse_json(raw)
+    if not auth.segment_signs(key, signature, raw):
+        auth.verify_segment_first_event(key, signature, segment.first_of(data))
+    items = segment.messages(data)
     if len(items) > 1 and not auth.bearer_ok(request, ctx.settings.ingest_token):
         raise auth.unauthorized(
             "unsigned-batch", "Segment signs only the first event of a batch: a batched delivery "

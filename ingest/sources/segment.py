@@ -32,6 +32,11 @@ def messages(data: Any) -> list[Any]:
     return items
 
 
+def first_of(data: Any) -> Any:
+    """The event a batched delivery's signature covers (None when there is no batch)."""
+    return data[0] if isinstance(data, list) and data else None
+
+
 def plan(pb: Playbook, items: list[Any]) -> Plan:
     out, errors = Plan(), []
     for i, item in enumerate(items):
