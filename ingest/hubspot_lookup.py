@@ -8,10 +8,10 @@ import logging
 from config.settings import Settings
 from connectors.base import VendorError
 from connectors.hubspot import HubSpotConnector
-from worker import connector_factory
 
 log = logging.getLogger("leadflow.ingest")
 CONCURRENT_READS = 8
+MAX_WAIT_S = 2.0
 
 
 class HubSpotUnavailable(Exception):
@@ -25,9 +25,14 @@ class HubSpotContacts:
 
     def _connector(self) -> HubSpotConnector:
         if self._built is None:
-            connector = connector_factory(self._settings)("hubspot", self._settings.playbook)
-            assert isinstance(connector, HubSpotConnector)
-            self._built = connector
+            token = self._settings.hubspot_access_token
+            if token is None or not token.get_secret_value():
+                raise VendorError("hubspot", "NO_CREDENTIALS", "HUBSPOT_ACCESS_TOKEN is not set",
+                                  retryable=False)
+            # HubSpot gives up on a webhook after 5 s: retry briefly, then let HubSpot retry.
+            self._built = HubSpotConnector(access_token=token.get_secret_value(),
+                                           base_url=self._settings.hubspot_base_url,
+                                           stage_fields={}, max_wait_s=MAX_WAIT_S, max_attempts=3)
         return self._built
 
     async def emails(self, wanted: set[tuple[int, bool]]) -> dict[tuple[int, bool], str | None]:

@@ -123,3 +123,19 @@ async def test_deletion_closes_the_lead(api, stack, dev_env):
     assert response.status_code == 202
     closed = await dev_env.client.get_workflow_handle_for(LeadWorkflow.run, f"lead:{email}").result()
     assert closed.outcome == "deleted: deleted in HubSpot"
+
+
+async def test_hubspot_api_down_means_503_and_the_retry_lands(api, stack, leads):
+    email, contact_id = await new_lead(api, stack, "hs-down")
+    events = property_change_events(rep_sets(stack, contact_id, lead_stage="MQL"),
+                                    portal_id=stack.hubspot.portal_id)
+    stack.hubspot.faults.plant(1000, 503)
+    try:
+        refused = await api.hubspot(events)
+    finally:
+        stack.hubspot.faults.clear()
+    assert refused.status_code == 503 and int(refused.headers["retry-after"]) > 0
+    assert refused.json()["type"].endswith("hubspot-unavailable")
+    assert (await leads.state(email)).stage == "New Lead"
+    assert (await api.hubspot(events)).status_code == 202  # HubSpot's retry
+    await lead_state(leads, email, lambda s: s.stage == "MQL")
