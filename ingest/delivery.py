@@ -30,6 +30,8 @@ log = logging.getLogger("leadflow.ingest")
 RETRY = RetryConfig(initial_interval_millis=100, max_interval_millis=500, max_retries=3,
                     max_elapsed_time_millis=3000)
 CONCURRENT_LEADS = 32
+# A server that accepts connections but does not answer must not hold the sender forever.
+CALL_TIMEOUT_S = 10.0
 
 
 class TemporalUnavailable(Exception):
@@ -84,12 +86,10 @@ class Delivery:
         operation = type(action).__name__.lower()
         started = time.perf_counter()
         try:
-            if isinstance(action, Signal):
-                await leads.send_event(action.email, action.event)
-            elif isinstance(action, Merge):
-                await leads.merge(action.merged_email, action.survivor_email, action.actor)
-            elif isinstance(action, Delete):
-                await leads.delete(action.email, action.reason, action.actor)
+            await asyncio.wait_for(self._call(leads, action), CALL_TIMEOUT_S)
+        except TimeoutError:
+            # It may have landed anyway; the sender's retry then counts once.
+            raise TemporalUnavailable(f"no answer from Temporal within {CALL_TIMEOUT_S}s") from None
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND and not isinstance(action, Signal):
                 # No such lead, or it already closed: a redelivered merge or deletion.
@@ -102,6 +102,15 @@ class Delivery:
             raise TemporalUnavailable(str(exc)) from None
         self.metrics.signal_latency.labels(operation).observe(time.perf_counter() - started)
         self.metrics.actions.labels(source, operation).inc()
+
+    @staticmethod
+    async def _call(leads: LeadClient, action: Action) -> None:
+        if isinstance(action, Signal):
+            await leads.send_event(action.email, action.event)
+        elif isinstance(action, Merge):
+            await leads.merge(action.merged_email, action.survivor_email, action.actor)
+        elif isinstance(action, Delete):
+            await leads.delete(action.email, action.reason, action.actor)
 
     async def close(self) -> None:
         """Lets go of the Temporal client while the loop still runs (sdk-python#300)."""
