@@ -40,6 +40,10 @@ def instrumented(endpoint: str, handler: Handler) -> Handler:
                 503, "temporal-unavailable", "Temporal did not accept the events; nothing was "
                 "lost, retry the same delivery later", headers={"Retry-After": str(RETRY_AFTER_S)}),
                 request)
+        except Exception:  # a bug of ours: said so in the same format, and logged in full
+            log.exception("%s: unexpected error", endpoint)
+            response = _refuse(ctx, endpoint, Problem(
+                500, "internal-error", "the service failed on this request; it is logged"), request)
         ctx.metrics.requests.labels(endpoint, str(response.status_code)).inc()
         ctx.metrics.request_latency.labels(endpoint).observe(time.perf_counter() - started)
         return response

@@ -17,6 +17,7 @@ TITLES = {
     413: "Request too large",
     415: "Unsupported media type",
     422: "Invalid fields",
+    500: "Internal error",
     503: "Temporarily unavailable",
 }
 
