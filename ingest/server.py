@@ -34,7 +34,7 @@ class _Server(uvicorn.Server):
 
 @contextlib.asynccontextmanager
 async def serving(settings: Settings, port: int | None = None) -> AsyncIterator[str]:
-    """Serves the app on loopback-or-configured host until the block ends; yields its base URL.
+    """Serves the app on LEADFLOW_INGEST_HOST until the block ends; yields its base URL.
     `port=0` picks a free port (tests, benches)."""
     config = uvicorn.Config(create_app(settings), host=settings.ingest_host,
                             port=settings.ingest_port if port is None else port,
