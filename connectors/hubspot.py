@@ -440,6 +440,19 @@ class HubSpotConnector:
                 after = page.paging.next.after
         return out
 
+    def contact_email(self, record_id: str, archived: bool = False) -> str | None:
+        """The email of contact `record_id` (archived: a deleted or merged-away one), or None
+        when HubSpot has no such contact. Webhooks name contacts by id only."""
+        try:
+            contact = self._io.call("read contact", self._basic.get_by_id_with_http_info,
+                                    record_id, properties=["email"], archived=archived)
+        except API_ERRORS as exc:
+            if exc.status in (400, 404):
+                return None
+            raise VendorError(VENDOR, f"HTTP_{exc.status}", f"reading contact {record_id}",
+                              retryable=False) from None
+        return (contact.properties or {}).get("email") or None
+
     # ---- tasks and schema ----------------------------------------------------------------
     def create_task(self, task: OwnerTask) -> str:
         """A HubSpot task on the contact. Not idempotent: a retry after a lost response can

@@ -56,6 +56,7 @@ def up(
     ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
     emulator_port: Annotated[int, typer.Option(help="first of three emulator ports")] = 8701,
     metrics_port: Annotated[int, typer.Option(help="Prometheus port, unless LEADFLOW_METRICS_PORT")] = 9464,
+    ingest_port: Annotated[int | None, typer.Option(help="ingest API port [LEADFLOW_INGEST_PORT]")] = None,
     demo: Annotated[bool, typer.Option(help="seed demo leads across the three stock playbooks")] = False,
 ) -> None:
     """Run the whole local stack: Temporal dev server + UI, emulators for vendors without
@@ -65,7 +66,8 @@ def up(
 
     emulators = {"hubspot": emulator_port, "salesforce": emulator_port + 1, "segment": emulator_port + 2}
     try:
-        run_stack(Ports(temporal=port, ui=ui_port, emulators=emulators, metrics=metrics_port), demo=demo)
+        run_stack(Ports(temporal=port, ui=ui_port, emulators=emulators, metrics=metrics_port,
+                        ingest=ingest_port), demo=demo)
     except RuntimeError as exc:
         typer.echo(f"leadflow up: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -115,6 +117,21 @@ def worker() -> None:
 
     configure(load_settings().log_format)
     asyncio.run(worker_module.main())
+
+
+@app.command("ingest")
+def ingest(
+    host: Annotated[str | None, typer.Option(help="bind address (LEADFLOW_INGEST_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (LEADFLOW_INGEST_PORT)")] = None,
+) -> None:
+    """Serve the inbound HTTP API (POST /v1/events, Segment/HubSpot/Salesforce webhooks,
+    /healthz, /metrics, /openapi.json) until SIGINT/SIGTERM."""
+    import logging
+
+    from ingest.server import main
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    main(host, port)
 
 
 @app.command("event")

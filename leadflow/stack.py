@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -33,6 +34,7 @@ class Ports:
     ui: int = 8233
     emulators: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     metrics: int = 9464
+    ingest: int | None = None  # None: LEADFLOW_INGEST_PORT
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,12 @@ class StartupTask:
 
 def services() -> list[Service]:
     """What `leadflow up` runs next to the Temporal dev server and the emulators: one line each."""
+    from ingest.server import run_ingest
     from worker import run_workers
 
     return [
         Service("workers", run_workers),
-        # Service("ingest service", run_ingest),  # issue 4: ingest.server.run_ingest(settings, stop)
+        Service("ingest service", run_ingest),
     ]
 
 
@@ -135,12 +138,25 @@ def up(ports: Ports | None = None, demo: bool = False) -> None:
             os.environ["LEADFLOW_TEMPORAL_ADDRESS"] = f"127.0.0.1:{ports.temporal}"
             if settings.metrics_port is None:
                 os.environ["LEADFLOW_METRICS_PORT"] = str(ports.metrics)
+            if ports.ingest is not None:
+                os.environ["LEADFLOW_INGEST_PORT"] = str(ports.ingest)
+            if settings.ingest_token is None:
+                os.environ["LEADFLOW_INGEST_TOKEN"] = _local_ingest_token(data_dir)
             settings = load_settings()
             _print_where_to_look(settings, running, ports)
             asyncio.run(_run_services(settings, demo))
     except KeyboardInterrupt:
         pass
     progress("stopped")
+
+
+def _local_ingest_token(data_dir: Path) -> str:
+    """A bearer token for the local ingest service, kept in the data dir (never printed)."""
+    path = data_dir / "ingest-token"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -204,6 +220,8 @@ def _print_where_to_look(settings: Settings, emulated: dict, ports: Ports) -> No
   Task queue        {settings.task_queue}   playbook {settings.playbook}
   Emulated vendors  {', '.join(f'{n} {e.url}' for n, e in emulated.items()) or 'none'}
   Metrics           http://{settings.metrics_host}:{settings.metrics_port}/metrics  (SDK + leadflow_*)
+  Ingest API        http://{settings.ingest_host}:{settings.ingest_port}/openapi.json  (bearer token in
+                    {settings.data_dir.resolve() / 'ingest-token'} unless LEADFLOW_INGEST_TOKEN is set)
   Data              {settings.data_dir.resolve()}
 
   Try: leadflow event ada@acme.io demo_requested && leadflow show ada@acme.io

@@ -66,3 +66,26 @@ def send_property_changes(target_url: str, secret: str, changes: list[dict], *, 
     body, headers = signed_request(target_url, secret, events, timestamp_ms)
     response = requests.post(target_url, data=body.encode(), headers=headers, timeout=10)
     return response.status_code
+
+
+def merge_event(primary_id: str | int, merged_ids: list[str | int], *, portal_id: int,
+                app_id: int = 4242, source_id: str = "userId:9101") -> dict:
+    """HubSpot's contact.merge event: the primary survives, the merged ids are archived."""
+    return {
+        "eventId": next(_event_ids), "subscriptionId": 2002, "portalId": portal_id,
+        "appId": app_id, "occurredAt": int(time.time() * 1000),
+        "subscriptionType": "contact.merge", "attemptNumber": 0, "objectId": int(primary_id),
+        "changeFlag": "MERGED", "changeSource": "CRM_UI", "sourceId": source_id,
+        "primaryObjectId": int(primary_id), "mergedObjectIds": [int(m) for m in merged_ids],
+        "newObjectId": int(primary_id), "numberOfPropertiesMoved": 1,
+    }
+
+
+def deletion_event(object_id: str | int, *, portal_id: int, app_id: int = 4242,
+                   source_id: str = "userId:9101") -> dict:
+    return {
+        "eventId": next(_event_ids), "subscriptionId": 2003, "portalId": portal_id,
+        "appId": app_id, "occurredAt": int(time.time() * 1000),
+        "subscriptionType": "contact.deletion", "attemptNumber": 0, "objectId": int(object_id),
+        "changeFlag": "DELETED", "changeSource": "CRM_UI", "sourceId": source_id,
+    }

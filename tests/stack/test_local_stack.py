@@ -44,6 +44,17 @@ def test_run_command_starts_a_stack_where_a_lead_moves_through_stages(stack):
         assert time.monotonic() < deadline
         time.sleep(0.3)
 
+    # The ingest API runs in the stack too, with the token it keeps in the data directory.
+    token = (stack.log.parent / "ingest-token").read_text().strip()
+    body = {"events": [{"event_id": "web-1", "email": "bob@acme.io", "name": "Demo Requested",
+                        "occurred_at": "2026-11-23T09:00:00Z", "properties": {}}]}
+    posted = urllib.request.urlopen(urllib.request.Request(
+        f"http://127.0.0.1:{stack.ingest_port}/v1/events", data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}))
+    assert posted.status == 202
+    bob = stack.leadflow("show", "bob@acme.io")
+    assert bob.returncode == 0 and json.loads(bob.stdout)["stage"] == "MQL", bob.stderr
+
     metrics = urllib.request.urlopen(f"http://127.0.0.1:{stack.metrics_port}/metrics").read().decode()
     assert any(line.startswith("leadflow_stage_transitions{") and 'to_stage="SQL"' in line
                for line in metrics.splitlines()), metrics

@@ -1,0 +1,153 @@
+"""Ingest latency: N leads at a fixed rate through POST /v1/events, timed from the request
+until the new stage is visible in all three emulated vendors (HubSpot, Salesforce, Segment).
+
+    .venv/bin/python bench/ingest_latency.py --leads 60 --rate 2
+
+Everything runs on loopback: the `temporal` dev server, the emulators, leadflow's workers
+and the ingest service under uvicorn. Prints p50/p95/p99 of the 202 answer and of the
+end-to-end visibility. Each new MQL costs three or four HubSpot requests (the upsert, and
+the SDR's task: find contact, create task) against the emulated 100 requests / 10 s, so
+above ~2 leads/s the figure measures HubSpot's rate limit rather than leadflow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import statistics
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from config.settings import Settings
+from emulators.run_all import env_for, run_all, stop_all
+from ingest.server import serving
+from worker import build_workers, connector_factory
+from workflows import search_attributes as sa
+
+VENDORS = ["hubspot", "salesforce", "segment"]
+TOKEN = "bench-token"
+STAGE = "MQL"  # demo_led: "Demo Requested" moves a new lead to MQL
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def visible_everywhere(running: dict, email: str) -> bool:  # type: ignore[type-arg]
+    contact = running["hubspot"].state.contact(email)
+    lead = running["salesforce"].state.lead_by_key(email) or {}
+    identifies = running["segment"].state.events_of("identify", user_id=email)
+    return (contact is not None and contact.properties.get("lead_stage") == STAGE
+            and lead.get("Lead_Stage__c") == STAGE
+            and bool(identifies) and identifies[-1]["traits"].get("lead_stage") == STAGE)
+
+
+async def drive(url: str, running: dict, leads: int, rate: float, timeout: float) -> dict:  # type: ignore[type-arg]
+    sent: dict[str, float] = {}
+    acked: list[float] = []
+    seen: dict[str, float] = {}
+    run = uuid.uuid4().hex[:6]
+
+    async def send(http: httpx.AsyncClient, i: int) -> None:
+        email = f"bench-{run}-{i}@acme.io"
+        event = {"event_id": f"{run}-{i}", "email": email, "name": "Demo Requested",
+                 "occurred_at": datetime.now(UTC).isoformat(), "properties": {"company_size": 300}}
+        started = sent[email] = time.perf_counter()
+        response = await http.post("/v1/events", json={"events": [event]},
+                                   headers={"Authorization": f"Bearer {TOKEN}"})
+        response.raise_for_status()
+        acked.append(time.perf_counter() - started)
+
+    async def watch() -> None:
+        deadline = time.perf_counter() + timeout
+        while len(seen) < leads and time.perf_counter() < deadline:
+            for email in [e for e in sent if e not in seen]:
+                if visible_everywhere(running, email):
+                    seen[email] = time.perf_counter() - sent[email]
+            await asyncio.sleep(0.01)
+
+    watcher = asyncio.create_task(watch())
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        start, senders = time.perf_counter(), []
+        for i in range(leads):
+            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+            senders.append(asyncio.create_task(send(http, i)))
+        await asyncio.gather(*senders)
+    await watcher
+    await owner_tasks_done(running, leads)
+    return {"acked": acked, "visible": list(seen.values()), "missing": leads - len(seen)}
+
+
+async def owner_tasks_done(running: dict, leads: int, timeout: float = 30) -> None:  # type: ignore[type-arg]
+    """MQL notifies its SDR with a task in HubSpot and Salesforce: let those land before the
+    workers stop, so the run ends quietly (they are not part of the figure)."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        hubspot = len(running["hubspot"].state.records("tasks"))
+        salesforce = len(running["salesforce"].state.select("Task", False))
+        if hubspot >= leads and salesforce >= leads:
+            return
+        await asyncio.sleep(0.2)
+
+
+def report(name: str, values: list[float]) -> None:
+    if not values:
+        print(f"{name:<34} no samples")
+        return
+    ms = [v * 1000 for v in values]
+    print(f"{name:<34} n={len(ms):<4} p50={percentile(ms, 50):7.0f} ms  p95={percentile(ms, 95):7.0f} ms"
+          f"  p99={percentile(ms, 99):7.0f} ms  mean={statistics.fmean(ms):7.0f} ms")
+
+
+async def main(args: argparse.Namespace) -> None:
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter, search_attributes=sa.REGISTERED_KEYS,
+        dev_server_existing_path=str(Path(sys.prefix) / "bin" / "temporal"))
+    running = run_all(True, True, True)
+    try:
+        settings = Settings(_env_file=None, **env_for(running),  # type: ignore[call-arg,arg-type]
+                            LEADFLOW_TEMPORAL_ADDRESS=env.client.service_client.config.target_host,
+                            LEADFLOW_TASK_QUEUE=f"bench-{uuid.uuid4().hex[:6]}",
+                            LEADFLOW_PLAYBOOK="demo_led", LEADFLOW_INGEST_TOKEN=TOKEN,
+                            LEADFLOW_INGEST_HOST="127.0.0.1")
+        connectors = connector_factory(settings)
+        connectors("hubspot", "demo_led").provision()
+        with ThreadPoolExecutor(max_workers=16) as executor:
+            workers = build_workers(env.client, settings.task_queue, VENDORS, connectors, executor)
+            tasks = [asyncio.create_task(w.run()) for w in workers]
+            try:
+                async with serving(settings, port=0) as url:
+                    result = await drive(url, running, args.leads, args.rate, args.timeout)
+            finally:
+                await asyncio.gather(*(w.shutdown() for w in workers))
+                await asyncio.gather(*tasks, return_exceptions=True)
+        print(f"\ningest latency: {args.leads} leads at {args.rate}/s through POST /v1/events "
+              f"(dev server, 3 emulators, loopback)")
+        report("request -> 202 (Temporal accepted)", result["acked"])
+        report("request -> stage in all 3 vendors", result["visible"])
+        if result["missing"]:
+            print(f"{result['missing']} leads not visible everywhere within {args.timeout:.0f}s")
+    finally:
+        stop_all(running)
+        await env.shutdown()
+        del env
+        gc.collect()
+        await asyncio.sleep(0.1)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--leads", type=int, default=60)
+    parser.add_argument("--rate", type=float, default=2.0, help="leads per second")
+    parser.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for the last lead")
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,119 @@
+"""Handing a plan's actions to Temporal through LeadClient, and knowing when that is impossible.
+
+A lead's actions go in order; different leads go concurrently. The request is answered
+only when every action was accepted; any Temporal outage becomes TemporalUnavailable,
+which the app answers with 503 and Retry-After. Redelivery is harmless: the lead
+workflow drops event ids it has seen, and a closed workflow cannot be merged twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import time
+from collections import defaultdict
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RetryConfig, RPCError, RPCStatusCode
+
+from config.settings import Settings
+from ingest.actions import Action, Delete, Merge, Signal, lead_of
+from ingest.metrics import IngestMetrics
+from leadflow.client import LeadClient
+
+log = logging.getLogger("leadflow.ingest")
+
+# Fail fast: the sender retries, so a long wait here only holds its connection open.
+RETRY = RetryConfig(initial_interval_millis=100, max_interval_millis=500, max_retries=3,
+                    max_elapsed_time_millis=3000)
+CONCURRENT_LEADS = 32
+# A server that accepts connections but does not answer must not hold the sender forever.
+CALL_TIMEOUT_S = 10.0
+
+
+class TemporalUnavailable(Exception):
+    pass
+
+
+class Delivery:
+    def __init__(self, settings: Settings, metrics: IngestMetrics) -> None:
+        self.settings, self.metrics = settings, metrics
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
+
+    async def _leads(self) -> LeadClient:
+        async with self._lock:
+            if self._client is None:
+                # Lazy: the service starts (and answers 503) while Temporal is still down.
+                self._client = await Client.connect(
+                    self.settings.temporal_address, namespace=self.settings.temporal_namespace,
+                    data_converter=pydantic_data_converter, retry_config=RETRY, lazy=True)
+        return LeadClient(self._client, self.settings.task_queue, self.settings.playbook)
+
+    async def healthy(self) -> bool:
+        try:
+            leads = await self._leads()
+            return await leads.client.service_client.check_health(timeout=timedelta(seconds=2))
+        except (RuntimeError, RPCError):
+            return False
+
+    async def deliver(self, actions: list[Action], source: str) -> None:
+        """Returns once Temporal accepted every action; raises TemporalUnavailable otherwise."""
+        try:
+            leads = await self._leads()
+        except RuntimeError as exc:
+            raise TemporalUnavailable(str(exc)) from None
+        per_lead: dict[str, list[Action]] = defaultdict(list)
+        for action in actions:
+            per_lead[lead_of(action)].append(action)
+        gate = asyncio.Semaphore(CONCURRENT_LEADS)
+
+        async def in_order(queue: list[Action]) -> None:
+            async with gate:
+                for action in queue:
+                    await self._one(leads, action, source)
+
+        results = await asyncio.gather(*(in_order(q) for q in per_lead.values()),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    async def _one(self, leads: LeadClient, action: Action, source: str) -> None:
+        operation = type(action).__name__.lower()
+        started = time.perf_counter()
+        try:
+            await asyncio.wait_for(self._call(leads, action), CALL_TIMEOUT_S)
+        except TimeoutError:
+            # It may have landed anyway; the sender's retry then counts once.
+            raise TemporalUnavailable(f"no answer from Temporal within {CALL_TIMEOUT_S}s") from None
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND and not isinstance(action, Signal):
+                # No such lead, or it already closed: a redelivered merge or deletion.
+                self.metrics.actions.labels(source, f"{operation}-no-lead").inc()
+                return
+            log.warning("Temporal refused %s for %s: %s (%s)", operation, lead_of(action),
+                        exc.message, exc.status.name if exc.status else "?")
+            raise TemporalUnavailable(exc.message) from None
+        except RuntimeError as exc:  # no connection could be made at all
+            raise TemporalUnavailable(str(exc)) from None
+        self.metrics.signal_latency.labels(operation).observe(time.perf_counter() - started)
+        self.metrics.actions.labels(source, operation).inc()
+
+    @staticmethod
+    async def _call(leads: LeadClient, action: Action) -> None:
+        if isinstance(action, Signal):
+            await leads.send_event(action.email, action.event)
+        elif isinstance(action, Merge):
+            await leads.merge(action.merged_email, action.survivor_email, action.actor)
+        elif isinstance(action, Delete):
+            await leads.delete(action.email, action.reason, action.actor)
+
+    async def close(self) -> None:
+        """Lets go of the Temporal client while the loop still runs (sdk-python#300)."""
+        self._client = None
+        gc.collect()
+        await asyncio.sleep(0.1)

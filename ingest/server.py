@@ -1,0 +1,75 @@
+"""Serving the ingest app with uvicorn: `leadflow ingest`, and inside `leadflow up`.
+
+    await run_ingest(settings, stop)   # until `stop` is set
+
+The caller owns the signals: uvicorn's own handlers are switched off so that one Ctrl-C
+stops the whole local stack in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Iterator
+
+import uvicorn
+
+from config.settings import Settings, load_settings
+from ingest.app import create_app
+
+log = logging.getLogger("leadflow.ingest")
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    @property
+    def port(self) -> int:
+        return int(self.servers[0].sockets[0].getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings, port: int | None = None) -> AsyncIterator[str]:
+    """Serves the app on LEADFLOW_INGEST_HOST until the block ends; yields its base URL.
+    `port=0` picks a free port (tests, benches)."""
+    config = uvicorn.Config(create_app(settings), host=settings.ingest_host,
+                            port=settings.ingest_port if port is None else port,
+                            log_level="warning", lifespan="on", access_log=False)
+    server = _Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # raises why it could not start (port taken, ...)
+                raise RuntimeError("the ingest server stopped before it started")
+            await asyncio.sleep(0.01)
+        yield f"http://{settings.ingest_host}:{server.port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def run_ingest(settings: Settings, stop: asyncio.Event) -> None:
+    """Serves POST /v1/events and the webhooks on LEADFLOW_INGEST_HOST:PORT until `stop` is set."""
+    async with serving(settings) as url:
+        log.info("ingest listening on %s (OpenAPI at %s/openapi.json)", url, url)
+        await stop.wait()
+
+
+def main(host: str | None = None, port: int | None = None) -> None:
+    settings = load_settings()
+    updates = {k: v for k, v in (("ingest_host", host), ("ingest_port", port)) if v is not None}
+    settings = settings.model_copy(update=updates)
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_ingest(settings, stop)
+
+    asyncio.run(serve())

@@ -1,0 +1,124 @@
+"""POST /v1/webhooks/hubspot: contact events from a HubSpot app's webhook subscriptions.
+
+HubSpot names contacts by objectId, so the caller resolves emails first (`lookups`, then
+`plan` with the answers). A person's stage change arrives as a propertyChange of
+`lead_stage` (leadflow's own stage name) or of `lifecyclestage` (mapped back through the
+playbook when exactly one stage writes that value). `eventId` alone is not unique, so each
+event's id is a hash of what identifies the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from config.playbook import Playbook
+from ingest.actions import Delete, Merge, Plan, Signal
+from ingest.models import HubSpotEvent
+from ingest.problems import Problem
+from ingest.sources.common import batch_of, stable_id, validate
+from ingest.stages import from_field, is_stage
+from lifecycle.events import EventKind, LeadEvent
+
+STAGE_PROPERTY = "lead_stage"
+# Contacts created through the API are most likely leadflow's own upserts.
+API_SOURCES = frozenset({"INTEGRATION", "API"})
+DELETIONS = {"contact.deletion": "deleted in HubSpot",
+             "contact.privacyDeletion": "GDPR deletion in HubSpot"}
+
+# (objectId, archived) -> the contact's email, or None when HubSpot has no such contact.
+Emails = Callable[[int, bool], str | None]
+
+
+def parse(data: Any) -> list[HubSpotEvent]:
+    if not isinstance(data, list) or not data:
+        raise Problem(422, "invalid-fields", "expected a JSON array of HubSpot webhook events")
+    batch_of(data, None, "events")
+    return [validate(HubSpotEvent, item, f"#/{i}") for i, item in enumerate(data)]
+
+
+def lookups(events: list[HubSpotEvent]) -> set[tuple[int, bool]]:
+    """The contacts whose emails the plan needs: deleted and merged-away ones are archived."""
+    wanted: set[tuple[int, bool]] = set()
+    for ev in events:
+        if ev.subscriptionType == "contact.merge":
+            wanted.add((ev.primaryObjectId or ev.objectId, False))
+            wanted.update((merged, True) for merged in ev.mergedObjectIds)
+        elif ev.subscriptionType in DELETIONS:
+            wanted.add((ev.objectId, True))
+        elif ev.subscriptionType in ("contact.propertyChange", "contact.creation"):
+            wanted.add((ev.objectId, False))
+    return wanted
+
+
+def event_id(ev: HubSpotEvent) -> str:
+    return stable_id("hubspot", ev.eventId, ev.occurredAt, ev.objectId, ev.subscriptionType,
+                     ev.propertyName, ev.propertyValue)
+
+
+def plan(pb: Playbook, events: list[HubSpotEvent], emails: Emails) -> Plan:
+    out = Plan()
+    for ev in events:
+        ref = f"{ev.subscriptionType}:{ev.eventId}"
+        actor = f"hubspot:{ev.sourceId or ev.changeSource or 'unknown'}"
+        if ev.subscriptionType == "contact.merge":
+            _merge(out, ev, emails, ref, actor)
+            continue
+        archived = ev.subscriptionType in DELETIONS
+        email = emails(ev.objectId, archived)
+        if email is None:
+            out.skip(ref, f"HubSpot has no contact {ev.objectId} with an email")
+        elif archived:
+            out.actions.append(Delete(email, DELETIONS[ev.subscriptionType], actor))
+        elif ev.subscriptionType == "contact.propertyChange":
+            _stage_change(out, pb, ev, email, ref, actor)
+        elif ev.subscriptionType == "contact.creation":
+            if ev.changeSource in API_SOURCES:
+                out.skip(ref, "created through the API (leadflow's own sync writes contacts)")
+            else:
+                out.actions.append(Signal(email, _event(ev, EventKind.OTHER, actor, {},
+                                                         "HubSpot Contact Created")))
+        else:
+            out.skip(ref, f"{ev.subscriptionType} is not a subscription leadflow acts on")
+    return out
+
+
+def _stage_change(out: Plan, pb: Playbook, ev: HubSpotEvent, email: str, ref: str,
+                  actor: str) -> None:
+    value = ev.propertyValue or ""
+    if not value:
+        out.skip(ref, f"{ev.propertyName} was cleared")
+        return
+    if ev.propertyName == STAGE_PROPERTY:
+        stage, why = (value, "") if is_stage(pb, value) else (
+            None, f"{value!r} is not a stage of playbook {pb.name}")
+    elif ev.propertyName == "lifecyclestage":
+        stage, why = from_field(pb, "hubspot", "lifecyclestage", value)
+    else:
+        stage, why = None, f"property {ev.propertyName} does not carry the lead's stage"
+    if stage is None:
+        out.skip(ref, why)
+        return
+    out.actions.append(Signal(email, _event(ev, EventKind.CRM_STAGE_CHANGED, actor,
+                                            {"system": "hubspot", "stage": stage})))
+
+
+def _merge(out: Plan, ev: HubSpotEvent, emails: Emails, ref: str, actor: str) -> None:
+    survivor = emails(ev.primaryObjectId or ev.objectId, False)
+    if survivor is None:
+        out.skip(ref, f"HubSpot has no surviving contact {ev.primaryObjectId or ev.objectId}")
+        return
+    for merged_id in ev.mergedObjectIds:
+        merged = emails(merged_id, True)
+        if merged is None or merged == survivor:
+            out.skip(ref, f"merged contact {merged_id} has no email of its own")
+        else:
+            out.actions.append(Merge(merged, survivor, actor))
+
+
+def _event(ev: HubSpotEvent, kind: EventKind, actor: str, props: dict[str, str],
+           name: str = "") -> LeadEvent:
+    return LeadEvent(event_id=event_id(ev), kind=kind, name=name or ev.subscriptionType,
+                     occurred_at=datetime.fromtimestamp(ev.occurredAt / 1000, UTC), actor=actor,
+                     properties=props)

@@ -1,0 +1,24 @@
+"""POST /v1/events: a product backend's batch, named in its own words, mapped by the playbook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config.playbook import Playbook
+from ingest.actions import Plan, Signal
+from ingest.models import EventBatch, as_text
+from ingest.sources.common import batch_of, validate
+from lifecycle.events import LeadEvent
+from lifecycle.mapping import to_kind
+
+
+def plan(pb: Playbook, data: Any) -> Plan:
+    batch_of(data, "events", "events")
+    batch = validate(EventBatch, data)
+    out = Plan()
+    for item in batch.events:
+        event = LeadEvent(event_id=item.event_id, kind=to_kind(pb, item.name), name=item.name,
+                          occurred_at=item.occurred_at, actor=item.actor or "product",
+                          properties=as_text(item.properties))
+        out.actions.append(Signal(item.email, event))
+    return out

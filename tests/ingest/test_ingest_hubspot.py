@@ -1,0 +1,141 @@
+"""HubSpot webhooks: v3 signatures (valid, tampered, stale), a rep's stage change adopted,
+redelivery counted once, a merge that keeps one timeline, a deletion that closes the lead."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from conftest import SECRETS, ingest_api, ingest_settings, lead_state, product_event, temporal_address
+from hubspot import HubSpot
+from hubspot.crm.contacts import PublicMergeInput
+from lead_harness import unique_email
+from test_lead_vendors_e2e import until
+
+from emulators.hubspot.webhooks import deletion_event, merge_event, property_change_events
+from leadflow.client import LeadClient
+from workflows.lead import LeadWorkflow
+
+
+@pytest.fixture(scope="module")
+async def api(dev_env, stack, workers):  # type: ignore[no-untyped-def]
+    settings = ingest_settings(temporal_address(dev_env), workers.task_queue, "demo_led", stack)
+    async with ingest_api(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def leads(dev_env, workers) -> LeadClient:  # type: ignore[no-untyped-def]
+    return LeadClient(dev_env.client, workers.task_queue, "demo_led")
+
+
+async def new_lead(api, stack, prefix: str, name: str = "Form Submitted") -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """A lead that leadflow created and synced: (email, its HubSpot contact id)."""
+    email = unique_email(prefix)
+    assert (await api.events(product_event(email, name))).status_code == 202
+    contact = await until(lambda: stack.hubspot.contact(email))
+    return email, contact.id
+
+
+def rep_sets(stack, contact_id: str, **props: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    """A rep edits the contact in HubSpot; returns the changes its webhook reports."""
+    record = stack.hubspot.store.find("contacts", contact_id)
+    record.properties.update(props)
+    return [{"objectId": contact_id, "propertyName": k, "propertyValue": v} for k, v in props.items()]
+
+
+async def test_signed_stage_change_from_the_emulator_is_adopted(api, stack, leads):
+    email, contact_id = await new_lead(api, stack, "hs-rep")
+    changes = rep_sets(stack, contact_id, lead_stage="MQL")
+    # The emulator itself signs and delivers the webhook, as HubSpot would.
+    async with httpx.AsyncClient(base_url=stack.running["hubspot"].url) as hub:
+        sent = await hub.post("/_emulator/webhooks", json={
+            "target_url": api.hubspot_url(), "secret": SECRETS["HUBSPOT_CLIENT_SECRET"],
+            "changes": changes})
+    assert sent.json() == {"delivered_status": 202}
+    state = await lead_state(leads, email, lambda s: s.stage == "MQL")
+    assert (state.history[-1].cause, state.history[-1].actor) == ("crm_stage_changed",
+                                                                   "hubspot:userId:9101")
+    await until(lambda: stack.salesforce_lead(email).get("Lead_Stage__c") == "MQL")
+
+
+async def test_tampered_and_stale_deliveries_are_refused(api, stack, leads):
+    email, contact_id = await new_lead(api, stack, "hs-sig")
+    events = property_change_events(rep_sets(stack, contact_id, lead_stage="MQL"),
+                                    portal_id=stack.hubspot.portal_id)
+    tampered = await api.hubspot(events, tamper=True)
+    assert tampered.status_code == 401 and tampered.json()["type"].endswith("bad-signature")
+    stale = await api.hubspot(events, timestamp_ms=int((time.time() - 6 * 60) * 1000))
+    assert stale.status_code == 401 and stale.json()["type"].endswith("stale-timestamp")
+    unsigned = await api.http.post("/v1/webhooks/hubspot", json=events)
+    assert unsigned.status_code == 401
+    assert (await leads.state(email)).stage == "New Lead"  # nothing got through
+
+    assert (await api.hubspot(events)).status_code == 202  # the same events, signed properly
+    await lead_state(leads, email, lambda s: s.stage == "MQL")
+
+
+async def test_redelivery_counts_once_and_unknown_values_are_skipped(api, stack, leads):
+    email, contact_id = await new_lead(api, stack, "hs-dup")
+    events = property_change_events(rep_sets(stack, contact_id, lead_stage="MQL"),
+                                    portal_id=stack.hubspot.portal_id)
+    for _ in range(2):  # HubSpot retries with the same eventId and content
+        assert (await api.hubspot(events)).status_code == 202
+    state = await lead_state(leads, email, lambda s: s.stage == "MQL")
+    assert [c.to_stage for c in state.history].count("MQL") == 1
+
+    odd = property_change_events(
+        [{"objectId": contact_id, "propertyName": "lead_stage", "propertyValue": "Someday"},
+         {"objectId": contact_id, "propertyName": "lifecyclestage", "propertyValue": "salesqualifiedlead"},
+         {"objectId": 999999, "propertyName": "lead_stage", "propertyValue": "SQL"}],
+        portal_id=stack.hubspot.portal_id)
+    response = await api.hubspot(odd)
+    assert response.status_code == 202 and response.json()["accepted"] == 0
+    reasons = [s["reason"] for s in response.json()["skipped"]]
+    assert "'Someday' is not a stage of playbook demo_led" in reasons[0]
+    assert "several stages" in reasons[1] and "SQL, Demo Scheduled" in reasons[1]
+    assert "no contact 999999" in reasons[2]
+
+
+async def test_merge_keeps_one_timeline(api, stack, leads, dev_env):
+    merged, merged_id = await new_lead(api, stack, "hs-dupe", "Demo Requested")
+    survivor, survivor_id = await new_lead(api, stack, "hs-keep", "Pricing Page Viewed")
+    await lead_state(leads, merged, lambda s: s.stage == "MQL")
+    hub = HubSpot(access_token=stack.running["hubspot"].token, host=stack.running["hubspot"].url)
+    hub.crm.contacts.basic_api.merge(PublicMergeInput(primary_object_id=survivor_id,
+                                                      object_id_to_merge=merged_id))
+
+    event = merge_event(survivor_id, [merged_id], portal_id=stack.hubspot.portal_id)
+    response = await api.hubspot([event])
+    assert response.status_code == 202 and response.json()["accepted"] == 1
+    closed = await dev_env.client.get_workflow_handle_for(LeadWorkflow.run, f"lead:{merged}").result()
+    assert closed.outcome == f"merged into lead:{survivor}"
+    state = await lead_state(leads, survivor, lambda s: s.has_seen(f"merge:lead:{merged}"))
+    assert ("MQL", f"demo_requested (from {merged})") in [(c.to_stage, c.cause) for c in state.history]
+    assert (await api.hubspot([event])).status_code == 202  # redelivered: nothing left to merge
+
+
+async def test_deletion_closes_the_lead(api, stack, dev_env):
+    email, contact_id = await new_lead(api, stack, "hs-gone")
+    stack.hubspot.store.archive(stack.hubspot.store.find("contacts", contact_id))
+    response = await api.hubspot([deletion_event(contact_id, portal_id=stack.hubspot.portal_id)])
+    assert response.status_code == 202
+    closed = await dev_env.client.get_workflow_handle_for(LeadWorkflow.run, f"lead:{email}").result()
+    assert closed.outcome == "deleted: deleted in HubSpot"
+
+
+async def test_hubspot_api_down_means_503_and_the_retry_lands(api, stack, leads):
+    email, contact_id = await new_lead(api, stack, "hs-down")
+    events = property_change_events(rep_sets(stack, contact_id, lead_stage="MQL"),
+                                    portal_id=stack.hubspot.portal_id)
+    stack.hubspot.faults.plant(1000, 503)
+    try:
+        refused = await api.hubspot(events)
+    finally:
+        stack.hubspot.faults.clear()
+    assert refused.status_code == 503 and int(refused.headers["retry-after"]) > 0
+    assert refused.json()["type"].endswith("hubspot-unavailable")
+    assert (await leads.state(email)).stage == "New Lead"
+    assert (await api.hubspot(events)).status_code == 202  # HubSpot's retry
+    await lead_state(leads, email, lambda s: s.stage == "MQL")
