@@ -1,0 +1,57 @@
+"""Where the ledger lives: SQLite under the data directory by default, or LEADFLOW_DATABASE_URL
+(e.g. postgresql+psycopg://user:pass@host/db). The schema is brought up to date by Alembic."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+
+from config.settings import Settings
+
+SQLITE_FILE = "ledger.db"
+
+
+def database_url(settings: Settings) -> str:
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    path = Path(settings.data_dir).resolve() / SQLITE_FILE
+    return f"sqlite:///{path}"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # WAL lets `leadflow report` read while the worker writes.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def migrate(engine: Engine) -> None:
+    """Applies the packaged Alembic migrations (idempotent: a current schema is left alone)."""
+    config = Config()
+    config.set_main_option("script_location", str(files("ledger") / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def ledger_engine(settings: Settings) -> Engine:
+    """The configured ledger's engine, with its schema up to date."""
+    engine = make_engine(database_url(settings))
+    migrate(engine)
+    return engine
