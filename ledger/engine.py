@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
 
 from alembic import command
@@ -13,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 from config.settings import Settings
 
 SQLITE_FILE = "ledger.db"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def database_url(settings: Settings) -> str:
@@ -44,7 +44,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 def migrate(engine: Engine) -> None:
     """Applies the packaged Alembic migrations (idempotent: a current schema is left alone)."""
     config = Config()
-    config.set_main_option("script_location", str(files("ledger") / "migrations"))
+    config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -37,9 +37,8 @@ class LedgerWriter:
                 owners[entry.lead_id] = entry.owner
             if not facts:
                 return 0
-            stmt = insert(FactRow).on_conflict_do_nothing(index_elements=_KEY)
-            result = conn.execute(stmt, [f.as_row() for f in facts])
-            return max(result.rowcount, 0)
+            stmt = insert(FactRow).on_conflict_do_nothing(index_elements=_KEY).returning(FactRow.id)
+            return len(conn.execute(stmt, [f.as_row() for f in facts]).all())
 
     def _migrate_once(self) -> None:
         with self._lock:
