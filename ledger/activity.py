@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from config.settings import Settings
 from ledger.engine import database_url, make_engine
@@ -22,7 +24,13 @@ class LedgerActivities:
 
     @activity.defn(name="record_ledger")
     def record_ledger(self, batch: LedgerBatch) -> int:
-        written = self._writer.write(batch.entries)
+        try:
+            written = self._writer.write(batch.entries)
+        except SQLAlchemyError as exc:
+            # Short and retryable: the whole driver traceback would exceed Temporal's failure size.
+            first = str(exc).splitlines()[0][:500]
+            raise ApplicationError(f"ledger database unavailable: {first}",
+                                   type="LedgerUnavailable") from None
         activity.logger.debug("ledger: %d of %d entries' facts new", written, len(batch.entries))
         return written
 

@@ -129,15 +129,14 @@ def _decision_facts(entry: LedgerEntry) -> list[dict[str, object]]:
 
 def _sla_facts(entry: LedgerEntry) -> list[dict[str, object]]:
     entered = {e.stage for e in entry.effects if isinstance(e, fx.SyncStage)}
-    found: list[dict[str, object]] = []
+    found: list[dict[str, object]] = [
+        dict(kind=f"sla_{o.outcome}", stage=o.stage, at=o.at, sla_started_at=o.started_at)
+        for o in entry.sla_outcomes]
     for effect in entry.effects:
         # An SLA starts when its stage is entered; other arms are re-arms after a breach or expedites.
         if isinstance(effect, fx.ArmSla) and (entry.kind == "created" or effect.stage in entered):
             found.append(dict(kind=SLA_START, stage=effect.stage, sla_started_at=entry.at,
                               sla_due_at=effect.due_at, imported=entry.imported))
-    for outcome in entry.sla_outcomes:
-        found.append(dict(kind=f"sla_{outcome.outcome}", stage=outcome.stage, at=outcome.at,
-                          sla_started_at=outcome.started_at))
     return found
 
 
