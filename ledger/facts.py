@@ -75,7 +75,7 @@ def facts_for(entry: LedgerEntry, previous_owner: str | None) -> list[Fact]:
     if entry.kind == "created":
         found.append(dict(kind=STAGE, stage=entry.stage_after, to_stage=entry.stage_after,
                           cause="imported" if entry.imported else "created",
-                          imported=entry.imported))
+                          imported=entry.imported, score_after=entry.score_after))
     elif entry.kind in ("sync_error", "sync_ok"):
         found.append(dict(kind=entry.kind, stage=entry.stage_after, vendor=entry.vendor,
                           detail=entry.detail))

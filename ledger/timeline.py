@@ -66,7 +66,8 @@ def describe(f: Fact) -> str:
     if f.kind == k.STAGE:
         why = f" ({f.cause}{': ' + f.reason if f.reason else ''})" if f.cause else ""
         moved = f"{f.from_stage} -> {f.to_stage}" if f.from_stage else f"entered {f.to_stage}"
-        return moved + why + (" [imported]" if f.imported else "")
+        score = f", score {f.score_after}" if f.from_stage is None and f.score_after else ""
+        return moved + why + score + (" [imported]" if f.imported else "")
     if f.kind == k.TOUCH:
         points = f"score {f.score_before} -> {f.score_after}"
         return f"{f.event_kind} in {f.stage}: {points}" + (f" ({f.reason})" if f.reason else "")
@@ -90,7 +91,7 @@ def describe(f: Fact) -> str:
 
 
 def _time(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
 def render_timeline(t: Timeline) -> str:
