@@ -202,10 +202,12 @@ def _sla_figures(leads: Iterable[list[Fact]], filters: ReportFilters) -> list[Sl
         for f in facts:
             started = f.sla_started_at
             if f.kind == k.SLA_START and started and filters.since <= started < filters.until:
-                clocks[(f.lead_id, f.stage or "", f.sla_started_at)] = []
+                clocks[(f.lead_id, f.stage or "", started)] = []
         for f in facts:
-            key = (f.lead_id, f.stage or "", f.sla_started_at)  # type: ignore[arg-type]
-            if f.kind in (k.SLA_MET, k.SLA_BREACHED, k.SLA_LEFT) and key in clocks and f.at < filters.until:
+            if f.kind not in (k.SLA_MET, k.SLA_BREACHED, k.SLA_LEFT) or f.sla_started_at is None:
+                continue
+            key = (f.lead_id, f.stage or "", f.sla_started_at)
+            if key in clocks and f.at < filters.until:
                 clocks[key].append(f)
     by_stage: dict[str, list[tuple[datetime, list[Fact]]]] = defaultdict(list)
     for (_, stage, started), outcomes in clocks.items():

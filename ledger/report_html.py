@@ -87,8 +87,8 @@ def reasons_svg(r: Report) -> str:
     reasons = sorted({f"{x.outcome}: {x.reason}" for x in r.reasons})
     colour = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(reasons)}
     channels: dict[str, dict[str, int]] = {}
-    for x in r.reasons:
-        channels.setdefault(x.channel, {})[f"{x.outcome}: {x.reason}"] = x.count
+    for item in r.reasons:
+        channels.setdefault(item.channel, {})[f"{item.outcome}: {item.reason}"] = item.count
     width, row, label = 760, 30, 190
     top = max((sum(c.values()) for c in channels.values()), default=0) or 1
     parts = []
@@ -101,6 +101,7 @@ def reasons_svg(r: Report) -> str:
                 parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row - 8}" '
                              f'fill="{colour[name]}"><title>{escape(name)}: {counts[name]}</title></rect>')
                 x += w
+        parts.append(f'<text x="{x + 6:.1f}" y="{y + 16}">{sum(counts.values())}</text>')
     legend_y = len(channels) * row + 16
     for j, name in enumerate(reasons):
         lx, ly = 10 + (j % 3) * 250, legend_y + (j // 3) * 20

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, Select, select
 from sqlalchemy.orm import Session
@@ -11,7 +12,7 @@ from ledger.facts import FACT_COLUMNS, Fact
 from ledger.models import FactRow
 
 
-def _load(engine: Engine, query: Select[tuple[FactRow]]) -> list[Fact]:
+def _load(engine: Engine, query: Select[Any]) -> list[Fact]:
     with Session(engine) as session:
         return [Fact(**{name: getattr(row, name) for name in FACT_COLUMNS})
                 for row in session.scalars(query)]
