@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 
 from config.settings import Settings
 
@@ -46,6 +46,8 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":  # workers starting together migrate one at a time
+            connection.execute(text("SELECT pg_advisory_xact_lock(7207)"))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
