@@ -20,6 +20,7 @@ STAGE, TOUCH, SCORE, OWNER = "stage", "touch", "score", "owner"
 SLA_START, SLA_MET, SLA_BREACHED, SLA_LEFT = "sla_start", "sla_met", "sla_breached", "sla_left"
 SYNC_ERROR, SYNC_OK, MERGED, CLOSED = "sync_error", "sync_ok", "merged", "closed"
 ABSORBED_PREFIX = "absorbed "
+CLOSING_PREFIXES = ("merged into ", "deleted: ")  # how LeadWorkflow records its end
 
 
 @dataclass
@@ -82,7 +83,7 @@ def facts_for(entry: LedgerEntry, previous_owner: str | None) -> list[Fact]:
     elif entry.detail.startswith(ABSORBED_PREFIX):
         found.append(dict(kind=MERGED, stage=entry.stage_after, reason=entry.detail,
                           detail=entry.detail.removeprefix(ABSORBED_PREFIX)))
-    elif entry.detail and entry.event is None:
+    elif entry.event is None and entry.detail.startswith(CLOSING_PREFIXES):
         found.append(dict(kind=CLOSED, stage=entry.stage_after, reason=entry.detail))
     else:
         found += _decision_facts(entry)

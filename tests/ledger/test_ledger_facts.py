@@ -135,3 +135,11 @@ def test_owner_change_across_batches_is_derived_from_the_stored_entry_before(led
     writer.write(owned[1:])  # a retry
     changes = [f for f in lead_facts(ledger_engine, LEAD) if f.kind == "owner"]
     assert [(f.seq, f.previous_owner, f.owner) for f in changes] == [(2, None, "rep@acme.io")]
+
+
+def test_a_deleted_lead_closes_and_other_notes_do_not():
+    lead = Lead()
+    closing = entry_for(LEAD, 2, "decision", lead.state, lead.state, T0, detail="deleted: gdpr request")
+    assert [(f.kind, f.reason) for f in facts_for(closing, None)] == [("closed", "deleted: gdpr request")]
+    note = entry_for(LEAD, 2, "decision", lead.state, lead.state, T0, detail="routed to team emea")
+    assert [f.kind for f in facts_for(note, None)] == []
