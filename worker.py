@@ -27,6 +27,7 @@ from config.settings import Settings, load_settings
 from connectors.base import Connector
 from leadflow import temporal_connection
 from leadflow.metrics import runtime_for
+from ledger.activity import ledger_activity
 from workflows.lead import LeadWorkflow
 
 log = logging.getLogger("leadflow.worker")
@@ -104,7 +105,8 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
     vendors = configured_vendors(settings)
     with ThreadPoolExecutor(max_workers=16) as executor:
         workers = build_workers(client, settings.task_queue, vendors,
-                                connector_factory(settings), executor)
+                                connector_factory(settings), executor,
+                                ledger=ledger_activity(settings))
         log.info("worker polling %s (vendors: %s)", settings.task_queue, ", ".join(vendors) or "none")
         running = [asyncio.create_task(w.run()) for w in workers]
         await stop.wait()

@@ -15,6 +15,7 @@ import typer
 
 from config.playbook_loader import PlaybookError, load_playbook
 from config.settings import Settings, load_settings
+from leadflow import ledger_cli
 from leadflow.client import LeadClient
 from leadflow.show import render_playbook
 
@@ -222,6 +223,9 @@ def _props(pairs: list[str]) -> dict[str, str]:
             raise typer.BadParameter(f"expected k=v, got {pair!r}", param_hint="--prop")
         result[key.strip()] = value
     return result
+
+
+ledger_cli.register(app)  # explain, report
 
 
 if __name__ == "__main__":

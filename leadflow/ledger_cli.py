@@ -1,0 +1,122 @@
+"""`leadflow explain` and `leadflow report`: reading the ledger (no Temporal needed)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from config.playbook import StageKind
+from config.playbook_loader import PlaybookError, stock_playbook
+from config.settings import load_settings
+
+
+class ExplainFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _engine() -> Engine:
+    from ledger.engine import ledger_engine
+
+    try:
+        return ledger_engine(load_settings())
+    except SQLAlchemyError as exc:
+        typer.echo(f"cannot open the ledger database (LEADFLOW_DATABASE_URL): {exc.__class__.__name__}: "
+                   f"{str(exc).splitlines()[0]}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def explain(
+    email: str,
+    format: Annotated[ExplainFormat, typer.Option("--format", help="text or json")] = ExplainFormat.text,
+) -> None:
+    """A lead's whole timeline from the ledger: stages, scores with reasons, SLAs, owners, syncs."""
+    from ledger.timeline import lead_timeline, render_timeline
+    from lifecycle.events import normalize_email
+
+    try:
+        email = normalize_email(email)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="EMAIL") from exc
+    timeline = lead_timeline(_engine(), email)
+    if timeline is None:
+        typer.echo(f"the ledger has nothing about {email}", err=True)
+        raise typer.Exit(1)
+    if format == ExplainFormat.json:
+        typer.echo(json.dumps(timeline.model_dump(mode="json"), indent=2))
+    else:
+        typer.echo(render_timeline(timeline))
+
+
+def _when(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"not a date or time: {value!r} (e.g. 2026-01-31 or "
+                                 "2026-01-31T09:00:00Z)", param_hint=option) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def report(
+    since: Annotated[str | None, typer.Option(help="start (ISO date/time, UTC); default 30 days ago")] = None,
+    until: Annotated[str | None, typer.Option(help="end, exclusive (ISO, UTC); default now")] = None,
+    playbook: Annotated[str | None, typer.Option(help="only leads of this playbook")] = None,
+    channel: Annotated[str | None, typer.Option(help="only leads from this source channel")] = None,
+    campaign: Annotated[str | None, typer.Option(help="only leads of this campaign")] = None,
+    team: Annotated[str | None, typer.Option(help="only leads routed to this team")] = None,
+    format: Annotated[ReportFormat, typer.Option("--format", help="table, json or csv")] = ReportFormat.table,
+    html: Annotated[Path | None, typer.Option("--html", help="also write a self-contained HTML page")] = None,
+) -> None:
+    """Funnel figures for a period: stage entries and conversion, time in stage, SLAs, reasons, touches."""
+    from ledger.report import ReportFilters, compute_report
+    from ledger.report_html import render_html
+    from ledger.report_text import render_csv, render_json, render_table
+    from ledger.store import period_facts
+
+    end = _when(until, "--until") or datetime.now(UTC)
+    start = _when(since, "--since") or end - timedelta(days=30)
+    if start >= end:
+        raise typer.BadParameter("--since must be before --until", param_hint="--since")
+    filters = ReportFilters(since=start, until=end, playbook=playbook, channel=channel,
+                            campaign=campaign, team=team)
+    facts = period_facts(_engine(), start, end, playbook)
+    name = playbook or (Counter(f.playbook for f in facts).most_common(1) or [("", 0)])[0][0]
+    order, funnel = _stages_of(name)
+    result = compute_report(facts, filters, order)
+    render = {ReportFormat.table: render_table, ReportFormat.json: render_json,
+              ReportFormat.csv: render_csv}[format]
+    typer.echo(render(result), nl=False)
+    if html is not None:
+        html.write_text(render_html(result, funnel or None), encoding="utf-8")
+        typer.echo(f"wrote {html}", err=True)
+
+
+def _stages_of(playbook: str) -> tuple[list[str], list[str]]:
+    """The playbook's stage order, and its funnel: stages that are not off-ramps."""
+    try:
+        pb = stock_playbook(playbook)
+    except PlaybookError:
+        return [], []
+    off = {StageKind.LOST, StageKind.DISQUALIFIED, StageKind.NURTURE}
+    return [s.name for s in pb.stages], [s.name for s in pb.stages if s.kind not in off]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("explain")(explain)
+    app.command("report")(report)

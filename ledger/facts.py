@@ -1,0 +1,154 @@
+"""From a workflow's ledger entries to facts: one per stage move, touch, threshold crossing, SLA
+start or outcome, owner change, sync outcome and merge. Pure, so the rules are unit-tested."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+from config.playbook import Playbook
+from config.playbook_loader import PlaybookError, stock_playbook
+from lifecycle import effects as fx
+from lifecycle.events import TIMER_KINDS, EventKind
+from lifecycle.ledger_entry import LedgerEntry
+from lifecycle.scoring import signal_items
+
+# Fact kinds, as stored in the `kind` column.
+STAGE, TOUCH, SCORE, OWNER = "stage", "touch", "score", "owner"
+SLA_START, SLA_MET, SLA_BREACHED, SLA_LEFT = "sla_start", "sla_met", "sla_breached", "sla_left"
+SYNC_ERROR, SYNC_OK, MERGED, CLOSED = "sync_error", "sync_ok", "merged", "closed"
+ABSORBED_PREFIX = "absorbed "
+CLOSING_PREFIXES = ("merged into ", "deleted: ")  # how LeadWorkflow records its end
+
+
+@dataclass
+class Fact:
+    lead_id: str
+    seq: int
+    idx: int
+    kind: str
+    at: datetime
+    email: str
+    playbook: str
+    account_domain: str | None = None
+    channel: str | None = None
+    campaign: str | None = None
+    team: str | None = None
+    owner: str | None = None
+    previous_owner: str | None = None
+    stage: str | None = None
+    from_stage: str | None = None
+    to_stage: str | None = None
+    cause: str | None = None
+    event_id: str | None = None
+    event_kind: str | None = None
+    actor: str | None = None
+    reason: str | None = None
+    score_before: int | None = None
+    score_after: int | None = None
+    imported: bool = False
+    sla_started_at: datetime | None = None
+    sla_due_at: datetime | None = None
+    vendor: str | None = None
+    detail: str | None = None
+
+    def as_row(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+FACT_COLUMNS = [f.name for f in dataclasses.fields(Fact)]
+
+
+@cache
+def _playbook(name: str) -> Playbook | None:
+    try:
+        return stock_playbook(name)
+    except PlaybookError:
+        return None
+
+
+def facts_for(entry: LedgerEntry, previous_owner: str | None) -> list[Fact]:
+    """The facts one ledger entry records; `previous_owner` is the owner at the entry before."""
+    base = _base(entry)
+    found: list[dict[str, object]] = []
+    if entry.kind == "created":
+        found.append(dict(kind=STAGE, stage=entry.stage_after, to_stage=entry.stage_after,
+                          cause="imported" if entry.imported else "created",
+                          imported=entry.imported, score_after=entry.score_after))
+    elif entry.kind in ("sync_error", "sync_ok"):
+        found.append(dict(kind=entry.kind, stage=entry.stage_after, vendor=entry.vendor,
+                          detail=entry.detail))
+    elif entry.detail.startswith(ABSORBED_PREFIX):
+        found.append(dict(kind=MERGED, stage=entry.stage_after, reason=entry.detail,
+                          detail=entry.detail.removeprefix(ABSORBED_PREFIX)))
+    elif entry.event is None and entry.detail.startswith(CLOSING_PREFIXES):
+        found.append(dict(kind=CLOSED, stage=entry.stage_after, reason=entry.detail))
+    else:
+        found += _decision_facts(entry)
+    if not entry.detail.startswith(ABSORBED_PREFIX):  # absorbed outcomes belong to the merged lead
+        found += _sla_facts(entry)
+    if entry.owner != previous_owner:
+        found.append(dict(kind=OWNER, stage=entry.stage_after, previous_owner=previous_owner))
+    return [Fact(**{**base, **f, "idx": i}) for i, f in enumerate(found)]  # type: ignore[arg-type]
+
+
+def _base(entry: LedgerEntry) -> dict[str, object]:
+    event = entry.event
+    return dict(
+        lead_id=entry.lead_id, seq=entry.seq, at=entry.at, email=entry.email,
+        playbook=entry.playbook, account_domain=entry.account_domain, channel=entry.source,
+        campaign=entry.campaign, team=getattr(entry, "team", None), owner=entry.owner,
+        event_id=event.event_id if event else None,
+        event_kind=event.kind.value if event else None, actor=(event.actor or None) if event else None,
+    )
+
+
+def _decision_facts(entry: LedgerEntry) -> list[dict[str, object]]:
+    event = entry.event
+    found: list[dict[str, object]] = []
+    reasons = _score_reasons(entry)
+    if event is not None and event.kind not in TIMER_KINDS:
+        found.append(dict(kind=TOUCH, stage=entry.stage_before, score_before=entry.score_before,
+                          score_after=entry.score_after, reason=reasons, detail=event.name or None))
+    threshold = _threshold(entry.playbook)
+    if threshold is not None and (entry.score_before >= threshold) != (entry.score_after >= threshold):
+        direction = "up" if entry.score_after >= threshold else "down"
+        found.append(dict(kind=SCORE, stage=entry.stage_before, score_before=entry.score_before,
+                          score_after=entry.score_after, cause=f"crossed {threshold} {direction}",
+                          reason=reasons))
+    outcome_reason = None
+    if event is not None and event.kind in (EventKind.DISQUALIFY, EventKind.LOST):
+        outcome_reason = event.properties.get("reason")
+    for move in entry.effects:
+        if isinstance(move, fx.SyncStage):
+            found.append(dict(kind=STAGE, stage=move.stage, from_stage=move.previous_stage,
+                              to_stage=move.stage, cause=move.cause, reason=outcome_reason))
+    return found
+
+
+def _sla_facts(entry: LedgerEntry) -> list[dict[str, object]]:
+    entered = {e.stage for e in entry.effects if isinstance(e, fx.SyncStage)}
+    found: list[dict[str, object]] = [
+        dict(kind=f"sla_{o.outcome}", stage=o.stage, at=o.at, sla_started_at=o.started_at)
+        for o in entry.sla_outcomes]
+    for effect in entry.effects:
+        # An SLA starts when its stage is entered; other arms are re-arms after a breach or expedites.
+        if isinstance(effect, fx.ArmSla) and (entry.kind == "created" or effect.stage in entered):
+            found.append(dict(kind=SLA_START, stage=effect.stage, sla_started_at=entry.at,
+                              sla_due_at=effect.due_at, imported=entry.imported))
+    return found
+
+
+def _score_reasons(entry: LedgerEntry) -> str | None:
+    pb = _playbook(entry.playbook)
+    if entry.event is None or pb is None:
+        return None
+    items = signal_items(pb.scoring, entry.event)
+    return "; ".join(f"{i.category} +{i.points:g} ({i.reason})" for i in items) or None
+
+
+def _threshold(playbook: str) -> int | None:
+    pb = _playbook(playbook)
+    return pb.scoring.mql_threshold if pb else None

@@ -1,0 +1,99 @@
+"""Ledger writes under failure, with the real worker on the dev server: a retried activity records
+each fact once, and a database outage delays the ledger without losing facts or holding up syncs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from ledger_db import psql
+from ledger_harness import count_facts, ledger_worker, until
+from temporalio import activity
+from vendor_stack import vendor_stack
+
+from leadflow.client import LeadClient
+from ledger.activity import LedgerActivities
+from ledger.engine import make_engine, migrate
+from ledger.store import lead_facts
+from ledger.writer import LedgerWriter
+from lifecycle.events import EventKind, LeadEvent, lead_workflow_id
+from lifecycle.ledger_entry import LedgerBatch
+from workflows.lead import LeadWorkflow
+from workflows.lead_models import LeadCommand
+
+SQL_FIELDS = {"use_case": "forecasting", "timeline": "Q3"}
+TO_SQL = [("stage", "New Lead"), ("touch", "New Lead"), ("stage", "MQL"), ("sla_start", "MQL"),
+          ("touch", "MQL"), ("stage", "SQL"), ("sla_met", "MQL"), ("sla_start", "SQL")]
+
+
+def fact(kind: str) -> LeadEvent:
+    return LeadEvent(event_id=uuid.uuid4().hex, kind=EventKind(kind), occurred_at=datetime.now(UTC))
+
+
+class FailsOnceAfterWriting:
+    """The ledger activity, losing its connection after each batch's first commit."""
+
+    def __init__(self, writer: LedgerWriter) -> None:
+        self.real = LedgerActivities(writer)
+        self.attempts: list[tuple[int, int]] = []  # (attempt, facts newly written)
+
+    @activity.defn(name="record_ledger")
+    def record_ledger(self, batch: LedgerBatch) -> int:
+        written = self.real.record_ledger(batch)
+        self.attempts.append((activity.info().attempt, written))
+        if activity.info().attempt == 1:
+            raise ConnectionError("server closed the connection after commit")
+        return written
+
+
+def summary(engine, email: str) -> list[tuple[str, str | None]]:  # type: ignore[no-untyped-def]
+    return [(f.kind, f.to_stage or f.stage) for f in lead_facts(engine, lead_workflow_id(email))]
+
+
+async def test_a_retried_ledger_activity_records_each_fact_once(dev_env, ledger_engine):
+    flaky = FailsOnceAfterWriting(LedgerWriter(ledger_engine))
+    async with ledger_worker(dev_env.client, ledger_engine, ledger=flaky.record_ledger) as h:
+        email = f"retry-{uuid.uuid4().hex[:8]}@acme.io"
+        leads = LeadClient(dev_env.client, h.task_queue)
+        handle = await h.start_lead(email)
+        await leads.send_event(email, fact("demo_requested"))
+        await leads.command(email, LeadCommand(kind="confirm_sql", properties=SQL_FIELDS))
+        await until(lambda: count_facts(ledger_engine, kind="stage") == 3
+                    and len(flaky.attempts) % 2 == 0 and flaky.attempts[-1][0] == 2,
+                    what="every batch written and retried")
+        assert summary(ledger_engine, email) == TO_SQL
+        assert [a for a, _ in flaky.attempts] == [1, 2] * (len(flaky.attempts) // 2)
+        assert all(n > 0 for a, n in flaky.attempts if a == 1)  # the first attempt did write
+        assert all(n == 0 for a, n in flaky.attempts if a == 2)  # its retry wrote nothing again
+        assert (await handle.query(LeadWorkflow.state)).stage == "SQL"
+
+
+async def test_a_ledger_outage_delays_facts_without_losing_them_or_blocking_syncs(dev_env, pg_url):
+    engine = make_engine(pg_url)
+    migrate(engine)
+    database = pg_url.rsplit("/", 1)[1]
+    with vendor_stack() as stack:
+        async with ledger_worker(dev_env.client, engine, vendors=["hubspot"],
+                                 connectors=stack.connectors()) as h:
+            email = f"outage-{uuid.uuid4().hex[:8]}@acme.io"
+            leads = LeadClient(dev_env.client, h.task_queue)
+            psql(f"ALTER DATABASE {database} ALLOW_CONNECTIONS false")
+            psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'")
+            try:
+                handle = await h.start_lead(email)
+                await leads.send_event(email, fact("demo_requested"))
+                await leads.command(email, LeadCommand(kind="confirm_sql", properties=SQL_FIELDS))
+                # The stage reaches HubSpot while every ledger write is failing.
+                await until(lambda: stack.hubspot_contact(email).get("lead_stage") == "SQL",
+                            what="the SQL stage in HubSpot")
+                pending = (await handle.describe()).raw_description.pending_activities
+                ledger = [p for p in pending if p.activity_type.name == "record_ledger"]
+                assert ledger and ledger[0].attempt >= 2
+                assert "ledger database unavailable" in ledger[0].last_failure.message
+                assert "not currently accepting connections" in ledger[0].last_failure.message
+            finally:
+                psql(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
+            await until(lambda: count_facts(engine, kind="stage") == 3, timeout=60,
+                        what="the ledger to catch up after the outage")
+            assert summary(engine, email) == TO_SQL
+    engine.dispose()
