@@ -11,7 +11,6 @@ from temporalio.exceptions import ApplicationError
 from config.playbook import Playbook
 from config.playbook_loader import PlaybookError, stock_playbook
 
-
 # Parsing a playbook costs ~10 ms and every lead start asks for one: read each once per process.
 _stock_playbook = cache(stock_playbook)
 

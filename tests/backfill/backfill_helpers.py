@@ -36,7 +36,8 @@ def window(start: datetime, count: int, step: timedelta = timedelta(seconds=1)) 
     return {"modified_after": start.isoformat(), "modified_before": (start + step * count).isoformat()}
 
 
-async def run_backfill(client: Client, task_queue: str, **fields: Any) -> tuple[WorkflowHandle, BackfillResult]:
+async def run_backfill(client: Client, task_queue: str,
+                       **fields: Any) -> tuple[WorkflowHandle, BackfillResult]:
     inp = BackfillInput.model_validate({"source": "hubspot", **fields})
     handle = await client.start_workflow(BackfillWorkflow.run, inp, id=f"backfill-{uuid.uuid4().hex[:8]}",
                                          task_queue=task_queue)
