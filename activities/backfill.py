@@ -133,8 +133,12 @@ class BackfillActivities:
         tally = Tally()
         closing = [f for f in chunk if f.record.deleted or f.record.merged_into]
         new = [f for f in chunk if f not in closing and f.lead_stage is None and not f.closed]
-        moved = [f for f in chunk if f not in closing and f.lead_stage not in (None, f.stage)]
-        tally.unchanged = len(chunk) - len(new) - len(moved) - len(
+        moved = [f for f in chunk if f not in closing and f.lead_stage not in (None, "", f.stage)]
+        # Started moments ago, before its first step showed its stage: the event is harmless
+        # there (an echo of what it was started with, or a duplicate id), and not drift.
+        pending = [f for f in chunk if f not in closing and f.lead_stage == ""]
+        tally.pending = len(pending)
+        tally.unchanged = len(chunk) - len(new) - len(moved) - len(pending) - len(
             [f for f in closing if f.lead_stage is not None])
         if inp.dry_run:
             tally.created, tally.updated = len(new), len(moved)
@@ -152,6 +156,8 @@ class BackfillActivities:
                  for f in new]
         jobs += [self._guard(gate, tally, f, "updated", leads.send_event(f.email, _crm_event(f, inp)))
                  for f in moved]
+        jobs += [self._guard(gate, tally, f, "", leads.send_event(f.email, _crm_event(f, inp)))
+                 for f in pending]
         for f in closing:
             if f.lead_stage is None:
                 continue
@@ -212,9 +218,10 @@ class BackfillActivities:
                 await call
             except (RPCError, WorkflowAlreadyStartedError) as exc:
                 tally.failed += 1
-                _note(tally, f"{f.email}: {outcome[:-1]} failed: {exc}")
+                _note(tally, f"{f.email}: {outcome or 'event'} failed: {exc}")
                 return
-        setattr(tally, outcome, getattr(tally, outcome) + 1)
+        if outcome:
+            setattr(tally, outcome, getattr(tally, outcome) + 1)
 
 
 def _resumed(inp: PagesInput) -> PagesResult:

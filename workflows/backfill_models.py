@@ -18,6 +18,7 @@ class Tally(BaseModel):
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    pending: int = 0  # leads that exist but had not yet shown their stage: sent the event anyway
     deleted: int = 0
     merged: int = 0
     failed: int = 0
@@ -31,7 +32,8 @@ class Tally(BaseModel):
 
     def line(self) -> str:
         return (f"pages={self.pages} seen={self.seen} created={self.created} "
-                f"updated={self.updated} unchanged={self.unchanged} deleted={self.deleted} "
+                f"updated={self.updated} unchanged={self.unchanged} pending={self.pending} "
+                f"deleted={self.deleted} "
                 f"merged={self.merged} failed={self.failed}")
 
 
