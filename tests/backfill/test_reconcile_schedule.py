@@ -89,7 +89,8 @@ async def test_schedule_backfill_runs_one_reconcile_per_slot_and_repairs_drift(d
         # leadflow wins by the playbook's conflict policy: its stage is written back.
         await until(lambda: stack.salesforce_lead(email).get("Lead_Stage__c") == "New Lead")
         assert stack.salesforce_lead(email)["Status"] == "New"
-        await record_history(client.get_workflow_handle(next(iter(results))))
+        repairing = next(i for i, r in results.items() if r is covering[0])
+        await record_history(client.get_workflow_handle(repairing))
 
 
 def _next_slot(after: datetime) -> datetime:
