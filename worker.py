@@ -11,6 +11,7 @@ import logging
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -89,7 +90,9 @@ def build_workers(
     backfill = BackfillActivities(client, task_queue, list(vendors), connectors)
     main: list[Callable[..., Any]] = [setup.lead_config, ops.forward_merge, backfill.backfill_pages]
     workers = [Worker(client, task_queue=task_queue, workflows=WORKFLOWS,
-                      activities=main + ([ledger] if ledger else []), activity_executor=executor)]
+                      activities=main + ([ledger] if ledger else []), activity_executor=executor,
+                      # a backfill's cursor reaches the server within 2 s of each page it finishes
+                      max_heartbeat_throttle_interval=timedelta(seconds=2))]
     for vendor in vendors:
         workers.append(Worker(
             client, task_queue=vendor_queue(task_queue, vendor),

@@ -177,7 +177,7 @@ class BackfillActivities:
     async def _write_vendors(self, new: list[Found], inp: PagesInput, pb: Playbook,
                              tally: Tally) -> tuple[dict[str, dict[str, str]], int]:
         """One upsert_leads call per other vendor for all new leads; who holds which stage."""
-        synced = {f.email: {inp.source: f.stage} for f in new}
+        synced: dict[str, dict[str, str]] = {f.email: {str(inp.source): f.stage} for f in new}
         targets = [v for v in self._vendors if v != inp.source]
         if not new or not targets:
             return synced, 0

@@ -46,7 +46,7 @@ async def read_pages(inp: PagesInput) -> PagesResult:
     try:
         result: PagesResult = await workflow.execute_activity(
             "backfill_pages", inp, result_type=PagesResult,
-            start_to_close_timeout=timedelta(hours=1), heartbeat_timeout=timedelta(seconds=15),
+            start_to_close_timeout=timedelta(hours=1), heartbeat_timeout=timedelta(seconds=10),
             retry_policy=PAGES_RETRY)
     except ActivityError as err:
         cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err.cause or err)

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Source = Literal["hubspot", "salesforce"]
+SOURCES: tuple[Source, ...] = ("hubspot", "salesforce")
 
 
 class Tally(BaseModel):
@@ -114,7 +115,7 @@ class ReconcileInput(BaseModel):
 
     window_seconds: int = Field(300, ge=1, le=7 * 24 * 3600)
     playbook_name: str = "demo_led"
-    systems: list[Source] = Field(default_factory=lambda: ["hubspot", "salesforce"])
+    systems: list[Source] = Field(default_factory=lambda: list(SOURCES))
     window_end: datetime | None = None
 
     @property

@@ -18,7 +18,7 @@ from workflows.backfill import BackfillWorkflow
 from workflows.backfill_models import BackfillInput
 
 ROOT = Path(__file__).resolve().parents[2]
-N = 800
+N = 1000  # five HubSpot pages of 200
 
 
 def start_worker(dev_env, stack, task_queue: str, log: Path) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
@@ -44,7 +44,7 @@ async def test_killed_worker_resumes_and_every_lead_exists_once(dev_env, stack, 
         def written() -> int:
             return sum(1 for e in emails if stack.salesforce.lead_by_key(e))
 
-        await until(lambda: written() >= 200, timeout=90)
+        await until(lambda: written() >= 400, timeout=90)  # two pages done
         worker.send_signal(signal.SIGKILL)
         worker.wait()
         assert written() < N, "the backfill finished before the worker could be killed"
@@ -55,6 +55,10 @@ async def test_killed_worker_resumes_and_every_lead_exists_once(dev_env, stack, 
         worker.wait()
 
     assert result.tally.failed == 0
+    # Resumed from the heartbeated cursor: at most the page in progress was redone (its leads
+    # already started show up as unchanged), not everything the dead worker had done.
+    assert result.tally.created + result.tally.unchanged == N
+    assert result.tally.unchanged < 200, result.tally
     query = f"WorkflowType = 'LeadWorkflow' AND TaskQueue = '{task_queue}'"
     await until(lambda: _count(client, query, N))
     ids = [w.id async for w in client.list_workflows(query)]
