@@ -76,7 +76,9 @@ async def follow(handle: WorkflowHandle) -> None:
         while not result_task.done():
             try:
                 progress = await handle.query("progress", result_type=BackfillProgress)
-                bar.update(task, line=progress.tally.line())
+                t = progress.tally
+                bar.update(task, line=f"pages {t.pages}  seen {t.seen}  created {t.created}  "
+                                      f"updated {t.updated}  failed {t.failed}")
             except Exception:  # noqa: BLE001, S110 - no worker yet: keep waiting for one
                 pass
             await asyncio.wait([result_task], timeout=1.0)
