@@ -2,7 +2,9 @@
 
 Run against a local stack (`leadflow up`) after a backfill and `leadflow schedules apply`:
 
-    .venv/bin/python scripts/ui_screenshots.py http://127.0.0.1:8233 docs/img
+    .venv/bin/python scripts/ui_screenshots.py http://127.0.0.1:8233 docs/img [RECONCILE_RUN_ID]
+
+RECONCILE_RUN_ID names a ReconcileWorkflow run worth showing (one that repaired drift).
 
 Uses Debian's /usr/bin/chromium (scripts/system-deps.sh); playwright downloads no browser.
 """
@@ -18,7 +20,6 @@ from urllib.parse import quote
 from playwright.async_api import Page, async_playwright
 
 CHROMIUM = "/usr/bin/chromium"
-WORKFLOW_ID_QUERY = "WorkflowId = 'backfill-hubspot-from-ui'"
 LEADS_QUERY = "WorkflowType = 'LeadWorkflow' AND LeadStage = 'MQL' AND AccountDomain = 'acme.io'"
 BACKFILL_INPUT = {"source": "hubspot", "modified_after": "2026-01-01T00:00:00Z",
                   "modified_before": None, "dry_run": True}
@@ -42,19 +43,25 @@ async def start_form(page: Page, ui: str, out: Path) -> str:
     await shoot(page, out, "start-backfill")
     await page.get_by_role("button", name="Start Workflow").click()
     await page.wait_for_timeout(5000)  # let the dry run finish
-    await page.goto(f"{ui}/namespaces/default/workflows?query={quote(WORKFLOW_ID_QUERY)}")
-    await page.wait_for_load_state("networkidle")
-    await page.get_by_role("link", name="backfill-hubspot-from-ui").first.click()
+    await open_workflow(page, ui, "backfill-hubspot-from-ui")
     return page.url
 
 
-async def main(ui: str, out: Path) -> None:
+async def open_workflow(page: Page, ui: str, workflow_id: str) -> None:
+    await page.goto(f"{ui}/namespaces/default/workflows?query={quote(f'WorkflowId = {workflow_id!r}')}")
+    await page.wait_for_load_state("networkidle")
+    await page.get_by_role("link", name=workflow_id).first.click()
+
+
+async def main(ui: str, out: Path, reconcile_id: str | None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = await browser.new_page(viewport={"width": 1280, "height": 860})
         await start_form(page, ui, out)
         await shoot(page, out, "backfill-result")
+        await page.get_by_role("tab", name="Search Attributes").click()
+        await shoot(page, out, "backfill-search-attributes")
         query = "WorkflowType = 'BackfillWorkflow'"
         await page.goto(f"{ui}/namespaces/default/workflows?query={quote(query)}")
         await shoot(page, out, "backfill-list")
@@ -65,8 +72,11 @@ async def main(ui: str, out: Path) -> None:
         await page.get_by_role("button", name="Schedule Actions").click()
         await page.get_by_role("menuitem", name="Backfill").click()
         await shoot(page, out, "schedule-backfill")
+        if reconcile_id:
+            await open_workflow(page, ui, reconcile_id)
+            await shoot(page, out, "reconcile-result")
         await browser.close()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], Path(sys.argv[2])))
+    asyncio.run(main(sys.argv[1], Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None))
