@@ -52,7 +52,7 @@ async def test_backfill_creates_one_lead_per_contact_and_writes_vendors_in_batch
 
         # Once every lead has run (and shows its stage), a second backfill finds nothing to do.
         settled = f"{query} AND LeadStage IN ('New Lead', 'MQL')"
-        await until(lambda: _all(client, settled), timeout=120, every=1)
+        await until(lambda: _all(client, settled), timeout=180, every=1)
         _, second = await run_backfill(client, h.task_queue, **window(start, N))
         assert (second.tally.created, second.tally.updated, second.tally.unchanged) == (0, 0, N)
         assert vendor_calls(stack)["salesforce_upserts"] == after_first["salesforce_upserts"]
