@@ -44,7 +44,8 @@ async def test_killed_worker_resumes_and_every_lead_exists_once(dev_env, stack, 
         def written() -> int:
             return sum(1 for e in emails if stack.salesforce.lead_by_key(e))
 
-        await until(lambda: written() >= 400, timeout=90)  # two pages done
+        # Kill it once the server holds a heartbeat saying at least one page is done.
+        await until(lambda: _heartbeated_pages(client, handle.id), timeout=90, every=0.2)
         worker.send_signal(signal.SIGKILL)
         worker.wait()
         assert written() < N, "the backfill finished before the worker could be killed"
@@ -55,7 +56,7 @@ async def test_killed_worker_resumes_and_every_lead_exists_once(dev_env, stack, 
         worker.wait()
 
     assert result.tally.failed == 0
-    # Resumed from the heartbeated cursor: at most the page in progress was redone (its leads
+    # Resumed from the heartbeated cursor: only the page in progress was redone (its leads
     # already started show up as unchanged), not everything the dead worker had done.
     assert result.tally.created + result.tally.unchanged == N
     assert result.tally.unchanged < 200, result.tally
@@ -72,3 +73,13 @@ async def test_killed_worker_resumes_and_every_lead_exists_once(dev_env, stack, 
 
 async def _count(client, query: str, expected: int) -> bool:  # type: ignore[no-untyped-def]
     return (await client.count_workflows(query)).count >= expected
+
+
+async def _heartbeated_pages(client, workflow_id: str) -> int:  # type: ignore[no-untyped-def]
+    """Pages the backfill activity's last heartbeat on the server says are done."""
+    desc = await client.get_workflow_handle(workflow_id).describe()
+    for pending in desc.raw_description.pending_activities:
+        if pending.heartbeat_details.payloads:
+            details = await client.data_converter.decode(pending.heartbeat_details.payloads)
+            return int(details[0]["tally"]["pages"])
+    return 0
