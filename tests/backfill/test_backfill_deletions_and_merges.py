@@ -52,7 +52,7 @@ async def test_salesforce_backfill_starts_leads_and_writes_hubspot_in_batches(de
         assert stack.hubspot.count("POST /crm/v3/objects/contacts/batch/upsert") - upserts == 2
         assert stack.hubspot_contact(emails[1])["lead_stage"] == "SQL"
         assert stack.hubspot_contact(emails[1])["lifecyclestage"] == "salesqualifiedlead"
-        state = await client_state(dev_env.client, emails[1])
+        state = await until(lambda: client_state(dev_env.client, emails[1]))  # once it has run
         assert state["stage"] == "SQL" and [c["cause"] for c in state["history"]] == ["imported"]
 
 

@@ -32,7 +32,7 @@ async def test_backfill_creates_one_lead_per_contact_and_writes_vendors_in_batch
 
         assert (first.tally.seen, first.tally.created, first.tally.failed) == (N, N, 0), first.tally
         query = f"WorkflowType = 'LeadWorkflow' AND TaskQueue = '{h.task_queue}'"
-        assert await count_workflows(client, query) == N
+        await until(lambda: _all(client, query))
         pages = math.ceil(N / 200)
         # One Salesforce collection upsert per page of 200, no HubSpot writes (it is the source),
         # and Segment in batches: nowhere near one call per lead.
@@ -45,16 +45,16 @@ async def test_backfill_creates_one_lead_per_contact_and_writes_vendors_in_batch
         assert stack.salesforce_lead(emails[0])["Lead_Stage__c"] == "MQL"
         assert stack.segment_traits(emails[0])["lead_stage"] == "MQL"
 
+        # Once every lead has run (and shows its stage), a second backfill finds nothing to do.
+        settled = f"{query} AND LeadStage IN ('New Lead', 'MQL')"
+        await until(lambda: _all(client, settled), timeout=180, every=1)
         leads = LeadClient(client, h.task_queue)
         mql = await leads.state(emails[0])
         assert mql.stage == "MQL" and [c.cause for c in mql.history] == ["imported"]
         assert not mql.sync_errors
-
-        # Once every lead has run (and shows its stage), a second backfill finds nothing to do.
-        settled = f"{query} AND LeadStage IN ('New Lead', 'MQL')"
-        await until(lambda: _all(client, settled), timeout=180, every=1)
         _, second = await run_backfill(client, h.task_queue, **window(start, N))
         assert (second.tally.created, second.tally.updated, second.tally.unchanged) == (0, 0, N)
+        # ...and the leads themselves wrote nothing: the backfill had told them what was synced.
         assert vendor_calls(stack)["salesforce_upserts"] == after_first["salesforce_upserts"]
         assert vendor_calls(stack)["segment"] == after_first["segment"]
         assert await count_workflows(client, query) == N
