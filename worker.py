@@ -11,6 +11,7 @@ import logging
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -19,6 +20,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
+from activities.backfill import BackfillActivities
 from activities.lead_ops import LeadOpsActivities
 from activities.setup import SetupActivities
 from activities.sync import SyncActivities, vendor_queue
@@ -28,14 +30,16 @@ from connectors.base import Connector
 from leadflow import temporal_connection
 from leadflow.metrics import runtime_for
 from ledger.activity import ledger_activity
+from workflows.backfill import BackfillWorkflow
 from workflows.lead import LeadWorkflow
+from workflows.reconcile import ReconcileWorkflow
 
 log = logging.getLogger("leadflow.worker")
 
 # Activities per second per vendor queue, under each vendor's published limits.
 VENDOR_RATE = {"hubspot": 9.0, "salesforce": 20.0, "segment": 50.0}
 
-WORKFLOWS: list[type] = [LeadWorkflow]
+WORKFLOWS: list[type] = [LeadWorkflow, BackfillWorkflow, ReconcileWorkflow]
 
 
 def configured_vendors(settings: Settings) -> list[str]:
@@ -88,9 +92,12 @@ def build_workers(
     setup = SetupActivities(list(vendors), ledger=ledger is not None)
     ops = LeadOpsActivities(client, task_queue)
     sync = SyncActivities(connectors)
-    main: list[Callable[..., Any]] = [setup.lead_config, ops.forward_merge]
+    backfill = BackfillActivities(client, task_queue, list(vendors), connectors)
+    main: list[Callable[..., Any]] = [setup.lead_config, ops.forward_merge, backfill.backfill_pages]
     workers = [Worker(client, task_queue=task_queue, workflows=WORKFLOWS,
-                      activities=main + ([ledger] if ledger else []), activity_executor=executor)]
+                      activities=main + ([ledger] if ledger else []), activity_executor=executor,
+                      # a backfill's cursor reaches the server within 2 s of each page it finishes
+                      max_heartbeat_throttle_interval=timedelta(seconds=2))]
     for vendor in vendors:
         workers.append(Worker(
             client, task_queue=vendor_queue(task_queue, vendor),

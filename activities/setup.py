@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from config.playbook import Playbook
 from config.playbook_loader import PlaybookError, stock_playbook
+
+# Parsing a playbook costs ~10 ms and every lead start asks for one: read each once per process.
+_stock_playbook = cache(stock_playbook)
 
 
 class LeadConfig(BaseModel):
@@ -24,7 +29,7 @@ class SetupActivities:
     @activity.defn(name="lead_config")
     def lead_config(self, playbook_name: str) -> LeadConfig:
         try:
-            playbook = stock_playbook(playbook_name)
+            playbook = _stock_playbook(playbook_name)
         except PlaybookError as exc:
             raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
         return LeadConfig(playbook=playbook, vendors=self._vendors, ledger=self._ledger)

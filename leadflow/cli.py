@@ -16,6 +16,7 @@ import typer
 from config.playbook_loader import PlaybookError, load_playbook
 from config.settings import Settings, load_settings
 from leadflow import ledger_cli
+from leadflow.backfill_cli import backfill, schedules_app
 from leadflow.client import LeadClient
 from leadflow.show import render_playbook
 
@@ -23,6 +24,8 @@ app = typer.Typer(help="leadflow: every lead one Temporal workflow that owns its
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
 playbook_app = typer.Typer(help="Check and read playbooks.", no_args_is_help=True)
 app.add_typer(playbook_app, name="playbook")
+app.add_typer(schedules_app, name="schedules")
+app.command("backfill")(backfill)
 
 
 @playbook_app.command("validate")

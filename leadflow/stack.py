@@ -64,9 +64,9 @@ def services() -> list[Service]:
 
 def startup_tasks() -> list[StartupTask]:
     """Applied once Temporal is up, before the services start: one line each."""
-    return [
-        # StartupTask("reconcile schedule", apply_schedules),  # issue 5: leadflow.schedules
-    ]
+    from leadflow.schedules import apply_schedules
+
+    return [StartupTask("reconcile schedule", apply_schedules)]
 
 
 def temporal_binary() -> str:

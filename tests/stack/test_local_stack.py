@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from local_stack import Stack
+from local_stack import BIN, Stack
 
 from leadflow.stack import process_alive
 
@@ -24,6 +25,9 @@ def test_run_command_starts_a_stack_where_a_lead_moves_through_stages(stack):
     stack.start()
     output = stack.log.read_text()
     assert f"http://127.0.0.1:{stack.ui_port}" in output and "hubspot http://127.0.0.1" in output
+    schedules = subprocess.run([str(BIN / "temporal"), "schedule", "list", "--address",
+                                f"127.0.0.1:{stack.port}"], capture_output=True, text=True)
+    assert "leadflow-reconcile" in schedules.stdout, schedules.stderr
 
     sent = stack.leadflow("event", "ada@acme.io", "demo_requested", "--prop", "company=Acme")
     assert sent.returncode == 0, sent.stderr

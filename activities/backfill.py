@@ -1,0 +1,290 @@
+"""Backfill and reconcile: read a CRM's changed records and bring the lead workflows in step.
+
+Per page of records: deduplicate by normalised email, read each lead workflow's stage
+(describe, bounded concurrency), then
+- a new lead: its stage fields go to the other vendors in one batch per vendor
+  (connector.upsert_leads, 100/200 records a request), then the lead starts in the stage found
+  in the CRM with `synced` naming the vendors that already hold it, so it writes nothing itself;
+- a lead in another stage: a `crm_stage_changed` event (signal-with-start); the lead applies
+  the playbook's conflict policy (adopt the CRM's stage, or write its own back);
+- a deleted or merged record: the lead closes as on the webhook path (LeadClient.delete/merge);
+- a lead already in that stage: nothing, which is what makes a second run change nothing.
+
+The activity heartbeats its cursor; a retry after a worker crash resumes from the last page
+it had not finished. Redoing part of a page is harmless: leads started before the crash are
+found in their stage and left alone, and vendor upserts are idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any, TypeVar
+
+from temporalio import activity
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.backfill_paging import read_page
+from config.playbook import Playbook
+from config.playbook_loader import PlaybookError, stock_playbook
+from connectors.base import ChangedRecord, Connector, LeadSnapshot, VendorError
+from leadflow.client import LeadClient
+from lifecycle.crm_stage import stage_in_crm
+from lifecycle.engine import new_lead
+from lifecycle.events import EventKind, LeadEvent, lead_workflow_id, normalize_email
+from workflows import search_attributes as sa
+from workflows.backfill_models import MAX_FAILURES, PagesInput, PagesResult, Tally
+from workflows.lead_models import LeadInput
+from workflows.lead_sync import snapshot
+
+T = TypeVar("T")
+HEARTBEAT_EVERY_S = 2.0
+ConnectorFactory = Callable[[str, str], Connector]
+
+
+@dataclass
+class Found:
+    """One record of a page, after deduplication, with what it asks for."""
+
+    email: str
+    record: ChangedRecord
+    stage: str
+    lead_stage: str | None = None  # the running lead's stage; None when there is no lead
+    closed: bool = False  # a lead workflow existed and has ended (deleted, merged)
+
+
+@cache
+def _playbook(name: str) -> Playbook:
+    return stock_playbook(name)
+
+
+class BackfillActivities:
+    def __init__(self, client: Client, task_queue: str, vendors: list[str],
+                 connectors: ConnectorFactory) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._vendors = list(vendors)
+        self._connectors = connectors
+
+    @activity.defn(name="backfill_pages")
+    async def backfill_pages(self, inp: PagesInput) -> PagesResult:
+        """Up to `max_pages` pages from the cursor, or from the last heartbeat after a crash."""
+        try:
+            playbook = _playbook(inp.playbook_name)
+        except PlaybookError as exc:
+            raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
+        if inp.source not in self._vendors:
+            if not inp.required:  # reconcile reads the CRMs this deployment has
+                return PagesResult(cursor=None, tally=Tally())
+            raise ApplicationError(f"{inp.source} is not configured on this worker (vendors: "
+                                   f"{', '.join(self._vendors) or 'none'})", type="NotConfigured",
+                                   non_retryable=True)
+        done = _resumed(inp)
+        checkpoint = [done]
+        beat = asyncio.create_task(_heartbeat(lambda: checkpoint[0]))
+        try:
+            for _ in range(inp.max_pages):
+                if done.cursor is None:
+                    break
+                done = await self._one_page(inp, playbook, done)
+                checkpoint[0] = done
+                activity.heartbeat(done.model_dump(mode="json"))
+        finally:
+            beat.cancel()
+        return done
+
+    async def _one_page(self, inp: PagesInput, pb: Playbook, done: PagesResult) -> PagesResult:
+        assert done.cursor is not None
+        source = self._connectors(inp.source, inp.playbook_name)
+        page, next_cursor = await _blocking(read_page, source, inp.source, done.cursor,
+                                            inp.modified_before)
+        tally = Tally(pages=1, seen=len(page.records))
+        found = _deduplicate(page.records, inp.source, pb, tally)
+        for chunk in _chunks(found, inp.page_size):
+            await self._describe(chunk, inp.concurrency)
+            tally = tally.add(await self._apply(chunk, found, inp, pb))
+        return PagesResult(cursor=next_cursor, tally=done.tally.add(tally))
+
+    async def _describe(self, found: list[Found], concurrency: int) -> None:
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(f: Found) -> None:
+            async with gate:
+                try:
+                    desc = await self._client.get_workflow_handle(lead_workflow_id(f.email)).describe()
+                except RPCError as err:
+                    if err.status != RPCStatusCode.NOT_FOUND:
+                        raise
+                    return
+            if desc.status != WorkflowExecutionStatus.RUNNING:
+                f.closed = True
+            else:
+                f.lead_stage = desc.typed_search_attributes.get(sa.LEAD_STAGE) or ""
+
+        await asyncio.gather(*(one(f) for f in found))
+
+    async def _apply(self, chunk: list[Found], page: list[Found], inp: PagesInput,
+                     pb: Playbook) -> Tally:
+        tally = Tally()
+        closing = [f for f in chunk if f.record.deleted or f.record.merged_into]
+        new = [f for f in chunk if f not in closing and f.lead_stage is None and not f.closed]
+        moved = [f for f in chunk if f not in closing and f.lead_stage not in (None, "", f.stage)]
+        # Started moments ago, before its first step showed its stage: the event is harmless
+        # there (an echo of what it was started with, or a duplicate id), and not drift.
+        pending = [f for f in chunk if f not in closing and f.lead_stage == ""]
+        tally.pending = len(pending)
+        tally.unchanged = len(chunk) - len(new) - len(moved) - len(pending) - len(
+            [f for f in closing if f.lead_stage is not None])
+        if inp.dry_run:
+            tally.created, tally.updated = len(new), len(moved)
+            tally.deleted = sum(1 for f in closing if f.lead_stage is not None
+                                and not f.record.merged_into)
+            tally.merged = sum(1 for f in closing if f.lead_stage is not None
+                               and f.record.merged_into)
+            return tally
+        synced, written = await self._write_vendors(new, inp, pb, tally)
+        leads = LeadClient(self._client, self._task_queue, inp.playbook_name)
+        ids = {f.record.record_id: f.email for f in page}
+        gate = asyncio.Semaphore(inp.concurrency)
+        jobs: list[Awaitable[None]] = []
+        jobs += [self._guard(gate, tally, f, "created", self._start(f, synced[f.email], inp))
+                 for f in new]
+        jobs += [self._guard(gate, tally, f, "updated", leads.send_event(f.email, _crm_event(f, inp)))
+                 for f in moved]
+        jobs += [self._guard(gate, tally, f, "", leads.send_event(f.email, _crm_event(f, inp)))
+                 for f in pending]
+        for f in closing:
+            if f.lead_stage is None:
+                continue
+            survivor = ids.get(f.record.merged_into or "")
+            if survivor and survivor != f.email:
+                jobs.append(self._guard(gate, tally, f, "merged",
+                                        leads.merge(f.email, survivor, actor=inp.actor)))
+            else:
+                reason = (f"merged into {inp.source} record {f.record.merged_into}"
+                          if f.record.merged_into else f"deleted in {inp.source}")
+                jobs.append(self._guard(gate, tally, f, "deleted",
+                                        leads.delete(f.email, reason, actor=inp.actor)))
+        await asyncio.gather(*jobs)
+        tally.vendor_calls += written
+        return tally
+
+    async def _write_vendors(self, new: list[Found], inp: PagesInput, pb: Playbook,
+                             tally: Tally) -> tuple[dict[str, dict[str, str]], int]:
+        """One upsert_leads call per other vendor for all new leads; who holds which stage."""
+        synced: dict[str, dict[str, str]] = {f.email: {str(inp.source): f.stage} for f in new}
+        targets = [v for v in self._vendors if v != inp.source]
+        if not new or not targets:
+            return synced, 0
+        now = datetime.now(UTC)
+        snaps = [_snapshot(pb, f, now, inp.source) for f in new]
+
+        async def write(vendor: str) -> None:
+            connector = self._connectors(vendor, inp.playbook_name)
+            try:
+                results = await asyncio.to_thread(connector.upsert_leads, snaps)
+            except VendorError as exc:  # the whole batch: each lead will sync that vendor itself
+                _note(tally, f"{vendor}: {exc}")
+                return
+            for f, result in zip(new, results, strict=True):
+                if result.ok:
+                    synced[f.email][vendor] = f.stage
+                else:
+                    _note(tally, f"{vendor} refused {f.email}: {result.message}")
+
+        await asyncio.gather(*(write(v) for v in targets))
+        return synced, len(targets)
+
+    async def _start(self, f: Found, synced: dict[str, str], inp: PagesInput) -> None:
+        lead = LeadInput(email=f.email, playbook_name=inp.playbook_name, initial_stage=f.stage,
+                         synced=synced)
+        try:
+            await self._client.start_workflow("LeadWorkflow", lead, id=lead_workflow_id(f.email),
+                                              task_queue=self._task_queue)
+        except WorkflowAlreadyStartedError:  # started since we looked: an update after all
+            leads = LeadClient(self._client, self._task_queue, inp.playbook_name)
+            await leads.send_event(f.email, _crm_event(f, inp))
+
+    @staticmethod
+    async def _guard(gate: asyncio.Semaphore, tally: Tally, f: Found, outcome: str,
+                     call: Awaitable[Any]) -> None:
+        async with gate:
+            try:
+                await call
+            except (RPCError, WorkflowAlreadyStartedError) as exc:
+                tally.failed += 1
+                _note(tally, f"{f.email}: {outcome or 'event'} failed: {exc}")
+                return
+        if outcome:
+            setattr(tally, outcome, getattr(tally, outcome) + 1)
+
+
+def _resumed(inp: PagesInput) -> PagesResult:
+    details = activity.info().heartbeat_details
+    if details:
+        activity.logger.info("resuming backfill from its last heartbeat")
+        return PagesResult.model_validate(details[0])
+    return PagesResult(cursor=inp.cursor, tally=Tally())
+
+
+async def _heartbeat(checkpoint: Callable[[], PagesResult]) -> None:
+    """Keeps heartbeating the last finished page while a long page is in progress."""
+    while True:
+        await asyncio.sleep(HEARTBEAT_EVERY_S)
+        activity.heartbeat(checkpoint().model_dump(mode="json"))
+
+
+def _deduplicate(records: list[ChangedRecord], source: str, pb: Playbook,
+                 tally: Tally) -> list[Found]:
+    """The latest record per normalised email; records without a valid email fail."""
+    by_email: dict[str, Found] = {}
+    for record in records:
+        try:
+            email = normalize_email(record.email)
+        except ValueError:
+            tally.failed += 1
+            _note(tally, f"{source} record {record.record_id}: no valid email ({record.email!r})")
+            continue
+        stage = stage_in_crm(pb, source, record.stage_value, record.properties) or pb.initial_stage
+        known = by_email.get(email)
+        if known is None or record.modified_at >= known.record.modified_at:
+            by_email[email] = Found(email=email, record=record, stage=stage)
+    return list(by_email.values())
+
+
+def _snapshot(pb: Playbook, f: Found, now: datetime, source: str) -> LeadSnapshot:
+    """What the lead itself would write on its first sync, so it later sees nothing to do."""
+    state = new_lead(pb, f.email, now, imported_stage=f.stage).state
+    return snapshot(state, source, None)
+
+
+def _crm_event(f: Found, inp: PagesInput) -> LeadEvent:
+    # The id names the record version: reading it again (a retry, an overlapping window) is a no-op.
+    stamp = f.record.modified_at.astimezone(UTC).isoformat()
+    return LeadEvent(event_id=f"{inp.source}:{f.record.record_id}:{stamp}",
+                     kind=EventKind.CRM_STAGE_CHANGED, occurred_at=f.record.modified_at,
+                     actor=inp.actor, properties={"system": inp.source, "stage": f.stage})
+
+
+def _chunks(items: list[Found], size: int) -> Iterator[list[Found]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _note(tally: Tally, message: str) -> None:
+    tally.failures = [*tally.failures, message][-MAX_FAILURES:]
+
+
+async def _blocking(fn: Callable[..., T], *args: Any) -> T:
+    """Blocking vendor client calls run off the event loop; vendor errors become activity errors."""
+    try:
+        return await asyncio.to_thread(fn, *args)
+    except VendorError as exc:
+        raise ApplicationError(str(exc), exc.code, type="VendorError",
+                               non_retryable=not exc.retryable) from exc
+

@@ -1,0 +1,19 @@
+"""Backfill and reconcile on the dev server, against the vendor emulators (rate limits on)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+# The shared harness (workers, emulators) lives with the lead workflow tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "temporal"))
+
+from vendor_stack import vendor_stack  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def stack():  # type: ignore[no-untyped-def]
+    with vendor_stack() as running:
+        yield running

@@ -1,0 +1,60 @@
+"""A Salesforce backfill: new leads start in their Salesforce stage and HubSpot is written in
+batches; deletions and merges it finds close the leads as the webhook path does."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from backfill_helpers import run_backfill, until
+from lead_harness import running_worker, unique_email
+from vendor_stack import VENDORS
+
+from connectors.base import LeadSnapshot
+from workflows.lead_models import LeadClosed
+
+
+async def test_salesforce_deletion_and_merge_close_their_leads(dev_env, stack):
+    client = dev_env.client
+    async with running_worker(client, VENDORS, stack.connectors()) as h:
+        survivor, duplicate, gone = (unique_email(p) for p in ("keep", "dupe", "gone"))
+        handles = {e: await h.start_lead(e) for e in (survivor, duplicate, gone)}
+        await until(lambda: all(stack.salesforce_lead(e) for e in handles))
+        since = datetime.now(UTC) - timedelta(seconds=1)
+        ids = {e: stack.salesforce_lead(e)["Id"] for e in handles}
+        stack.salesforce.merge_leads(ids[survivor], ids[duplicate])
+        stack.salesforce.delete("Lead", ids[gone])
+
+        _, result = await run_backfill(client, h.task_queue, source="salesforce",
+                                       modified_after=since.isoformat())
+        assert (result.tally.merged, result.tally.deleted, result.tally.failed) == (1, 1, 0), result.tally
+
+        merged = await asyncio.wait_for(handles[duplicate].result(), 30)
+        deleted = await asyncio.wait_for(handles[gone].result(), 30)
+        assert LeadClosed.model_validate(merged).outcome == f"merged into lead:{survivor}"
+        assert LeadClosed.model_validate(deleted).outcome == "deleted: deleted in salesforce"
+        state = await client.get_workflow_handle(f"lead:{survivor}").query("state")
+        assert any(f"merge:lead:{duplicate}" == s for s in state["seen_event_ids"])
+
+
+async def test_salesforce_backfill_starts_leads_and_writes_hubspot_in_batches(dev_env, stack):
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    emails = [unique_email("sf") for _ in range(120)]
+    salesforce = stack.connectors()("salesforce", "demo_led")
+    rows = [LeadSnapshot(email=e, stage="SQL" if i % 2 else "New Lead") for i, e in enumerate(emails)]
+    assert all(r.ok for r in salesforce.upsert_leads(rows))
+    upserts = stack.hubspot.count("POST /crm/v3/objects/contacts/batch/upsert")
+    async with running_worker(dev_env.client, VENDORS, stack.connectors()) as h:
+        _, result = await run_backfill(dev_env.client, h.task_queue, source="salesforce",
+                                       modified_after=since.isoformat())
+        assert (result.tally.created, result.tally.failed) == (120, 0), result.tally
+        # 120 contacts in two HubSpot batch upserts of at most 100
+        assert stack.hubspot.count("POST /crm/v3/objects/contacts/batch/upsert") - upserts == 2
+        assert stack.hubspot_contact(emails[1])["lead_stage"] == "SQL"
+        assert stack.hubspot_contact(emails[1])["lifecyclestage"] == "salesqualifiedlead"
+        state = await until(lambda: client_state(dev_env.client, emails[1]))  # once it has run
+        assert state["stage"] == "SQL" and [c["cause"] for c in state["history"]] == ["imported"]
+
+
+async def client_state(client, email: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    return await client.get_workflow_handle(f"lead:{email}").query("state")  # type: ignore[no-any-return]
