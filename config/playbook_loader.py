@@ -179,5 +179,6 @@ def _check_sla_clocks(pb: Playbook) -> list[tuple[str, str]]:
         if stage.sla and stage.sla.business_hours and pb.routing is None:
             problems.append((f"stages[{i}].sla.business_hours", "needs routing teams with calendars"))
         if stage.pauses_sla and stage.sla:
-            problems.append((f"stages[{i}].sla", f"waiting stage {stage.name!r} pauses SLAs; it cannot have one"))
+            problems.append((f"stages[{i}].sla",
+                             f"waiting stage {stage.name!r} pauses SLAs; it cannot have one"))
     return problems

@@ -11,10 +11,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from config.playbook import Playbook
 from config.routing import Member, Routing, RoutingRule
+from lifecycle import effects as fx
+from lifecycle.state import LeadState
 
 MAX_ACCOUNTS = 5000  # remembered account owners per team; the oldest are forgotten first
 Via = Literal["account", "rotation", "none"]
+ROUTED_ROLES = ("sdr", "ae", "cs")  # marketing-owned stages stay with marketing
 
 
 # -- which team ----------------------------------------------------------------------------
@@ -156,3 +160,28 @@ def _count(rot: Rotation, seat: Seat, account: str | None) -> Seat:
         while len(rot.accounts) > MAX_ACCOUNTS:
             rot.accounts.pop(next(iter(rot.accounts)))
     return seat
+
+
+# -- on the lead ---------------------------------------------------------------------------
+
+def route_on_entry(pb: Playbook, state: LeadState) -> list[fx.Effect]:
+    """Entering a stage with a sales owner role: route when the rules name another team."""
+    role = pb.stage(state.stage).owner_role
+    if pb.routing is None or role not in ROUTED_ROLES:
+        return []
+    team = choose_team(pb.routing, role, state.fields, state.account_domain)
+    if team == state.team:
+        return []
+    state.team, state.manager, state.manager_ids = team, pb.routing.team(team).manager, {}
+    return [fx.RouteLead(team=team, role=role)]
+
+
+def assign(state: LeadState, team: str, owner: Person | None, manager: Person | None) -> LeadState:
+    """The state with the router's answer: a None owner leaves the lead in the team's queue."""
+    new = state.model_copy(deep=True)
+    new.team = team
+    new.owner = owner.email if owner else None
+    new.owner_ids = owner.ids() if owner else {}
+    if manager is not None:
+        new.manager, new.manager_ids = manager.email, manager.ids()
+    return new
