@@ -19,19 +19,21 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.lead_ops import LeadOpsActivities
+from activities.routing import RoutingActivities
 from activities.setup import SetupActivities
 from activities.sync import SyncActivities, vendor_queue
 from config.playbook_loader import stock_playbook
 from config.settings import Settings, load_settings
 from connectors.base import Connector
 from workflows.lead import LeadWorkflow
+from workflows.team_router import TeamRouterWorkflow
 
 log = logging.getLogger("leadflow.worker")
 
 # Activities per second per vendor queue, under each vendor's published limits.
 VENDOR_RATE = {"hubspot": 9.0, "salesforce": 20.0, "segment": 50.0}
 
-WORKFLOWS: list[type] = [LeadWorkflow]
+WORKFLOWS: list[type] = [LeadWorkflow, TeamRouterWorkflow]
 
 
 def configured_vendors(settings: Settings) -> list[str]:
@@ -83,7 +85,9 @@ def build_workers(
     setup = SetupActivities(list(vendors), ledger=ledger is not None)
     ops = LeadOpsActivities(client, task_queue)
     sync = SyncActivities(connectors)
-    main: list[Callable[..., Any]] = [setup.lead_config, ops.forward_merge]
+    routing = RoutingActivities(client, task_queue, vendors, connectors)
+    main: list[Callable[..., Any]] = [setup.lead_config, ops.forward_merge, routing.assign_owner,
+                                      routing.reconcile_owners]
     workers = [Worker(client, task_queue=task_queue, workflows=WORKFLOWS,
                       activities=main + ([ledger] if ledger else []), activity_executor=executor)]
     for vendor in vendors:
