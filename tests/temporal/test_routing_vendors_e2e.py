@@ -62,15 +62,15 @@ async def test_owner_ids_are_written_to_both_crms_and_listed_by_owner(dev_env, s
         h.handles.append(dev_env.client.get_workflow_handle(f"lead:{email}"))
 
         await until(lambda: stack.hubspot_contact(email).get("hubspot_owner_id") == "101")
-        await until(lambda: stack.salesforce_lead(email).get("OwnerId") == stack.sf_ids["ana.sdr@example.com"])
+        ana_sf = stack.sf_ids["ana.sdr@example.com"]
+        await until(lambda: stack.salesforce_lead(email).get("OwnerId") == ana_sf)
         assert stack.hubspot_contact(email)["lead_stage"] == "MQL"
         # The MQL's "is now MQL" task goes to the routed SDR in each CRM.
         await until(lambda: any(t.get("hubspot_owner_id") == "101" for t in hs_tasks(stack, email)))
-        await until(lambda: any(t["OwnerId"] == stack.sf_ids["ana.sdr@example.com"]
-                                for t in sf_tasks(stack, email)))
+        await until(lambda: any(t["OwnerId"] == ana_sf for t in sf_tasks(stack, email)))
 
         async def listed() -> list[str]:
-            query = f"LeadOwner = 'ana.sdr@example.com' AND LeadTeam = 'sdr-americas' AND LeadStage = 'MQL'"
+            query = "LeadOwner = 'ana.sdr@example.com' AND LeadTeam = 'sdr-americas' AND LeadStage = 'MQL'"
             return [w.id async for w in dev_env.client.list_workflows(query)]
 
         for _ in range(50):
