@@ -17,11 +17,13 @@ from config.playbook_loader import PlaybookError, load_playbook
 from config.settings import load_settings
 from leadflow.client import LeadClient
 from leadflow.show import render_playbook
+from leadflow.team_cli import team_app
 
 app = typer.Typer(help="leadflow: every lead one Temporal workflow that owns its stage.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
 playbook_app = typer.Typer(help="Check and read playbooks.", no_args_is_help=True)
 app.add_typer(playbook_app, name="playbook")
+app.add_typer(team_app, name="team")
 
 
 @playbook_app.command("validate")
