@@ -78,7 +78,7 @@ async def test_owner_ids_are_written_to_both_crms_and_listed_by_owner(dev_env, s
                 break
             await asyncio.sleep(0.2)
         assert f"lead:{email}" in await listed()
-        await dev_env.client.get_workflow_handle(team_workflow_id(team.name, h.task_queue)).terminate("done")
+        h.handles.append(dev_env.client.get_workflow_handle(team_workflow_id(team.name, h.task_queue)))
 
 
 async def test_breaches_task_the_owner_then_the_manager_and_reassign_in_both_crms(ts_env, stack):
@@ -110,4 +110,4 @@ async def test_breaches_task_the_owner_then_the_manager_and_reassign_in_both_crm
         mia = stack.sf_ids["mia.manager@example.com"]
         await until(lambda: any(t["OwnerId"] == mia and t["Subject"].startswith("[Escalation] SLA breached")
                                 for t in sf_tasks(stack, email)))
-        await ts_env.client.get_workflow_handle(team_workflow_id(team.name, h.task_queue)).terminate("done")
+        h.handles.append(ts_env.client.get_workflow_handle(team_workflow_id(team.name, h.task_queue)))

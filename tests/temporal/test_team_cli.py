@@ -45,4 +45,4 @@ async def test_team_commands_change_the_router(dev_env):
         assert code == 1 and "weight must be at least 1" in err
         code, _, err = await leadflow(env, "show", "no-such-team")
         assert code == 2 and "no team 'no-such-team' in demo_led; known: sdr-americas" in err
-        await dev_env.client.get_workflow_handle(team_workflow_id("sdr-emea", h.task_queue)).terminate("done")
+        h.handles.append(dev_env.client.get_workflow_handle(team_workflow_id("sdr-emea", h.task_queue)))

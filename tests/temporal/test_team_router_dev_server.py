@@ -10,9 +10,11 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
-from temporalio.client import Client
+from lead_harness import RECORD_DIR
+from temporalio.client import Client, WorkflowHandle
 
 from config.routing import Member, Team
 from leadflow.team_client import TeamChangeRejected, TeamClient, team_workflow_id
@@ -20,6 +22,14 @@ from worker import build_workers
 from workflows.team_models import AssignRequest, MemberChange
 
 TOMORROW = date.today() + timedelta(days=2)
+
+
+async def record_and_end(handle: WorkflowHandle, name: str) -> None:
+    """Saves the router's last run for the replay test (LEADFLOW_RECORD_HISTORIES=dir)."""
+    if RECORD_DIR:
+        history = await handle.fetch_history()
+        Path(RECORD_DIR, f"test_{name}_0.json").write_text(history.to_json())
+    await handle.terminate("test finished")
 
 
 def no_connectors(vendor: str, playbook: str):  # type: ignore[no-untyped-def]
@@ -74,7 +84,7 @@ async def test_200_concurrent_leads_split_100_50_50_and_survive_a_restart(dev_en
         handle = dev_env.client.get_workflow_handle(team_workflow_id(t.name, queue))
         runs = [e async for e in dev_env.client.list_workflows(f"WorkflowId = '{handle.id}'")]
         assert len(runs) > 1  # it continued as new on the way, carrying the rotation
-        await handle.terminate("test finished")
+        await record_and_end(handle, "router_200_concurrent_split")
 
 
 async def test_caps_and_runtime_changes_are_respected(dev_env):
@@ -98,4 +108,5 @@ async def test_caps_and_runtime_changes_are_respected(dev_env):
             await teams.change(t, MemberChange(email="zed@example.com", remove=True))
         with pytest.raises(TeamChangeRejected, match="weight must be at least 1"):
             await teams.change(t, MemberChange(email="e@example.com", weight=0))
-        await dev_env.client.get_workflow_handle(team_workflow_id(t.name, queue)).terminate("done")
+        await record_and_end(dev_env.client.get_workflow_handle(team_workflow_id(t.name, queue)),
+                             "router_caps_and_runtime_changes")
