@@ -3,6 +3,8 @@ its first use, seeded from the playbook's team definition."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 from typing import Any
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
@@ -24,6 +26,17 @@ from workflows.team_router import TeamRouterWorkflow
 
 # The production task queue (config.settings' default): its routers are plain `team:<name>`.
 DEFAULT_TASK_QUEUE = "leadflow"
+# Temporal admits a few in-flight updates per workflow (10 on the dev server) and refuses more
+# with RESOURCE_EXHAUSTED; far more callers than that turn into a storm of retries in which the
+# router's workflow tasks keep failing. So one process keeps at most 8 updates in flight per
+# router and queues the rest. What still comes back busy (other processes) or aborted by a
+# continue-as-new ("workflow update was aborted", UNAVAILABLE) is tried again with jittered
+# backoff; request ids make a repeat harmless.
+IN_FLIGHT_PER_ROUTER = 8
+_gates: dict[tuple[int, str], asyncio.Semaphore] = {}
+RETRIED = (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.ABORTED, RPCStatusCode.UNAVAILABLE)
+BUSY_RETRIES = 60
+BUSY_BACKOFF_S = (0.02, 1.0)
 
 
 class TeamChangeRejected(Exception):
@@ -47,14 +60,27 @@ class TeamClient:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
 
     async def _update(self, team: Team, update: Any, arg: Any = None) -> Any:
+        key = (id(asyncio.get_running_loop()), team_workflow_id(team.name, self.task_queue))
+        gate = _gates.setdefault(key, asyncio.Semaphore(IN_FLIGHT_PER_ROUTER))
+        async with gate:
+            return await self._update_now(team, update, arg)
+
+    async def _update_now(self, team: Team, update: Any, arg: Any) -> Any:
         args = {} if arg is None else {"arg": arg}
-        try:
-            return await self.client.execute_update_with_start_workflow(
-                update, start_workflow_operation=self._start(team), **args)
-        except WorkflowUpdateFailedError as err:
-            cause = err.cause
-            raise TeamChangeRejected(cause.message if isinstance(cause, ApplicationError)
-                                     else str(cause)) from err
+        for attempt in range(BUSY_RETRIES):
+            try:
+                return await self.client.execute_update_with_start_workflow(
+                    update, start_workflow_operation=self._start(team), **args)
+            except WorkflowUpdateFailedError as err:
+                cause = err.cause
+                raise TeamChangeRejected(cause.message if isinstance(cause, ApplicationError)
+                                         else str(cause)) from err
+            except RPCError as err:
+                if err.status not in RETRIED or attempt == BUSY_RETRIES - 1:
+                    raise
+                low, high = BUSY_BACKOFF_S
+                await asyncio.sleep(random.uniform(low, min(high, low * 2 ** attempt)))
+        raise AssertionError("unreachable")
 
     async def assign(self, team: Team, request: AssignRequest) -> Assignment:
         result: Assignment = await self._update(team, TeamRouterWorkflow.assign, request)

@@ -64,7 +64,7 @@ async def assign_many(teams: TeamClient, t: Team, n: int, tag: str) -> Counter[s
     return Counter(r.owner.email if r.owner else "-" for r in results)
 
 
-async def test_200_concurrent_leads_split_100_50_50_and_survive_a_restart(dev_env):
+async def test_200_concurrent_assignments_split_100_50_50_and_survive_a_restart(dev_env):
     queue, t = f"test-{uuid.uuid4().hex[:8]}", team(f"split-{uuid.uuid4().hex[:6]}")
     teams = TeamClient(dev_env.client, queue, "demo_led")
     async with worker_on(dev_env.client, queue):
