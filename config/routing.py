@@ -128,8 +128,8 @@ def check_routing(routing: Routing) -> list[tuple[str, str]]:
             problems.append((f"routing.role_defaults.{role}", f"unknown team {team!r}"))
     for i, rule in enumerate(routing.rules):
         problems += _check_rule(routing, i, rule, known)
-    for i, team in enumerate(routing.teams):
-        emails = [m.email for m in team.members]
+    for i, entry in enumerate(routing.teams):
+        emails = [m.email for m in entry.members]
         for email, count in Counter(emails).items():
             if count > 1:
                 problems.append((f"routing.teams[{i}].members", f"duplicate member {email!r}"))

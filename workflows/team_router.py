@@ -4,7 +4,8 @@ Assignments are updates with synchronous handlers, so Temporal runs them one at 
 leads race for the same slot, and the rotation lives in the workflow's state, so it continues
 where it left off after a restart. Membership, weights, caps and away dates change through
 updates; `sync_owners` reconciles members with HubSpot owners and Salesforce users. Long lives
-continue-as-new with the compact rotation once every handler has finished.
+continue-as-new with the compact rotation once every handler has finished. A new router first
+reconciles its members with the CRMs, so its first owner already has their CRM ids.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import timedelta
 import pydantic
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from lifecycle.business_hours import local_date
@@ -42,9 +44,17 @@ class TeamRouterWorkflow:
         self._manager = inp.manager or (Person(email=inp.team.manager) if inp.team.manager else None)
         self._recent: dict[str, Assignment] = dict(inp.recent)
         self._handled = 0
+        self._ready = inp.rotation is not None  # a continued router was reconciled before
 
     @workflow.run
     async def run(self, inp: RouterInput) -> None:
+        if not self._ready:
+            try:
+                await self._reconcile(RetryPolicy(maximum_attempts=3))
+            except ActivityError:
+                workflow.logger.warning("team %s: CRMs unreachable; members have no CRM ids yet",
+                                        self._team.name)
+            self._ready = True
         await workflow.wait_condition(
             lambda: self._handled >= MAX_UPDATES_PER_RUN or workflow.info().is_continue_as_new_suggested())
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -53,7 +63,9 @@ class TeamRouterWorkflow:
                                              recent=self._recent))
 
     @workflow.update(name="assign")
-    def assign(self, req: AssignRequest) -> Assignment:
+    async def assign(self, req: AssignRequest) -> Assignment:
+        await workflow.wait_condition(lambda: self._ready)
+        # From here on nothing awaits: one assignment at a time picks and counts.
         if req.request_id in self._recent:
             return self._recent[req.request_id]
         today = local_date(self._team.calendar, workflow.now())
@@ -94,10 +106,14 @@ class TeamRouterWorkflow:
     @workflow.update(name="sync_owners")
     async def sync_owners(self) -> SyncReport:
         """Matches members with the CRMs' people by email: their ids, and who left the company."""
+        report = await self._reconcile(RetryPolicy(maximum_attempts=5))
+        self._handled += 1
+        return report
+
+    async def _reconcile(self, retry: RetryPolicy) -> SyncReport:
         people: list[CrmPerson] = await workflow.execute_activity(
             "reconcile_owners", self._input.playbook, result_type=list[CrmPerson],
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=RetryPolicy(maximum_attempts=5))
+            start_to_close_timeout=timedelta(minutes=2), retry_policy=retry)
         known = {p.email.lower(): p for p in people}
         report = SyncReport(matched=[], deactivated=[], unknown=[],
                             vendors=sorted({v for p in people for v in p.ids()}))
@@ -113,7 +129,6 @@ class TeamRouterWorkflow:
             found = known[self._manager.email]
             self._manager = Person(email=found.email, name=found.name, hubspot_id=found.hubspot_id,
                                    salesforce_id=found.salesforce_id)
-        self._handled += 1
         return report
 
     @workflow.query(name="view")
