@@ -344,6 +344,9 @@ class LeadWorkflow:
             self._record("sync_error", self._state, None, [], vendor=vendor,
                          detail=self._state.sync_errors[vendor])
             return
+        if self._synced.get(vendor) != lead.previous_stage and workflow.patched("crm-conflict-race-v1"):
+            self._sync_dirty = True  # a person's CRM change arrived meanwhile: write leadflow's again
+            return
         self._synced[vendor], self._fingerprints[vendor] = lead.stage, mark
         if self._state.sync_errors.pop(vendor, None) is not None:
             self._record("sync_ok", self._state, None, [], vendor=vendor)
