@@ -31,6 +31,9 @@ with workflow.unsafe.imports_passed_through():
     )
 
 MAX_UPDATES_PER_RUN = 1000
+# Every continue-as-new aborts the updates waiting at that moment (their callers retry), so a
+# router heeds the server's suggestion only after this many updates in the run.
+MIN_UPDATES_PER_RUN = 100
 MAX_RECENT = 200  # answers kept for retried requests
 
 
@@ -56,7 +59,8 @@ class TeamRouterWorkflow:
                                         self._team.name)
             self._ready = True
         await workflow.wait_condition(
-            lambda: self._handled >= MAX_UPDATES_PER_RUN or workflow.info().is_continue_as_new_suggested())
+            lambda: self._handled >= MAX_UPDATES_PER_RUN or (
+                self._handled >= MIN_UPDATES_PER_RUN and workflow.info().is_continue_as_new_suggested()))
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(RouterInput(team=self._team, playbook=inp.playbook,
                                              rotation=self._rotation, manager=self._manager,
