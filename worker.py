@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 
 from activities.backfill import BackfillActivities
 from activities.lead_ops import LeadOpsActivities
+from activities.routing import RoutingActivities
 from activities.setup import SetupActivities
 from activities.sync import SyncActivities, vendor_queue
 from config.playbook_loader import stock_playbook
@@ -33,13 +34,14 @@ from ledger.activity import ledger_activity
 from workflows.backfill import BackfillWorkflow
 from workflows.lead import LeadWorkflow
 from workflows.reconcile import ReconcileWorkflow
+from workflows.team_router import TeamRouterWorkflow
 
 log = logging.getLogger("leadflow.worker")
 
 # Activities per second per vendor queue, under each vendor's published limits.
 VENDOR_RATE = {"hubspot": 9.0, "salesforce": 20.0, "segment": 50.0}
 
-WORKFLOWS: list[type] = [LeadWorkflow, BackfillWorkflow, ReconcileWorkflow]
+WORKFLOWS: list[type] = [LeadWorkflow, BackfillWorkflow, ReconcileWorkflow, TeamRouterWorkflow]
 
 
 def configured_vendors(settings: Settings) -> list[str]:
@@ -93,7 +95,9 @@ def build_workers(
     ops = LeadOpsActivities(client, task_queue)
     sync = SyncActivities(connectors)
     backfill = BackfillActivities(client, task_queue, list(vendors), connectors)
-    main: list[Callable[..., Any]] = [setup.lead_config, ops.forward_merge, backfill.backfill_pages]
+    routing = RoutingActivities(client, task_queue, vendors, connectors)
+    main: list[Callable[..., Any]] = [setup.lead_config, ops.forward_merge, backfill.backfill_pages,
+                                      routing.assign_owner, routing.reconcile_owners]
     workers = [Worker(client, task_queue=task_queue, workflows=WORKFLOWS,
                       activities=main + ([ledger] if ledger else []), activity_executor=executor,
                       # a backfill's cursor reaches the server within 2 s of each page it finishes

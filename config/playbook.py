@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from config.durations import Duration
+from config.routing import Routing
 from lifecycle.events import EventKind
 
 
@@ -37,6 +38,8 @@ class Sla(Strict):
     on_breach: list[BreachAction] = Field(default=["notify_owner"])
     # A hot signal shortens the clock: {demo_requested: 1h} pulls the due time forward.
     expedite: dict[EventKind, Duration] = Field(default_factory=dict)
+    # Count `within` in the owning team's working hours (its routing calendar), not the wall clock.
+    business_hours: bool = False
 
 
 class Stage(Strict):
@@ -49,6 +52,9 @@ class Stage(Strict):
     sla: Sla | None = None
     # Only a person's command may move a lead into this stage (SQL), never scoring.
     requires_confirmation: bool = False
+    # A waiting stage ("waiting on customer"): the SLA clock of the stage left pauses here and
+    # resumes with the time it had left when the lead returns to that stage.
+    pauses_sla: bool = False
 
 
 class Transition(Strict):
@@ -117,6 +123,8 @@ class Playbook(Strict):
     field_mapping: dict[Literal["hubspot", "salesforce"], dict[str, dict[str, str]]] = Field(
         default_factory=dict
     )
+    # Teams and the rules that pick one when a lead enters a stage with an owner role.
+    routing: Routing | None = None
 
     def stage(self, name: str) -> Stage:
         for stage in self.stages:

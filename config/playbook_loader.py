@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from config.playbook import TERMINAL_KINDS, Playbook, StageKind
+from config.routing import check_routing
 from lifecycle.events import TIMER_KINDS, EventKind
 
 PLAYBOOK_DIR = Path(__file__).parent / "playbooks"
@@ -83,6 +84,9 @@ def check_playbook(pb: Playbook) -> list[tuple[str, str]]:
     problems += _check_reachability(pb, known)
     problems += _check_nurture(pb, known)
     problems += _check_scoring(pb)
+    problems += _check_sla_clocks(pb)
+    if pb.routing is not None:
+        problems += check_routing(pb.routing)
     for system, stages in pb.field_mapping.items():
         for stage in stages:
             if stage not in known:
@@ -166,4 +170,15 @@ def _check_scoring(pb: Playbook) -> list[tuple[str, str]]:
     for i, fit in enumerate(pb.scoring.fit):
         if not fit.equals_any and fit.at_least is None:
             problems.append((f"scoring.fit[{i}]", "needs equals_any or at_least"))
+    return problems
+
+
+def _check_sla_clocks(pb: Playbook) -> list[tuple[str, str]]:
+    problems = []
+    for i, stage in enumerate(pb.stages):
+        if stage.sla and stage.sla.business_hours and pb.routing is None:
+            problems.append((f"stages[{i}].sla.business_hours", "needs routing teams with calendars"))
+        if stage.pauses_sla and stage.sla:
+            problems.append((f"stages[{i}].sla",
+                             f"waiting stage {stage.name!r} pauses SLAs; it cannot have one"))
     return problems

@@ -19,6 +19,7 @@ from leadflow import ledger_cli
 from leadflow.backfill_cli import backfill, schedules_app
 from leadflow.client import LeadClient
 from leadflow.show import render_playbook
+from leadflow.team_cli import team_app
 
 app = typer.Typer(help="leadflow: every lead one Temporal workflow that owns its stage.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
@@ -26,6 +27,7 @@ playbook_app = typer.Typer(help="Check and read playbooks.", no_args_is_help=Tru
 app.add_typer(playbook_app, name="playbook")
 app.add_typer(schedules_app, name="schedules")
 app.command("backfill")(backfill)
+app.add_typer(team_app, name="team")
 
 
 @playbook_app.command("validate")

@@ -36,7 +36,17 @@ class ArmSla(BaseModel):
 
 class CancelSla(BaseModel):
     type: Literal["cancel_sla"] = "cancel_sla"
-    outcome: Literal["met", "left"]
+    outcome: Literal["met", "left", "paused"]
+
+
+class RouteLead(BaseModel):
+    """Ask the team's router for an owner (a new one, excluding `exclude`, on reassignment)."""
+
+    type: Literal["route_lead"] = "route_lead"
+    team: str
+    role: str
+    reassign: bool = False
+    exclude: list[str] = Field(default_factory=list)
 
 
 class ArmFollowUp(BaseModel):
@@ -49,6 +59,7 @@ class CancelFollowUp(BaseModel):
 
 
 Effect = Annotated[
-    SyncStage | NotifyOwner | EmitAnalytics | ArmSla | CancelSla | ArmFollowUp | CancelFollowUp,
+    SyncStage | NotifyOwner | EmitAnalytics | ArmSla | CancelSla | ArmFollowUp | CancelFollowUp
+    | RouteLead,
     Field(discriminator="type"),
 ]

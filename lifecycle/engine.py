@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from config.playbook import Playbook, StageKind, Transition
 from lifecycle import effects as fx
 from lifecycle.events import COMMAND_VERBS, TIMER_KINDS, EventKind, LeadEvent, normalize_email
+from lifecycle.routing import route_on_entry
 from lifecycle.scoring import signal_items, total_score
 from lifecycle.sla import on_sla_breach, sla_effects
 from lifecycle.state import (
@@ -57,6 +58,7 @@ def new_lead(
     state.score = total_score(pb.scoring, state.fields, [], now)
     effects: list[fx.Effect] = [fx.SyncStage(stage=state.stage, previous_stage=None,
                                              cause=state.history[0].cause)]
+    effects += route_on_entry(pb, state)
     effects += sla_effects(pb, state, None, now)
     return Decision(state=state, effects=effects)
 
@@ -227,7 +229,7 @@ def _move(
     cause: str | None = None,
 ) -> list[fx.Effect]:
     previous, cause = state.stage, cause or event.kind.value
-    effects = sla_effects(pb, state, event, now, leaving=True)
+    effects = sla_effects(pb, state, event, now, leaving=True, target=target)
     if state.follow_up is not None:
         state.follow_up = None
         effects.append(fx.CancelFollowUp())
@@ -246,7 +248,8 @@ def _move(
 
 def _enter(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> list[fx.Effect]:
     stage = pb.stage(state.stage)
-    effects = sla_effects(pb, state, None, now)
+    effects = route_on_entry(pb, state)  # first: a business-hours SLA runs on the team's calendar
+    effects += sla_effects(pb, state, None, now)
     if stage.kind == StageKind.NURTURE:
         effects += _arm_follow_up(pb, state, event, now)
     if stage.owner_role in ("sdr", "ae", "cs"):

@@ -39,6 +39,7 @@ class EventKind(StrEnum):
     DISQUALIFY = "disqualify"
     SNOOZE = "snooze"
     REOPEN = "reopen"
+    WAIT_ON_CUSTOMER = "wait_on_customer"  # into a waiting stage that pauses the SLA clock
     # a person changed the stage in a CRM
     CRM_STAGE_CHANGED = "crm_stage_changed"
     # fired by the lead's own durable timers
@@ -63,6 +64,7 @@ COMMAND_VERBS: dict[EventKind, str] = {
     EventKind.DISQUALIFY: "disqualify",
     EventKind.SNOOZE: "snooze",
     EventKind.REOPEN: "reopen",
+    EventKind.WAIT_ON_CUSTOMER: "wait on customer",
 }
 
 TIMER_KINDS = frozenset({EventKind.SLA_BREACHED, EventKind.FOLLOW_UP_DUE})

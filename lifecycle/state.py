@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
@@ -35,6 +35,10 @@ class SlaClock(BaseModel):
     due_at: datetime
     expect: list[str]
     breaches: int = 0
+    business_hours: bool = False  # due times count the owning team's working hours
+    remaining: timedelta | None = None  # set while paused in a waiting stage
+    paused_at: datetime | None = None
+    paused_for: timedelta = timedelta(0)  # time spent paused, not counted as time to act
 
 
 class SlaOutcome(BaseModel):
@@ -42,6 +46,9 @@ class SlaOutcome(BaseModel):
     started_at: datetime
     outcome: str  # met | breached | left
     at: datetime
+    owner: str | None = None
+    time_to_action: timedelta | None = None  # for met: from start to the first expected action
+    business_hours: bool = False  # time_to_action counts working hours only
 
 
 class FollowUp(BaseModel):
@@ -60,6 +67,11 @@ class LeadState(BaseModel):
     score_items: list[ScoreItem] = Field(default_factory=list)
     fields: dict[str, str] = Field(default_factory=dict)
     owner: str | None = None
+    # Routing: the owning team, the owner's id in each CRM, and whom an escalation goes to.
+    team: str | None = None
+    owner_ids: dict[str, str] = Field(default_factory=dict)
+    manager: str | None = None
+    manager_ids: dict[str, str] = Field(default_factory=dict)
     source: str | None = None
     account_domain: str | None = None
     history: list[StageChange] = Field(default_factory=list)
@@ -67,6 +79,7 @@ class LeadState(BaseModel):
     seen_event_ids: list[str] = Field(default_factory=list)
     sla: SlaClock | None = None
     sla_outcomes: list[SlaOutcome] = Field(default_factory=list)
+    paused_sla: SlaClock | None = None  # the clock a waiting stage holds
     follow_up: FollowUp | None = None
     disqualification_reason: str | None = None
     loss_reason: str | None = None

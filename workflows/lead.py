@@ -19,6 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.lead_ops import ForwardMerge
+    from activities.routing import AssignOwnerInput
     from activities.setup import LeadConfig
     from activities.sync import TASK_VENDORS, OwnerTaskInput, SyncLeadInput, TrackInput, vendor_queue
     from config.playbook import Playbook
@@ -29,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from lifecycle.events import COMMAND_VERBS, EventKind, LeadEvent
     from lifecycle.ledger_entry import LedgerBatch, LedgerEntry, entry_for
     from lifecycle.merge import absorb
+    from lifecycle.routing import assign
     from lifecycle.state import LeadState, StageChange
     from workflows import search_attributes as sa
     from workflows.lead_models import (
@@ -41,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         MergeRequest,
     )
     from workflows.lead_sync import fingerprint, snapshot
+    from workflows.team_models import Assignment, AssignRequest
 
 # Bounded history per run; Temporal may suggest continuing earlier.
 MAX_EVENTS_PER_RUN = 500
@@ -63,7 +66,8 @@ class LeadWorkflow:
         self._sync_dirty = inp.state is None
         self._synced: dict[str, str] = dict(inp.synced)
         self._fingerprints: dict[str, str] = dict(inp.fingerprints)
-        self._tasks: list[fx.NotifyOwner | fx.EmitAnalytics] = []  # after the record exists
+        self._tasks: list[fx.NotifyOwner | fx.EmitAnalytics | fx.RouteLead] = []  # after the record exists
+        self._routing: asyncio.Task[None] | None = None  # holds later owner tasks for the new owner
         self._ledger: list[LedgerEntry] = []
         self._ledger_seq = inp.ledger_seq
         self._jobs: set[asyncio.Task[None]] = set()
@@ -236,7 +240,7 @@ class LeadWorkflow:
         for effect in decision.effects:
             if isinstance(effect, fx.SyncStage):
                 self._sync_dirty = True
-            elif isinstance(effect, (fx.NotifyOwner, fx.EmitAnalytics)):
+            elif isinstance(effect, (fx.NotifyOwner, fx.EmitAnalytics, fx.RouteLead)):
                 self._tasks.append(effect)
         self._woken = True  # timers and search attributes follow the state
 
@@ -296,8 +300,12 @@ class LeadWorkflow:
             self._sync_task = asyncio.create_task(self._sync_all())
         if self._sync_task is not None:
             return  # owner tasks attach to the record, so the record is written first
-        while self._tasks:
+        while self._tasks and self._routing is None:
             effect = self._tasks.pop(0)
+            if isinstance(effect, fx.RouteLead):
+                if workflow.patched("routing-v1"):
+                    self._routing = asyncio.create_task(self._route(effect))
+                continue
             if isinstance(effect, fx.EmitAnalytics):
                 if "segment" in self._vendors:
                     self._spawn(self._track(effect))
@@ -348,6 +356,9 @@ class LeadWorkflow:
             self._record("sync_error", self._state, None, [], vendor=vendor,
                          detail=self._state.sync_errors[vendor])
             return
+        if self._synced.get(vendor) != lead.previous_stage and workflow.patched("crm-conflict-race-v1"):
+            self._sync_dirty = True  # a person's CRM change arrived meanwhile: write leadflow's again
+            return
         self._synced[vendor], self._fingerprints[vendor] = lead.stage, mark
         if self._state.sync_errors.pop(vendor, None) is not None:
             self._record("sync_ok", self._state, None, [], vendor=vendor)
@@ -355,7 +366,8 @@ class LeadWorkflow:
     async def _create_task(self, vendor: str, notice: fx.NotifyOwner) -> None:
         assert self._state is not None and self._playbook is not None
         subject = f"[Escalation] {notice.subject}" if notice.escalate else notice.subject
-        task = OwnerTask(email=self._state.email, owner_id=self._state.owner, subject=subject,
+        task = OwnerTask(email=self._state.email, owner_id=self._task_owner(vendor, notice.escalate),
+                         subject=subject,
                          body=notice.body, due_at=workflow.now())
         try:
             await workflow.execute_activity(
@@ -365,6 +377,45 @@ class LeadWorkflow:
                 start_to_close_timeout=timedelta(minutes=2), retry_policy=VENDOR_RETRY)
         except ActivityError as err:
             self._state.sync_errors[f"{vendor}:task"] = str(err.cause or err)
+
+    def _task_owner(self, vendor: str, escalate: bool) -> str | None:
+        """Whose task: a routed lead's owner (or manager, on escalation) by their id in `vendor`."""
+        s = self._state
+        assert s is not None
+        if s.team is None:
+            return s.owner
+        return (s.manager_ids if escalate and s.manager_ids else s.owner_ids).get(vendor)
+
+    async def _route(self, effect: fx.RouteLead) -> None:
+        """Asks the team's router for an owner; the owner is then synced and gets the tasks."""
+        assert self._state is not None and self._playbook is not None
+        try:
+            result = await self._assign(effect)
+        finally:
+            self._routing = None
+            self._woken = True
+        if result is not None:
+            self._commit(Decision(state=assign(self._state, result.team, result.owner, result.manager)),
+                         None, detail=f"owner {result.owner.email if result.owner else 'none'} "
+                                      f"from team {result.team} ({result.via})")
+            self._sync_dirty = True
+
+    async def _assign(self, effect: fx.RouteLead) -> Assignment | None:
+        assert self._state is not None and self._playbook is not None and self._playbook.routing
+        request = AssignRequest(request_id=str(workflow.uuid4()), lead_id=workflow.info().workflow_id,
+                                role=effect.role, account=self._state.account_domain,
+                                exclude=effect.exclude)
+        try:
+            team = self._playbook.routing.team(effect.team)
+            result: Assignment = await workflow.execute_activity(
+                "assign_owner", AssignOwnerInput(playbook=self._playbook.name, team=team, request=request),
+                result_type=Assignment, start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=VENDOR_RETRY)
+        except (ActivityError, KeyError) as err:
+            self._state.sync_errors["routing"] = str(getattr(err, "cause", None) or err)
+            return None
+        self._state.sync_errors.pop("routing", None)
+        return result
 
     async def _track(self, effect: fx.EmitAnalytics) -> None:
         assert self._state is not None
@@ -386,7 +437,7 @@ class LeadWorkflow:
             "LeadSource": s.source, "SlaDueAt": s.sla.due_at if s.sla else None,
             "FollowUpAt": s.follow_up.due_at if s.follow_up else None,
             "AccountDomain": s.account_domain,
-            "SyncStatus": "error" if s.sync_errors else "ok",
+            "SyncStatus": "error" if s.sync_errors else "ok", "LeadTeam": s.team,
         }
         if values != self._search:
             workflow.upsert_search_attributes(sa.updates(values))
@@ -400,7 +451,7 @@ class LeadWorkflow:
 
     async def _drain(self) -> None:
         await workflow.wait_condition(lambda: self._sync_task is None and not self._jobs
-                                      and workflow.all_handlers_finished())
+                                      and self._routing is None and workflow.all_handlers_finished())
         if self._ledger and self._ledger_on:
             self._ledger_task = asyncio.create_task(self._write_ledger())
         await workflow.wait_condition(lambda: self._ledger_task is None)

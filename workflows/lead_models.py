@@ -81,10 +81,11 @@ class LeadView(BaseModel):
     sla_due_at: datetime | None
     follow_up_at: datetime | None
     sync_errors: dict[str, str]
+    team: str | None = None
 
     @classmethod
     def of(cls, s: LeadState) -> LeadView:
         return cls(email=s.email, stage=s.stage, score=s.score, owner=s.owner,
                    sla_due_at=s.sla.due_at if s.sla else None,
                    follow_up_at=s.follow_up.due_at if s.follow_up else None,
-                   sync_errors=dict(s.sync_errors))
+                   sync_errors=dict(s.sync_errors), team=s.team)

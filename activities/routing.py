@@ -1,0 +1,65 @@
+"""Activities for routing: a lead workflow asks its team's router for an owner (workflows cannot
+send updates themselves), and a router reconciles its members with the CRMs' people."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+from pydantic import BaseModel
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+
+from config.routing import Team
+from connectors.base import Connector, Owner, VendorError
+from workflows.team_models import Assignment, AssignRequest, CrmPerson
+
+CRM_VENDORS = ("hubspot", "salesforce")
+
+
+class AssignOwnerInput(BaseModel):
+    playbook: str
+    team: Team
+    request: AssignRequest
+
+
+class RoutingActivities:
+    def __init__(self, client: Client, task_queue: str, vendors: Sequence[str],
+                 connectors: Callable[[str, str], Connector]) -> None:
+        self._client, self._task_queue = client, task_queue
+        self._vendors = [v for v in vendors if v in CRM_VENDORS]
+        self._connectors = connectors
+
+    @activity.defn(name="assign_owner")
+    async def assign_owner(self, inp: AssignOwnerInput) -> Assignment:
+        from leadflow.team_client import TeamClient  # the client imports the router workflow
+
+        teams = TeamClient(self._client, self._task_queue, inp.playbook)
+        return await teams.assign(inp.team, inp.request)
+
+    @activity.defn(name="reconcile_owners")
+    async def reconcile_owners(self, playbook: str) -> list[CrmPerson]:
+        """Everyone HubSpot and Salesforce know, one person per email with both ids."""
+        people: dict[str, CrmPerson] = {}
+        for vendor in self._vendors:
+            try:
+                owners = await asyncio.to_thread(self._connectors(vendor, playbook).owners)
+            except VendorError as exc:
+                raise ApplicationError(str(exc), exc.code, non_retryable=not exc.retryable) from exc
+            for owner in owners:
+                _merge(people, vendor, owner)
+        return list(people.values())
+
+
+def _merge(people: dict[str, CrmPerson], vendor: str, owner: Owner) -> None:
+    email = owner.email.strip().lower()
+    if not email:
+        return
+    person = people.setdefault(email, CrmPerson(email=email, name=owner.name))
+    if vendor == "hubspot":
+        person.hubspot_id = owner.id
+    else:
+        person.salesforce_id = owner.id
+    # Deactivated in either CRM: the person has left or cannot own records there.
+    person.active = person.active and owner.active
