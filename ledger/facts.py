@@ -99,7 +99,7 @@ def _base(entry: LedgerEntry) -> dict[str, object]:
     return dict(
         lead_id=entry.lead_id, seq=entry.seq, at=entry.at, email=entry.email,
         playbook=entry.playbook, account_domain=entry.account_domain, channel=entry.source,
-        campaign=entry.campaign, team=getattr(entry, "team", None), owner=entry.owner,
+        campaign=entry.campaign, team=entry.team, owner=entry.owner,
         event_id=event.event_id if event else None,
         event_kind=event.kind.value if event else None, actor=(event.actor or None) if event else None,
     )

@@ -58,7 +58,8 @@ def new_lead(
     state.score = total_score(pb.scoring, state.fields, [], now)
     effects: list[fx.Effect] = [fx.SyncStage(stage=state.stage, previous_stage=None,
                                              cause=state.history[0].cause)]
-    effects += route_on_entry(pb, state)
+    if imported_stage is None:  # an imported lead keeps the owner it has in the CRM
+        effects += route_on_entry(pb, state)
     effects += sla_effects(pb, state, None, now)
     return Decision(state=state, effects=effects)
 

@@ -28,6 +28,7 @@ class LedgerEntry(BaseModel):
     source: str | None  # channel
     campaign: str | None
     owner: str | None
+    team: str | None = None
     stage_before: str | None
     stage_after: str
     score_before: int
@@ -58,6 +59,7 @@ def entry_for(
         lead_id=lead_id, seq=seq, kind=kind, at=at, email=after.email,  # type: ignore[arg-type]
         account_domain=after.account_domain, playbook=after.playbook, source=after.source,
         campaign=after.fields.get("campaign") or after.fields.get("utm_campaign"), owner=after.owner,
+        team=after.team,
         stage_before=before.stage if before else None, stage_after=after.stage,
         score_before=before.score if before else 0, score_after=after.score, imported=imported,
         event=event, effects=list(effects or []), sla_outcomes=outcomes,

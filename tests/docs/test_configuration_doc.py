@@ -9,6 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from config import playbook as pb
+from config import routing
 from config.settings import Settings
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
@@ -37,7 +38,8 @@ def section(model: type[BaseModel]) -> str:
 
 
 MODELS = [pb.Playbook, pb.Stage, pb.Sla, pb.Transition, pb.Scoring, pb.FitRule, pb.SignalRule,
-          pb.NurturePath]
+          pb.NurturePath, routing.Routing, routing.RoutingRule, routing.Team, routing.TeamCalendar,
+          routing.Member]
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)

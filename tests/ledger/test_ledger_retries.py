@@ -47,7 +47,13 @@ class FailsOnceAfterWriting:
 
 
 def summary(engine, email: str) -> list[tuple[str, str | None]]:  # type: ignore[no-untyped-def]
-    return [(f.kind, f.to_stage or f.stage) for f in lead_facts(engine, lead_workflow_id(email))]
+    """Stage, touch and SLA facts in order (owner facts land whenever the router answers)."""
+    return [(f.kind, f.to_stage or f.stage) for f in lead_facts(engine, lead_workflow_id(email))
+            if f.kind != "owner"]
+
+
+def owner_facts(engine, email: str) -> list[str | None]:  # type: ignore[no-untyped-def]
+    return sorted(f.stage for f in lead_facts(engine, lead_workflow_id(email)) if f.kind == "owner")
 
 
 async def test_a_retried_ledger_activity_records_each_fact_once(dev_env, ledger_engine):
@@ -61,7 +67,9 @@ async def test_a_retried_ledger_activity_records_each_fact_once(dev_env, ledger_
         await until(lambda: count_facts(ledger_engine, kind="stage") == 3
                     and len(flaky.attempts) % 2 == 0 and flaky.attempts[-1][0] == 2,
                     what="every batch written and retried")
+        await until(lambda: len(owner_facts(ledger_engine, email)) >= 2, what="both routings")
         assert summary(ledger_engine, email) == TO_SQL
+        assert owner_facts(ledger_engine, email) == ["MQL", "SQL"]  # routed once per stage
         assert [a for a, _ in flaky.attempts] == [1, 2] * (len(flaky.attempts) // 2)
         assert all(n > 0 for a, n in flaky.attempts if a == 1)  # the first attempt did write
         assert all(n == 0 for a, n in flaky.attempts if a == 2)  # its retry wrote nothing again
@@ -95,5 +103,7 @@ async def test_a_ledger_outage_delays_facts_without_losing_them_or_blocking_sync
                 psql(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
             await until(lambda: count_facts(engine, kind="stage") == 3, timeout=60,
                         what="the ledger to catch up after the outage")
+            await until(lambda: len(owner_facts(engine, email)) >= 2, what="both routings")
             assert summary(engine, email) == TO_SQL
+            assert owner_facts(engine, email) == ["MQL", "SQL"]
     engine.dispose()
