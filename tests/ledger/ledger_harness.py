@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
-from lead_harness import Harness, _no_connectors
+from lead_harness import Harness, _no_connectors, running_worker
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
@@ -18,7 +16,6 @@ from connectors.base import Connector
 from ledger.activity import LedgerActivities
 from ledger.models import FactRow
 from ledger.writer import LedgerWriter
-from worker import build_workers
 
 
 @asynccontextmanager
@@ -26,18 +23,10 @@ async def ledger_worker(
     client: Client, engine: Engine, ledger: Callable[..., Any] | None = None,
     vendors: Sequence[str] = (), connectors: Callable[[str, str], Connector] = _no_connectors,
 ) -> AsyncIterator[Harness]:
-    harness = Harness(client, f"ledger-{uuid.uuid4().hex[:8]}")
+    """The real workers, writing the ledger to `engine` (or through the `ledger` activity given)."""
     activity = ledger or LedgerActivities(LedgerWriter(engine)).record_ledger
-    with ThreadPoolExecutor(max_workers=8) as executor:
-        workers = build_workers(client, harness.task_queue, vendors, connectors, executor,
-                                ledger=activity)
-        tasks = [asyncio.create_task(w.run()) for w in workers]
-        try:
-            yield harness
-        finally:
-            await harness.close()
-            await asyncio.gather(*(w.shutdown() for w in workers))
-            await asyncio.gather(*tasks, return_exceptions=True)
+    async with running_worker(client, vendors, connectors, ledger=activity) as harness:
+        yield harness
 
 
 def count_facts(engine: Engine, **where: Any) -> int:

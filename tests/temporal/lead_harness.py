@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
@@ -67,10 +68,12 @@ async def running_worker(
     client: Client,
     vendors: Sequence[str] = (),
     connectors: Callable[[str, str], Connector] = _no_connectors,
+    ledger: Callable[..., Any] | None = None,
 ) -> AsyncIterator[Harness]:
     harness = Harness(client, f"test-{uuid.uuid4().hex[:8]}")
     with ThreadPoolExecutor(max_workers=8) as executor:
-        workers = build_workers(client, harness.task_queue, vendors, connectors, executor)
+        workers = build_workers(client, harness.task_queue, vendors, connectors, executor,
+                                ledger=ledger)
         tasks = [asyncio.create_task(w.run()) for w in workers]
         try:
             yield harness
