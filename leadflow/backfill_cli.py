@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -14,6 +12,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 
 from config.settings import Settings, load_settings
+from leadflow.cli_session import with_client
 from workflows.backfill import BackfillProgress, BackfillWorkflow
 from workflows.backfill_models import BackfillInput, BackfillResult
 
@@ -100,27 +99,3 @@ def _utc(text: str) -> datetime | str:
     except ValueError:
         return text
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def with_client(action: Callable[[Client, Settings], Awaitable[None]]) -> None:
-    """Runs `action` with a connected client, then drops the client before the loop ends
-    (a Temporal client alive at interpreter exit can abort the process, sdk-python#300)."""
-    from worker import connect
-
-    settings = load_settings()
-
-    async def run() -> None:
-        try:
-            client = await connect(settings)
-        except RuntimeError as exc:
-            typer.echo(f"cannot reach Temporal at {settings.temporal_address}: is `leadflow up` "
-                       f"or a server running? ({exc})".replace("\n", " "), err=True)
-            raise typer.Exit(2) from exc
-        try:
-            await action(client, settings)
-        finally:
-            del client
-            gc.collect()
-            await asyncio.sleep(0.1)
-
-    asyncio.run(run())

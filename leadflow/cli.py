@@ -197,27 +197,11 @@ def show(email: str) -> None:
 
 
 def _with_leads(action: Callable[[LeadClient], Awaitable[None]]) -> None:
-    """Runs `action` with a connected LeadClient, then lets the client go before the loop ends
-    (a Temporal client alive at interpreter exit can abort the process, sdk-python#300)."""
-    from worker import connect
+    """Runs `action` with a LeadClient on the configured task queue and playbook."""
+    from leadflow.cli_session import with_client
 
-    settings = load_settings()
-
-    async def run() -> None:
-        try:
-            client = await connect(settings)
-        except RuntimeError as exc:
-            typer.echo(f"cannot reach Temporal at {settings.temporal_address}: is `leadflow up` "
-                       f"or a server running? ({exc})".replace("\n", " "), err=True)
-            raise typer.Exit(2) from exc
-        try:
-            await action(LeadClient(client, settings.task_queue, settings.playbook))
-        finally:
-            del client
-            gc.collect()
-            await asyncio.sleep(0.1)
-
-    asyncio.run(run())
+    with_client(lambda client, settings: action(LeadClient(client, settings.task_queue,
+                                                           settings.playbook)))
 
 
 def _props(pairs: list[str]) -> dict[str, str]:

@@ -3,17 +3,16 @@ reconcile its members with HubSpot owners and Salesforce users."""
 
 from __future__ import annotations
 
-import asyncio
-import gc
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
 import typer
+from temporalio.client import Client
 
 from config.playbook_loader import PlaybookError, stock_playbook
 from config.routing import Team
-from config.settings import load_settings
+from config.settings import Settings, load_settings
 
 team_app = typer.Typer(help="Routing teams: members, weights, caps, away dates.", no_args_is_help=True)
 
@@ -38,33 +37,20 @@ def _team(name: str, playbook: str) -> Team:
 
 def _run(team: str, playbook: str | None, action: Callable[[Any, Team], Awaitable[None]]) -> None:
     """Runs `action(TeamClient, team)`, letting the Temporal client go before the loop ends."""
+    from leadflow.cli_session import with_client
     from leadflow.team_client import TeamChangeRejected, TeamClient
-    from worker import connect
 
-    settings = load_settings()
-    name = playbook or settings.playbook
+    name = playbook or load_settings().playbook
     found = _team(team, name)  # a wrong name is refused before anything connects
 
-    async def run() -> None:
-        try:
-            client = await connect(settings)
-        except RuntimeError as exc:
-            typer.echo(f"cannot reach Temporal at {settings.temporal_address}: is `leadflow up` "
-                       f"or a server running? ({exc})".replace("\n", " "), err=True)
-            gc.collect()
-            await asyncio.sleep(0.1)
-            raise typer.Exit(2) from exc
+    async def run(client: Client, settings: Settings) -> None:
         try:
             await action(TeamClient(client, settings.task_queue, name), found)
         except TeamChangeRejected as exc:
             typer.echo(f"refused: {exc}", err=True)
             raise typer.Exit(1) from exc
-        finally:
-            del client
-            gc.collect()
-            await asyncio.sleep(0.1)
 
-    asyncio.run(run())
+    with_client(run)
 
 
 def _change(team: str, playbook: str | None, **change: Any) -> None:
