@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,18 +44,6 @@ async def run_backfill(client: Client, task_queue: str,
 
 async def count_workflows(client: Client, query: str) -> int:
     return (await client.count_workflows(query)).count
-
-
-async def until(check: Callable[[], Any], timeout: float = 60.0, every: float = 0.3) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = check()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(every)
 
 
 async def record_history(handle: WorkflowHandle) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from backfill_helpers import run_backfill, until
-from lead_harness import running_worker, unique_email
+from backfill_helpers import run_backfill
+from lead_harness import running_worker, unique_email, until
 from vendor_stack import VENDORS
 
 from connectors.base import LeadSnapshot

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 
-from backfill_helpers import count_workflows, epoch, run_backfill, seed_hubspot, until, window
-from lead_harness import running_worker
+from backfill_helpers import count_workflows, epoch, run_backfill, seed_hubspot, window
+from lead_harness import running_worker, until
 from vendor_stack import VENDORS
 
 from leadflow.client import LeadClient

@@ -10,7 +10,8 @@ import sys
 import uuid
 from pathlib import Path
 
-from backfill_helpers import epoch, seed_hubspot, until, window
+from backfill_helpers import epoch, seed_hubspot, window
+from lead_harness import until
 from temporalio.api.enums.v1 import EventType
 
 from emulators.run_all import env_for

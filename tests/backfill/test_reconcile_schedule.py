@@ -9,8 +9,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from backfill_helpers import record_history, until
-from lead_harness import running_worker, unique_email
+from backfill_helpers import record_history
+from lead_harness import running_worker, unique_email, until
 from temporalio.client import Client, ScheduleIntervalSpec
 from temporalio.common import SearchAttributeKey
 from vendor_stack import VENDORS

@@ -6,7 +6,8 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from ledger_harness import count_facts, ledger_worker, until
+from lead_harness import until
+from ledger_harness import count_facts, ledger_worker
 from typer.testing import CliRunner
 
 from leadflow.cli import app

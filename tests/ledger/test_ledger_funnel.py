@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from funnel_scenario import Funnel
+from lead_harness import until
 from ledger_db import pg_database
-from ledger_harness import count_facts, ledger_worker, until
+from ledger_harness import count_facts, ledger_worker
 from PIL import Image
 from typer.testing import CliRunner
 

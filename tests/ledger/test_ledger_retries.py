@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from lead_harness import until
 from ledger_db import psql
-from ledger_harness import count_facts, ledger_worker, until
+from ledger_harness import count_facts, ledger_worker
 from temporalio import activity
 from vendor_stack import vendor_stack
 

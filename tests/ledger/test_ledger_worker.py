@@ -7,7 +7,8 @@ import contextlib
 import uuid
 from datetime import UTC, datetime
 
-from ledger_harness import count_facts, until
+from lead_harness import until
+from ledger_harness import count_facts
 from sqlalchemy.exc import OperationalError
 
 from config.settings import Settings

@@ -83,5 +83,20 @@ async def running_worker(
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
+async def until(check: Callable[[], Any], timeout: float = 60.0, every: float = 0.2,
+                what: str = "") -> Any:
+    """Polls `check` (plain or async) until it returns something true, and returns that."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not true after {timeout}s: {what or check.__doc__ or check}")
+        await asyncio.sleep(every)
+
+
 def unique_email(prefix: str = "lead") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}@acme.io"

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from lead_harness import running_worker, unique_email
+from lead_harness import running_worker, unique_email, until
 from vendor_stack import VENDORS, vendor_stack
 
 from leadflow.client import LeadClient
@@ -19,15 +19,6 @@ from workflows.lead_models import LeadCommand
 def fact(kind: str, **props: str) -> LeadEvent:
     return LeadEvent(event_id=uuid.uuid4().hex, kind=EventKind(kind),
                      occurred_at=datetime.now(UTC), properties=props)
-
-
-async def until(check, timeout: float = 60.0):  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (result := check()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not true after {timeout}s: {check.__doc__ or check}")
-        await asyncio.sleep(0.2)
-    return result
 
 
 @pytest.fixture(scope="module")

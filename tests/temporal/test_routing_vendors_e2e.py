@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from lead_harness import running_worker, unique_email
+from lead_harness import running_worker, unique_email, until
 from vendor_stack import VENDORS, vendor_stack
 
 from config.playbook_loader import stock_playbook
@@ -17,15 +17,6 @@ from leadflow.client import LeadClient
 from leadflow.team_client import TeamClient, team_workflow_id
 from lifecycle.events import EventKind, LeadEvent
 from workflows.lead import LeadWorkflow
-
-
-async def until(check, timeout: float = 60.0):  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (result := check()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not true after {timeout}s: {check.__doc__ or check}")
-        await asyncio.sleep(0.2)
-    return result
 
 
 @pytest.fixture(scope="module")
