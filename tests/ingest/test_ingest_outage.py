@@ -7,20 +7,16 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import uuid
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from conftest import ingest_api, ingest_settings, lead_state, product_event
-from lead_harness import unique_email
+from lead_harness import unique_email, workers_on
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from emulators.common import free_port
 from leadflow.client import LeadClient
 from leadflow.stack import Ports, dev_server_command, wait_for_port
-from worker import build_workers
 
 
 class OwnDevServer:
@@ -42,19 +38,6 @@ class OwnDevServer:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             await asyncio.to_thread(self.process.wait, 15)
-
-
-@asynccontextmanager
-async def workers_on(client: Client, queue: str) -> AsyncIterator[None]:
-    """leadflow's workers (no vendors) on the queue the ingest service signalled."""
-    with ThreadPoolExecutor(max_workers=4) as executor:
-        workers = build_workers(client, queue, [], lambda *_: None, executor)  # type: ignore[arg-type,return-value]
-        tasks = [asyncio.create_task(w.run()) for w in workers]
-        try:
-            yield
-        finally:
-            await asyncio.gather(*(w.shutdown() for w in workers))
-            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def test_temporal_down_means_503_and_the_retry_lands(tmp_path):

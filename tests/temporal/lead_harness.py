@@ -64,23 +64,38 @@ class Harness:
 
 
 @asynccontextmanager
+async def workers_on(
+    client: Client,
+    task_queue: str,
+    vendors: Sequence[str] = (),
+    connectors: Callable[[str, str], Connector] = _no_connectors,
+    ledger: Callable[..., Any] | None = None,
+) -> AsyncIterator[None]:
+    """leadflow's real workers polling `task_queue` (and its vendor queues) for the block."""
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        workers = build_workers(client, task_queue, vendors, connectors, executor, ledger=ledger)
+        tasks = [asyncio.create_task(w.run()) for w in workers]
+        try:
+            yield
+        finally:
+            await asyncio.gather(*(w.shutdown() for w in workers))
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@asynccontextmanager
 async def running_worker(
     client: Client,
     vendors: Sequence[str] = (),
     connectors: Callable[[str, str], Connector] = _no_connectors,
     ledger: Callable[..., Any] | None = None,
 ) -> AsyncIterator[Harness]:
+    """Workers on a fresh task queue; the leads started through the harness end with the block."""
     harness = Harness(client, f"test-{uuid.uuid4().hex[:8]}")
-    with ThreadPoolExecutor(max_workers=8) as executor:
-        workers = build_workers(client, harness.task_queue, vendors, connectors, executor,
-                                ledger=ledger)
-        tasks = [asyncio.create_task(w.run()) for w in workers]
+    async with workers_on(client, harness.task_queue, vendors, connectors, ledger):
         try:
             yield harness
         finally:
             await harness.close()
-            await asyncio.gather(*(w.shutdown() for w in workers))
-            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def until(check: Callable[[], Any], timeout: float = 60.0, every: float = 0.2,

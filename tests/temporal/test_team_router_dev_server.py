@@ -6,19 +6,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from lead_harness import RECORD_DIR
-from temporalio.client import Client, WorkflowHandle
+from lead_harness import RECORD_DIR, workers_on
+from temporalio.client import WorkflowHandle
 
 from config.routing import Member, Team
 from leadflow.team_client import TeamChangeRejected, TeamClient, team_workflow_id
-from worker import build_workers
 from workflows.team_models import AssignRequest, MemberChange
 
 TOMORROW = date.today() + timedelta(days=2)
@@ -30,22 +26,6 @@ async def record_and_end(handle: WorkflowHandle, name: str) -> None:
         history = await handle.fetch_history()
         Path(RECORD_DIR, f"test_{name}_0.json").write_text(history.to_json())
     await handle.terminate("test finished")
-
-
-def no_connectors(vendor: str, playbook: str):  # type: ignore[no-untyped-def]
-    raise AssertionError("no vendor in this test")
-
-
-@asynccontextmanager
-async def worker_on(client: Client, task_queue: str) -> AsyncIterator[None]:
-    with ThreadPoolExecutor(max_workers=4) as executor:
-        workers = build_workers(client, task_queue, [], no_connectors, executor)
-        tasks = [asyncio.create_task(w.run()) for w in workers]
-        try:
-            yield
-        finally:
-            await asyncio.gather(*(w.shutdown() for w in workers))
-            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def team(name: str) -> Team:
@@ -67,9 +47,9 @@ async def assign_many(teams: TeamClient, t: Team, n: int, tag: str) -> Counter[s
 async def test_200_concurrent_assignments_split_100_50_50_and_survive_a_restart(dev_env):
     queue, t = f"test-{uuid.uuid4().hex[:8]}", team(f"split-{uuid.uuid4().hex[:6]}")
     teams = TeamClient(dev_env.client, queue, "demo_led")
-    async with worker_on(dev_env.client, queue):
+    async with workers_on(dev_env.client, queue):
         first = await assign_many(teams, t, 100, "one")
-    async with worker_on(dev_env.client, queue):  # a new worker process: the rotation goes on
+    async with workers_on(dev_env.client, queue):  # a new worker process: the rotation goes on
         second = await assign_many(teams, t, 100, "two")
         total = first + second
         assert total == {"a@example.com": 100, "b@example.com": 50, "c@example.com": 50}
@@ -90,7 +70,7 @@ async def test_200_concurrent_assignments_split_100_50_50_and_survive_a_restart(
 async def test_caps_and_runtime_changes_are_respected(dev_env):
     queue, t = f"test-{uuid.uuid4().hex[:8]}", team(f"caps-{uuid.uuid4().hex[:6]}")
     teams = TeamClient(dev_env.client, queue, "demo_led")
-    async with worker_on(dev_env.client, queue):
+    async with workers_on(dev_env.client, queue):
         await teams.change(t, MemberChange(email="b@example.com", daily_cap=10))
         counts = await assign_many(teams, t, 40, "cap")
         assert counts["b@example.com"] == 10 and counts["d@example.com"] == 0
