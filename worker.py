@@ -21,16 +21,16 @@ from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.backfill import BackfillActivities
-from activities.lead_ops import LeadOpsActivities
+from activities.lead_config import SetupActivities
+from activities.ledger import ledger_activity
+from activities.merge import LeadOpsActivities
 from activities.routing import RoutingActivities
-from activities.setup import SetupActivities
 from activities.sync import SyncActivities, vendor_queue
+from config import temporal as temporal_connection
+from config.metrics import runtime_for
 from config.playbook_loader import stock_playbook
 from config.settings import Settings, load_settings
 from connectors.base import Connector
-from leadflow import temporal_connection
-from leadflow.metrics import runtime_for
-from ledger.activity import ledger_activity
 from workflows.backfill import BackfillWorkflow
 from workflows.lead import LeadWorkflow
 from workflows.reconcile import ReconcileWorkflow

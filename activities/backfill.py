@@ -33,14 +33,14 @@ from activities.backfill_paging import read_page
 from config.playbook import Playbook
 from config.playbook_loader import PlaybookError, stock_playbook
 from connectors.base import ChangedRecord, Connector, LeadSnapshot, VendorError
-from leadflow.client import LeadClient
 from lifecycle.crm_stage import stage_in_crm
 from lifecycle.engine import new_lead
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id, normalize_email
 from workflows import search_attributes as sa
 from workflows.backfill_models import MAX_FAILURES, PagesInput, PagesResult, Tally
+from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadInput
-from workflows.lead_sync import snapshot
+from workflows.vendor_snapshot import snapshot
 
 T = TypeVar("T")
 HEARTBEAT_EVERY_S = 2.0

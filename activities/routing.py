@@ -33,7 +33,7 @@ class RoutingActivities:
 
     @activity.defn(name="assign_owner")
     async def assign_owner(self, inp: AssignOwnerInput) -> Assignment:
-        from leadflow.team_client import TeamClient  # the client imports the router workflow
+        from workflows.team_client import TeamClient  # the client imports the router workflow
 
         teams = TeamClient(self._client, self._task_queue, inp.playbook)
         return await teams.assign(inp.team, inp.request)

@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from config.metrics import VENDOR_SYNCS
 from connectors.base import Connector, LeadSnapshot, OwnerTask, SyncResult, VendorError
-from leadflow.metrics import VENDOR_SYNCS
 
 VENDORS = ("hubspot", "salesforce", "segment")
 TASK_VENDORS = ("hubspot", "salesforce")  # the systems where owners work their tasks

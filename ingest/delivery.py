@@ -22,7 +22,7 @@ from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 from config.settings import Settings
 from ingest.actions import Action, Delete, Merge, Signal, lead_of
 from ingest.metrics import IngestMetrics
-from leadflow.client import LeadClient
+from workflows.lead_client import LeadClient
 
 log = logging.getLogger("leadflow.ingest")
 

@@ -18,13 +18,13 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.lead_ops import ForwardMerge
+    from activities.lead_config import LeadConfig
+    from activities.merge import ForwardMerge
     from activities.routing import AssignOwnerInput
-    from activities.setup import LeadConfig
     from activities.sync import TASK_VENDORS, OwnerTaskInput, SyncLeadInput, TrackInput, vendor_queue
+    from config import metrics as mx
     from config.playbook import Playbook
     from connectors.base import OwnerTask
-    from leadflow import metrics as mx
     from lifecycle import effects as fx
     from lifecycle.engine import Decision, decide, new_lead
     from lifecycle.events import COMMAND_VERBS, EventKind, LeadEvent
@@ -42,8 +42,8 @@ with workflow.unsafe.imports_passed_through():
         LeadView,
         MergeRequest,
     )
-    from workflows.lead_sync import fingerprint, snapshot
     from workflows.team_models import Assignment, AssignRequest
+    from workflows.vendor_snapshot import fingerprint, snapshot
 
 # Bounded history per run; Temporal may suggest continuing earlier.
 MAX_EVENTS_PER_RUN = 500

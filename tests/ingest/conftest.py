@@ -5,29 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "temporal"))
-
-from ingest_client import IngestApi  # noqa: E402
-from lead_harness import Harness, running_worker  # noqa: E402
-from vendor_stack import VENDORS, VendorStack, vendor_stack  # noqa: E402
-
 from config.settings import Settings  # noqa: E402
 from emulators.run_all import env_for  # noqa: E402
 from ingest.server import serving  # noqa: E402
-from leadflow.client import LeadClient  # noqa: E402
 from lifecycle.state import LeadState  # noqa: E402
+from tests.support.ingest_client import IngestApi  # noqa: E402
+from tests.support.lead_harness import Harness, running_worker  # noqa: E402
+from tests.support.vendor_stack import VENDORS, VendorStack, vendor_stack  # noqa: E402
+from workflows.lead_client import LeadClient  # noqa: E402
 
 SECRETS = {
     "LEADFLOW_INGEST_TOKEN": "ingest-token-for-tests",

@@ -16,10 +16,9 @@ from conftest import (
     product_event,
     temporal_address,
 )
-from lead_harness import unique_email
-from test_lead_vendors_e2e import until
 
-from leadflow.client import LeadClient
+from tests.support.lead_harness import unique_email, until
+from workflows.lead_client import LeadClient
 
 
 @pytest.fixture(scope="module")
