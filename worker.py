@@ -16,8 +16,6 @@ from functools import cache
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.backfill import BackfillActivities
@@ -26,10 +24,10 @@ from activities.ledger import ledger_activity
 from activities.merge import LeadOpsActivities
 from activities.routing import RoutingActivities
 from activities.sync import SyncActivities, vendor_queue
-from config import temporal as temporal_connection
 from config.metrics import runtime_for
 from config.playbook_loader import stock_playbook
 from config.settings import Settings, load_settings
+from config.temporal import connect
 from connectors.base import Connector
 from workflows.backfill import BackfillWorkflow
 from workflows.lead import LeadWorkflow
@@ -76,12 +74,6 @@ def connector_factory(settings: Settings) -> Callable[[str, str], Connector]:
     return build
 
 
-async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                data_converter=pydantic_data_converter, runtime=runtime,
-                                **temporal_connection.options(settings))
-
-
 def build_workers(
     client: Client,
     task_queue: str,
@@ -112,7 +104,7 @@ def build_workers(
 
 
 async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
-    client = await connect(settings, runtime_for(settings.metrics_host, settings.metrics_port))
+    client = await connect(settings, runtime=runtime_for(settings.metrics_host, settings.metrics_port))
     vendors = configured_vendors(settings)
     with ThreadPoolExecutor(max_workers=16) as executor:
         workers = build_workers(client, settings.task_queue, vendors,

@@ -166,13 +166,13 @@ def _interrupt(signum: int, frame: object) -> None:
 def _provision(settings: Settings, running: dict) -> None:  # type: ignore[type-arg]
     """An emulated HubSpot starts without leadflow's custom properties, as a new portal does."""
     if "hubspot" in running:
-        from worker import connector_factory
+        from config.temporal import connector_factory
         connector_factory(settings)("hubspot", settings.playbook).provision()
 
 
 async def _run_services(settings: Settings, demo: bool) -> None:
     """Startup tasks, then every service until Ctrl-C/SIGTERM or until one of them fails."""
-    from worker import connect
+    from config.temporal import connect
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
