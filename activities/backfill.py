@@ -33,7 +33,7 @@ from activities.backfill_paging import read_page
 from config.playbook import Playbook
 from config.playbook_loader import PlaybookError, stock_playbook
 from connectors.base import ChangedRecord, Connector, LeadSnapshot, VendorError
-from lifecycle.crm_stage import stage_in_crm
+from connectors.stage_fields import stage_in_crm
 from lifecycle.engine import new_lead
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id, normalize_email
 from workflows import search_attributes as sa
@@ -53,7 +53,7 @@ class Found:
 
     email: str
     record: ChangedRecord
-    stage: str
+    stage: str | None  # None: the record names no stage (or an ambiguous one); a lead keeps its own
     lead_stage: str | None = None  # the running lead's stage; None when there is no lead
     closed: bool = False  # a lead workflow existed and has ended (deleted, merged)
 
@@ -133,10 +133,13 @@ class BackfillActivities:
         tally = Tally()
         closing = [f for f in chunk if f.record.deleted or f.record.merged_into]
         new = [f for f in chunk if f not in closing and f.lead_stage is None and not f.closed]
-        moved = [f for f in chunk if f not in closing and f.lead_stage not in (None, "", f.stage)]
+        for f in new:
+            f.stage = f.stage or pb.initial_stage
+        moved = [f for f in chunk if f not in closing and f.stage is not None
+                 and f.lead_stage not in (None, "", f.stage)]
         # Started moments ago, before its first step showed its stage: the event is harmless
         # there (an echo of what it was started with, or a duplicate id), and not drift.
-        pending = [f for f in chunk if f not in closing and f.lead_stage == ""]
+        pending = [f for f in chunk if f not in closing and f.stage is not None and f.lead_stage == ""]
         tally.pending = len(pending)
         tally.unchanged = len(chunk) - len(new) - len(moved) - len(pending) - len(
             [f for f in closing if f.lead_stage is not None])
@@ -250,7 +253,7 @@ def _deduplicate(records: list[ChangedRecord], source: str, pb: Playbook,
             tally.failed += 1
             _note(tally, f"{source} record {record.record_id}: no valid email ({record.email!r})")
             continue
-        stage = stage_in_crm(pb, source, record.stage_value, record.properties) or pb.initial_stage
+        stage = stage_in_crm(pb, source, record.stage_value, record.properties)
         known = by_email.get(email)
         if known is None or record.modified_at >= known.record.modified_at:
             by_email[email] = Found(email=email, record=record, stage=stage)
