@@ -23,7 +23,7 @@ from activities.lead_config import SetupActivities
 from activities.ledger import ledger_activity
 from activities.merge import LeadOpsActivities
 from activities.routing import RoutingActivities
-from activities.sync import SyncActivities, vendor_queue
+from activities.sync import SyncActivities
 from config.metrics import runtime_for
 from config.playbook_loader import stock_playbook
 from config.settings import Settings, load_settings
@@ -31,6 +31,7 @@ from config.temporal import connect
 from connectors.base import Connector
 from workflows.backfill import BackfillWorkflow
 from workflows.lead import LeadWorkflow
+from workflows.lead_models import vendor_queue
 from workflows.reconcile import ReconcileWorkflow
 from workflows.team_router import TeamRouterWorkflow
 

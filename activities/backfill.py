@@ -37,7 +37,7 @@ from connectors.stage_fields import stage_in_crm
 from lifecycle.engine import new_lead
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id, normalize_email
 from workflows import search_attributes as sa
-from workflows.backfill_models import MAX_FAILURES, PagesInput, PagesResult, Tally
+from workflows.backfill_models import BACKFILL_PAGES, MAX_FAILURES, PagesInput, PagesResult, Tally
 from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadInput
 from workflows.vendor_snapshot import snapshot
@@ -71,7 +71,7 @@ class BackfillActivities:
         self._vendors = list(vendors)
         self._connectors = connectors
 
-    @activity.defn(name="backfill_pages")
+    @activity.defn(name=BACKFILL_PAGES)
     async def backfill_pages(self, inp: PagesInput) -> PagesResult:
         """Up to `max_pages` pages from the cursor, or from the last heartbeat after a crash."""
         try:

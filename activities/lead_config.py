@@ -4,21 +4,14 @@ from __future__ import annotations
 
 from functools import cache
 
-from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from config.playbook import Playbook
 from config.playbook_loader import PlaybookError, stock_playbook
+from workflows.lead_models import LEAD_CONFIG, LeadConfig
 
 # Parsing a playbook costs ~10 ms and every lead start asks for one: read each once per process.
 _stock_playbook = cache(stock_playbook)
-
-
-class LeadConfig(BaseModel):
-    playbook: Playbook
-    vendors: list[str]
-    ledger: bool = False  # whether this worker records the lead's facts in the ledger
 
 
 class SetupActivities:
@@ -26,7 +19,7 @@ class SetupActivities:
         self._vendors = list(vendors)
         self._ledger = ledger
 
-    @activity.defn(name="lead_config")
+    @activity.defn(name=LEAD_CONFIG)
     def lead_config(self, playbook_name: str) -> LeadConfig:
         try:
             playbook = _stock_playbook(playbook_name)

@@ -6,22 +6,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
-from pydantic import BaseModel
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from config.routing import Team
 from connectors.base import Connector, Owner, VendorError
-from workflows.team_models import Assignment, AssignRequest, CrmPerson
+from workflows.team_client import TeamClient
+from workflows.team_models import ASSIGN_OWNER, RECONCILE_OWNERS, Assignment, AssignOwnerInput, CrmPerson
 
 CRM_VENDORS = ("hubspot", "salesforce")
-
-
-class AssignOwnerInput(BaseModel):
-    playbook: str
-    team: Team
-    request: AssignRequest
 
 
 class RoutingActivities:
@@ -31,14 +24,12 @@ class RoutingActivities:
         self._vendors = [v for v in vendors if v in CRM_VENDORS]
         self._connectors = connectors
 
-    @activity.defn(name="assign_owner")
+    @activity.defn(name=ASSIGN_OWNER)
     async def assign_owner(self, inp: AssignOwnerInput) -> Assignment:
-        from workflows.team_client import TeamClient  # the client imports the router workflow
-
         teams = TeamClient(self._client, self._task_queue, inp.playbook)
         return await teams.assign(inp.team, inp.request)
 
-    @activity.defn(name="reconcile_owners")
+    @activity.defn(name=RECONCILE_OWNERS)
     async def reconcile_owners(self, playbook: str) -> list[CrmPerson]:
         """Everyone HubSpot and Salesforce know, one person per email with both ids."""
         people: dict[str, CrmPerson] = {}

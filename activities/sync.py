@@ -10,39 +10,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from config.metrics import VENDOR_SYNCS
-from connectors.base import Connector, LeadSnapshot, OwnerTask, SyncResult, VendorError
-
-VENDORS = ("hubspot", "salesforce", "segment")
-TASK_VENDORS = ("hubspot", "salesforce")  # the systems where owners work their tasks
-
-
-def vendor_queue(task_queue: str, vendor: str) -> str:
-    return f"{task_queue}-{vendor}"
-
-
-class SyncLeadInput(BaseModel):
-    vendor: str
-    playbook: str
-    snapshot: LeadSnapshot
-
-
-class OwnerTaskInput(BaseModel):
-    vendor: str
-    playbook: str
-    task: OwnerTask
-
-
-class TrackInput(BaseModel):
-    email: str
-    event: str
-    properties: dict[str, str]
-    event_id: str  # stable across activity retries, so Segment deduplicates
-
+from connectors.base import Connector, SyncResult, VendorError
+from workflows.lead_models import (
+    CREATE_OWNER_TASK,
+    EMIT_ANALYTICS,
+    SYNC_LEAD,
+    OwnerTaskInput,
+    SyncLeadInput,
+    TrackInput,
+)
 
 # (vendor, playbook name) -> connector; connectors carry the playbook's field mapping.
 ConnectorFactory = Callable[[str, str], Connector]
@@ -52,7 +32,7 @@ class SyncActivities:
     def __init__(self, connectors: ConnectorFactory) -> None:
         self._connectors = connectors
 
-    @activity.defn(name="sync_lead")
+    @activity.defn(name=SYNC_LEAD)
     async def sync_lead(self, inp: SyncLeadInput) -> SyncResult:
         connector = self._connectors(inp.vendor, inp.playbook)
         try:
@@ -69,7 +49,7 @@ class SyncActivities:
             )
         return result
 
-    @activity.defn(name="emit_analytics")
+    @activity.defn(name=EMIT_ANALYTICS)
     async def emit_analytics(self, inp: TrackInput) -> SyncResult:
         connector = self._connectors("segment", "")
         result: SyncResult = await _call(connector.track, inp.email, inp.event,  # type: ignore[attr-defined]
@@ -79,7 +59,7 @@ class SyncActivities:
                                    result.vendor_code, non_retryable=not result.retryable)
         return result
 
-    @activity.defn(name="create_owner_task")
+    @activity.defn(name=CREATE_OWNER_TASK)
     async def create_owner_task(self, inp: OwnerTaskInput) -> str:
         connector = self._connectors(inp.vendor, inp.playbook)
         return await _call(connector.create_task, inp.task)

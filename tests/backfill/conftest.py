@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 # The shared harness (workers, emulators) lives with the lead workflow tests.
-from tests.support.vendor_stack import vendor_stack  # noqa: E402
+from tests.support.vendor_stack import vendor_stack
 
 
 @pytest.fixture(scope="module")

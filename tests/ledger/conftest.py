@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from ledger.engine import make_engine, migrate
-from tests.support.ledger_db import pg_database  # noqa: E402
+from tests.support.ledger_db import pg_database
 
 
 @pytest.fixture

@@ -103,9 +103,8 @@ async def test_timer_pulled_forward_by_a_signal_fires_at_the_new_time(ts_env):
 
 
 async def test_sla_breach_creates_owner_tasks_and_an_analytics_event(ts_env):
-    from vendor_stack import VENDORS, vendor_stack
-
     from tests.support.lead_harness import until
+    from tests.support.vendor_stack import VENDORS, vendor_stack
 
     with vendor_stack() as stack:
         async with running_worker(ts_env.client, VENDORS, stack.connectors()) as h:
