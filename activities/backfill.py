@@ -38,6 +38,7 @@ from lifecycle.engine import new_lead
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id, normalize_email
 from workflows import search_attributes as sa
 from workflows.backfill_models import BACKFILL_PAGES, MAX_FAILURES, PagesInput, PagesResult, Tally
+from workflows.lead import LeadWorkflow
 from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadInput
 from workflows.vendor_snapshot import snapshot
@@ -207,7 +208,7 @@ class BackfillActivities:
         lead = LeadInput(email=f.email, playbook_name=inp.playbook_name, initial_stage=f.stage,
                          synced=synced)
         try:
-            await self._client.start_workflow("LeadWorkflow", lead, id=lead_workflow_id(f.email),
+            await self._client.start_workflow(LeadWorkflow.run, lead, id=lead_workflow_id(f.email),
                                               task_queue=self._task_queue)
         except WorkflowAlreadyStartedError:  # started since we looked: an update after all
             leads = LeadClient(self._client, self._task_queue, inp.playbook_name)

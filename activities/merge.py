@@ -6,6 +6,7 @@ from temporalio import activity
 from temporalio.client import Client
 
 from lifecycle.events import lead_workflow_id
+from workflows.lead import LeadWorkflow
 from workflows.lead_models import FORWARD_MERGE, AbsorbRequest, ForwardMerge, LeadInput
 
 
@@ -19,8 +20,8 @@ class LeadOpsActivities:
         """Hands a merged-away lead's timeline to the survivor, starting it if it is new."""
         survivor_id = lead_workflow_id(inp.survivor_email)
         await self._client.start_workflow(
-            "LeadWorkflow", LeadInput(email=inp.survivor_email, playbook_name=inp.playbook_name),
-            id=survivor_id, task_queue=self._task_queue, start_signal="absorb",
+            LeadWorkflow.run, LeadInput(email=inp.survivor_email, playbook_name=inp.playbook_name),
+            id=survivor_id, task_queue=self._task_queue, start_signal=LeadWorkflow.on_absorb,
             start_signal_args=[AbsorbRequest(merged_id=inp.merged_id, merged_state=inp.merged_state)],
         )
         return survivor_id
