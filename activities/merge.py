@@ -7,7 +7,7 @@ from temporalio.client import Client
 
 from lifecycle.events import lead_workflow_id
 from workflows.lead import LeadWorkflow
-from workflows.lead_models import FORWARD_MERGE, AbsorbRequest, ForwardMerge, LeadInput
+from workflows.lead_models import ABSORB_SIGNAL, FORWARD_MERGE, AbsorbRequest, ForwardMerge, LeadInput
 
 
 class LeadOpsActivities:
@@ -21,7 +21,7 @@ class LeadOpsActivities:
         survivor_id = lead_workflow_id(inp.survivor_email)
         await self._client.start_workflow(
             LeadWorkflow.run, LeadInput(email=inp.survivor_email, playbook_name=inp.playbook_name),
-            id=survivor_id, task_queue=self._task_queue, start_signal=LeadWorkflow.on_absorb,
+            id=survivor_id, task_queue=self._task_queue, start_signal=ABSORB_SIGNAL,
             start_signal_args=[AbsorbRequest(merged_id=inp.merged_id, merged_state=inp.merged_state)],
         )
         return survivor_id

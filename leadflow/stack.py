@@ -168,7 +168,7 @@ def _interrupt(signum: int, frame: object) -> None:
 def _provision(settings: Settings, running: dict) -> None:  # type: ignore[type-arg]
     """An emulated HubSpot starts without leadflow's custom properties, as a new portal does."""
     if "hubspot" in running:
-        from config.temporal import connector_factory
+        from worker import connector_factory
         connector_factory(settings)("hubspot", settings.playbook).provision()
 
 

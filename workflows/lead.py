@@ -30,8 +30,10 @@ with workflow.unsafe.imports_passed_through():
     from lifecycle.state import LeadState, StageChange
     from workflows import search_attributes as sa
     from workflows.lead_models import (
+        ABSORB_SIGNAL,
         CREATE_OWNER_TASK,
         EMIT_ANALYTICS,
+        EVENT_SIGNAL,
         FORWARD_MERGE,
         LEAD_CONFIG,
         RECORD_LEDGER,
@@ -112,14 +114,14 @@ class LeadWorkflow:
 
     # -- handlers ---------------------------------------------------------------------------
 
-    @workflow.signal(name="event")
+    @workflow.signal(name=EVENT_SIGNAL)
     def on_event(self, event: LeadEvent) -> None:
         if self._state is None:
             self._early.append(event)
         elif not self._is_echo(event):
             self._apply(event)
 
-    @workflow.signal(name="absorb")
+    @workflow.signal(name=ABSORB_SIGNAL)
     def on_absorb(self, request: AbsorbRequest) -> None:
         if self._state is None:
             self._early.append(request)

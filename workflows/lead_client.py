@@ -21,7 +21,7 @@ from config.playbook import Playbook
 from lifecycle.events import LeadEvent, lead_workflow_id
 from lifecycle.state import LeadState
 from workflows.lead import LeadWorkflow
-from workflows.lead_models import DeleteRequest, LeadCommand, LeadInput, LeadView, MergeRequest
+from workflows.lead_models import EVENT_SIGNAL, DeleteRequest, LeadCommand, LeadInput, LeadView, MergeRequest
 
 
 class CommandRejected(Exception):
@@ -44,7 +44,7 @@ class LeadClient:
         """Durable once this returns: Temporal has accepted the signal (and started the lead)."""
         return await self.client.start_workflow(
             LeadWorkflow.run, self._input(email), id=lead_workflow_id(email),
-            task_queue=self.task_queue, start_signal=LeadWorkflow.on_event, start_signal_args=[event],
+            task_queue=self.task_queue, start_signal=EVENT_SIGNAL, start_signal_args=[event],
         )
 
     async def command(self, email: str, cmd: LeadCommand) -> LeadView:

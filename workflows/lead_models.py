@@ -98,6 +98,10 @@ class LeadView(BaseModel):
                    sync_errors=dict(s.sync_errors), team=s.team)
 
 
+# Signal names that signal-with-start needs as strings (it takes no typed reference).
+EVENT_SIGNAL = "event"
+ABSORB_SIGNAL = "absorb"
+
 # Activity names on the wire: unchanged, so recorded histories replay.
 LEAD_CONFIG = "lead_config"
 SYNC_LEAD = "sync_lead"
