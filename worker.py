@@ -28,6 +28,7 @@ from config.metrics import runtime_for
 from config.playbook_loader import stock_playbook
 from config.settings import Settings, load_settings
 from config.temporal import connect
+from config.vendors import Vendor
 from connectors.base import Connector
 from workflows.backfill import BackfillWorkflow
 from workflows.lead import LeadWorkflow
@@ -38,20 +39,20 @@ from workflows.team_router import TeamRouterWorkflow
 log = logging.getLogger("leadflow.worker")
 
 # Activities per second per vendor queue, under each vendor's published limits.
-VENDOR_RATE = {"hubspot": 9.0, "salesforce": 20.0, "segment": 50.0}
+VENDOR_RATE = {Vendor.HUBSPOT: 9.0, Vendor.SALESFORCE: 20.0, Vendor.SEGMENT: 50.0}
 
 WORKFLOWS: list[type] = [LeadWorkflow, BackfillWorkflow, ReconcileWorkflow, TeamRouterWorkflow]
 
 
-def configured_vendors(settings: Settings) -> list[str]:
+def configured_vendors(settings: Settings) -> list[Vendor]:
     """Vendors with credentials (or an emulator) configured; others are not synced."""
     vendors = []
     if settings.hubspot_access_token:
-        vendors.append("hubspot")
+        vendors.append(Vendor.HUBSPOT)
     if settings.salesforce_username or settings.salesforce_session_id:
-        vendors.append("salesforce")
+        vendors.append(Vendor.SALESFORCE)
     if settings.segment_write_key:
-        vendors.append("segment")
+        vendors.append(Vendor.SEGMENT)
     return vendors
 
 
@@ -60,16 +61,16 @@ def connector_factory(settings: Settings) -> Callable[[str, str], Connector]:
 
     @cache
     def build(vendor: str, playbook: str) -> Connector:
-        if vendor == "segment":  # Segment needs no field mapping, so one connector serves all
+        if vendor == Vendor.SEGMENT:  # Segment needs no field mapping, so one connector serves all
             from connectors.segment import SegmentConnector
             return SegmentConnector.from_settings(settings, {})
         mapping = stock_playbook(playbook).field_mapping
-        if vendor == "hubspot":
+        if vendor == Vendor.HUBSPOT:
             from connectors.hubspot import HubSpotConnector
-            return HubSpotConnector.from_settings(settings, mapping.get("hubspot", {}))
-        if vendor == "salesforce":
+            return HubSpotConnector.from_settings(settings, mapping.get(Vendor.HUBSPOT, {}))
+        if vendor == Vendor.SALESFORCE:
             from connectors.salesforce import SalesforceConnector
-            return SalesforceConnector.from_settings(settings, mapping.get("salesforce", {}))
+            return SalesforceConnector.from_settings(settings, mapping.get(Vendor.SALESFORCE, {}))
         raise ValueError(f"unknown vendor {vendor!r}")
 
     return build

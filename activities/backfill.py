@@ -21,7 +21,6 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any, TypeVar
 
 from temporalio import activity
@@ -59,11 +58,6 @@ class Found:
     closed: bool = False  # a lead workflow existed and has ended (deleted, merged)
 
 
-@cache
-def _playbook(name: str) -> Playbook:
-    return stock_playbook(name)
-
-
 class BackfillActivities:
     def __init__(self, client: Client, task_queue: str, vendors: list[str],
                  connectors: ConnectorFactory) -> None:
@@ -76,7 +70,7 @@ class BackfillActivities:
     async def backfill_pages(self, inp: PagesInput) -> PagesResult:
         """Up to `max_pages` pages from the cursor, or from the last heartbeat after a crash."""
         try:
-            playbook = _playbook(inp.playbook_name)
+            playbook = stock_playbook(inp.playbook_name)
         except PlaybookError as exc:
             raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
         if inp.source not in self._vendors:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from config.playbook_loader import PlaybookError, stock_playbook
 from workflows.lead_models import LEAD_CONFIG, LeadConfig
-
-# Parsing a playbook costs ~10 ms and every lead start asks for one: read each once per process.
-_stock_playbook = cache(stock_playbook)
 
 
 class SetupActivities:
@@ -22,7 +17,7 @@ class SetupActivities:
     @activity.defn(name=LEAD_CONFIG)
     def lead_config(self, playbook_name: str) -> LeadConfig:
         try:
-            playbook = _stock_playbook(playbook_name)
+            playbook = stock_playbook(playbook_name)
         except PlaybookError as exc:
             raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
         return LeadConfig(playbook=playbook, vendors=self._vendors, ledger=self._ledger)

@@ -10,18 +10,17 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
+from config.vendors import CRMS, Vendor
 from connectors.base import Connector, Owner, VendorError
 from workflows.team_client import TeamClient
 from workflows.team_models import ASSIGN_OWNER, RECONCILE_OWNERS, Assignment, AssignOwnerInput, CrmPerson
-
-CRM_VENDORS = ("hubspot", "salesforce")
 
 
 class RoutingActivities:
     def __init__(self, client: Client, task_queue: str, vendors: Sequence[str],
                  connectors: Callable[[str, str], Connector]) -> None:
         self._client, self._task_queue = client, task_queue
-        self._vendors = [v for v in vendors if v in CRM_VENDORS]
+        self._vendors = [v for v in vendors if v in CRMS]
         self._connectors = connectors
 
     @activity.defn(name=ASSIGN_OWNER)
@@ -48,7 +47,7 @@ def _merge(people: dict[str, CrmPerson], vendor: str, owner: Owner) -> None:
     if not email:
         return
     person = people.setdefault(email, CrmPerson(email=email, name=owner.name))
-    if vendor == "hubspot":
+    if vendor == Vendor.HUBSPOT:
         person.hubspot_id = owner.id
     else:
         person.salesforce_id = owner.id

@@ -14,6 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from config.metrics import VENDOR_SYNCS
+from config.vendors import Vendor
 from connectors.base import Connector, SyncResult, VendorError
 from workflows.lead_models import (
     CREATE_OWNER_TASK,
@@ -51,7 +52,7 @@ class SyncActivities:
 
     @activity.defn(name=EMIT_ANALYTICS)
     async def emit_analytics(self, inp: TrackInput) -> SyncResult:
-        connector = self._connectors("segment", "")
+        connector = self._connectors(Vendor.SEGMENT, "")
         result: SyncResult = await _call(connector.track, inp.email, inp.event,  # type: ignore[attr-defined]
                                          inp.properties, inp.event_id)
         if not result.ok:

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from config.playbook import Playbook
+from config.vendors import Vendor
 from lifecycle.crm_stage import CrmFields, crm_stage
 
 # The field each CRM keeps leadflow's own stage name in.
-WRITTEN_FIELD = {"hubspot": "lead_stage", "salesforce": "Lead_Stage__c"}
+WRITTEN_FIELD = {Vendor.HUBSPOT: "lead_stage", Vendor.SALESFORCE: "Lead_Stage__c"}
 # Each CRM's native stage fields, most significant first, as the playbook's field mapping names them.
-NATIVE_FIELDS = {"hubspot": ("lifecyclestage", "hs_lead_status"), "salesforce": ("Status",)}
+NATIVE_FIELDS = {Vendor.HUBSPOT: ("lifecyclestage", "hs_lead_status"), Vendor.SALESFORCE: ("Status",)}
 
 
 def record_fields(system: str, stage_value: str | None,

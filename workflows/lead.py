@@ -20,6 +20,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from config import metrics as mx
     from config.playbook import Playbook
+    from config.vendors import Vendor
     from connectors.base import OwnerTask
     from lifecycle import effects as fx
     from lifecycle.engine import Decision, decide, new_lead
@@ -318,7 +319,7 @@ class LeadWorkflow:
                     self._routing = asyncio.create_task(self._route(effect))
                 continue
             if isinstance(effect, fx.EmitAnalytics):
-                if "segment" in self._vendors:
+                if Vendor.SEGMENT in self._vendors:
                     self._spawn(self._track(effect))
                 continue
             for vendor in TASK_VENDORS:
@@ -435,7 +436,7 @@ class LeadWorkflow:
             await workflow.execute_activity(
                 EMIT_ANALYTICS, TrackInput(email=self._state.email, event=effect.event,
                                              properties=effect.properties, event_id=event_id),
-                task_queue=vendor_queue(workflow.info().task_queue, "segment"),
+                task_queue=vendor_queue(workflow.info().task_queue, Vendor.SEGMENT),
                 start_to_close_timeout=timedelta(minutes=2), retry_policy=VENDOR_RETRY)
         except ActivityError as err:
             self._state.sync_errors["segment:analytics"] = str(err.cause or err)

@@ -13,6 +13,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field, field_validator
 
 from config.playbook import Playbook
+from config.vendors import CRMS
 from connectors.base import LeadSnapshot, OwnerTask
 from lifecycle.events import EventKind, normalize_email
 from lifecycle.state import LeadState
@@ -110,8 +111,7 @@ EMIT_ANALYTICS = "emit_analytics"
 RECORD_LEDGER = "record_ledger"
 FORWARD_MERGE = "forward_merge"
 
-VENDORS = ("hubspot", "salesforce", "segment")
-TASK_VENDORS = ("hubspot", "salesforce")  # the systems where owners work their tasks
+TASK_VENDORS = CRMS  # the systems where owners work their tasks
 
 
 def vendor_queue(task_queue: str, vendor: str) -> str:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from config.playbook import Playbook
+from config.vendors import Vendor
 from connectors.stage_fields import changed_field
 from ingest.actions import Delete, Merge, Plan, Signal
 from ingest.models import HubSpotEvent
@@ -91,19 +92,19 @@ def _stage_change(out: Plan, pb: Playbook, ev: HubSpotEvent, email: str, ref: st
     if not value:
         out.skip(ref, f"{ev.propertyName} was cleared")
         return
-    fields = changed_field("hubspot", ev.propertyName or "", value)
+    fields = changed_field(Vendor.HUBSPOT, ev.propertyName or "", value)
     if fields is None:
         stage, why = None, f"property {ev.propertyName} does not carry the lead's stage"
     elif fields.written is not None and not is_stage(pb, value):
         stage, why = None, f"{value!r} is not a stage of playbook {pb.name}"
     else:
-        shown = crm_stage(pb, "hubspot", fields)
+        shown = crm_stage(pb, Vendor.HUBSPOT, fields)
         stage, why = shown.stage, shown.why
     if stage is None:
         out.skip(ref, why)
         return
     out.actions.append(Signal(email, _event(ev, EventKind.CRM_STAGE_CHANGED, actor,
-                                            {"system": "hubspot", "stage": stage})))
+                                            {"system": Vendor.HUBSPOT.value, "stage": stage})))
 
 
 def _merge(out: Plan, ev: HubSpotEvent, emails: Emails, ref: str, actor: str) -> None:

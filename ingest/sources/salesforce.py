@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from config.playbook import Playbook
+from config.vendors import Vendor
 from connectors.stage_fields import record_fields
 from ingest.actions import Delete, Merge, Plan, Signal
 from ingest.models import SalesforceCallout, SalesforceLeadChange
@@ -38,8 +39,8 @@ def plan(pb: Playbook, data: Any) -> Plan:
             errors.append({"pointer": f"#/leads/{i}/Lead_Stage__c",
                            "detail": f"unknown stage {lead.Lead_Stage__c!r} in playbook {pb.name}"})
         else:
-            shown = crm_stage(pb, "salesforce", record_fields(
-                "salesforce", lead.Status, {"Lead_Stage__c": lead.Lead_Stage__c}))
+            shown = crm_stage(pb, Vendor.SALESFORCE, record_fields(
+                Vendor.SALESFORCE, lead.Status, {"Lead_Stage__c": lead.Lead_Stage__c}))
             if shown.stage is None:
                 out.skip(lead.Id, shown.why)
             else:
@@ -50,7 +51,7 @@ def plan(pb: Playbook, data: Any) -> Plan:
 
 
 def _event(lead: SalesforceLeadChange, stage: str, actor: str) -> LeadEvent:
-    props = {"system": "salesforce", "stage": stage}
+    props = {"system": Vendor.SALESFORCE.value, "stage": stage}
     if lead.IsConverted and lead.ConvertedContactId:
         props["salesforce_contact_id"] = lead.ConvertedContactId
     stamp = lead.SystemModstamp
