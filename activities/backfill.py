@@ -21,7 +21,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -29,6 +29,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.backfill_paging import read_page
+from activities.vendor_call import vendor_call
 from config.playbook import Playbook
 from config.playbook_loader import PlaybookError, stock_playbook
 from connectors.base import ChangedRecord, Connector, LeadSnapshot, VendorError
@@ -42,7 +43,6 @@ from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadInput
 from workflows.vendor_snapshot import snapshot
 
-T = TypeVar("T")
 HEARTBEAT_EVERY_S = 2.0
 ConnectorFactory = Callable[[str, str], Connector]
 
@@ -96,7 +96,7 @@ class BackfillActivities:
     async def _one_page(self, inp: PagesInput, pb: Playbook, done: PagesResult) -> PagesResult:
         assert done.cursor is not None
         source = self._connectors(inp.source, inp.playbook_name)
-        page, next_cursor = await _blocking(read_page, source, inp.source, done.cursor,
+        page, next_cursor = await vendor_call(read_page, source, inp.source, done.cursor,
                                             inp.modified_before)
         tally = Tally(pages=1, seen=len(page.records))
         found = _deduplicate(page.records, inp.source, pb, tally)
@@ -276,13 +276,4 @@ def _chunks(items: list[Found], size: int) -> Iterator[list[Found]]:
 
 def _note(tally: Tally, message: str) -> None:
     tally.failures = [*tally.failures, message][-MAX_FAILURES:]
-
-
-async def _blocking(fn: Callable[..., T], *args: Any) -> T:
-    """Blocking vendor client calls run off the event loop; vendor errors become activity errors."""
-    try:
-        return await asyncio.to_thread(fn, *args)
-    except VendorError as exc:
-        raise ApplicationError(str(exc), exc.code, type="VendorError",
-                               non_retryable=not exc.retryable) from exc
 

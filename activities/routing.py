@@ -3,15 +3,14 @@ send updates themselves), and a router reconciles its members with the CRMs' peo
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.exceptions import ApplicationError
 
+from activities.vendor_call import vendor_call
 from config.vendors import CRMS, Vendor
-from connectors.base import Connector, Owner, VendorError
+from connectors.base import Connector, Owner
 from workflows.team_client import TeamClient
 from workflows.team_models import ASSIGN_OWNER, RECONCILE_OWNERS, Assignment, AssignOwnerInput, CrmPerson
 
@@ -33,10 +32,7 @@ class RoutingActivities:
         """Everyone HubSpot and Salesforce know, one person per email with both ids."""
         people: dict[str, CrmPerson] = {}
         for vendor in self._vendors:
-            try:
-                owners = await asyncio.to_thread(self._connectors(vendor, playbook).owners)
-            except VendorError as exc:
-                raise ApplicationError(str(exc), exc.code, non_retryable=not exc.retryable) from exc
+            owners = await vendor_call(self._connectors(vendor, playbook).owners)
             for owner in owners:
                 _merge(people, vendor, owner)
         return list(people.values())

@@ -7,15 +7,15 @@ failures naming record, field and code; transient ones are retried by Temporal.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.vendor_call import vendor_call
 from config.metrics import VENDOR_SYNCS
 from config.vendors import Vendor
-from connectors.base import Connector, SyncResult, VendorError
+from connectors.base import Connector, SyncResult
 from workflows.lead_models import (
     CREATE_OWNER_TASK,
     EMIT_ANALYTICS,
@@ -37,7 +37,7 @@ class SyncActivities:
     async def sync_lead(self, inp: SyncLeadInput) -> SyncResult:
         connector = self._connectors(inp.vendor, inp.playbook)
         try:
-            results = await _call(connector.upsert_leads, [inp.snapshot])
+            results = await vendor_call(connector.upsert_leads, [inp.snapshot])
         except Exception:
             _count_sync(inp.vendor, "error")
             raise
@@ -53,7 +53,7 @@ class SyncActivities:
     @activity.defn(name=EMIT_ANALYTICS)
     async def emit_analytics(self, inp: TrackInput) -> SyncResult:
         connector = self._connectors(Vendor.SEGMENT, "")
-        result: SyncResult = await _call(connector.track, inp.email, inp.event,  # type: ignore[attr-defined]
+        result: SyncResult = await vendor_call(connector.track, inp.email, inp.event,  # type: ignore[attr-defined]
                                          inp.properties, inp.event_id)
         if not result.ok:
             raise ApplicationError(f"segment refused {inp.event} for {inp.email}: {result.message}",
@@ -63,19 +63,10 @@ class SyncActivities:
     @activity.defn(name=CREATE_OWNER_TASK)
     async def create_owner_task(self, inp: OwnerTaskInput) -> str:
         connector = self._connectors(inp.vendor, inp.playbook)
-        return await _call(connector.create_task, inp.task)
+        return await vendor_call(connector.create_task, inp.task)
 
 
 def _count_sync(vendor: str, outcome: str) -> None:
     activity.metric_meter().create_counter(VENDOR_SYNCS, "lead syncs to a vendor").add(
         1, {"vendor": vendor, "outcome": outcome})
-
-
-async def _call(fn, *args):  # type: ignore[no-untyped-def]
-    """Runs a blocking vendor client call off the event loop, translating vendor errors."""
-    try:
-        return await asyncio.to_thread(fn, *args)
-    except VendorError as exc:
-        raise ApplicationError(str(exc), exc.code, type="VendorError",
-                               non_retryable=not exc.retryable) from exc
 
