@@ -39,7 +39,7 @@ from workflows.team_router import TeamRouterWorkflow
 log = logging.getLogger("leadflow.worker")
 
 # Activities per second per vendor queue, under each vendor's published limits.
-VENDOR_RATE = {Vendor.HUBSPOT: 9.0, Vendor.SALESFORCE: 20.0, Vendor.SEGMENT: 50.0}
+VENDOR_RATE: dict[str, float] = {Vendor.HUBSPOT: 9.0, Vendor.SALESFORCE: 20.0, Vendor.SEGMENT: 50.0}
 
 WORKFLOWS: list[type] = [LeadWorkflow, BackfillWorkflow, ReconcileWorkflow, TeamRouterWorkflow]
 
@@ -67,10 +67,10 @@ def connector_factory(settings: Settings) -> Callable[[str, str], Connector]:
         mapping = stock_playbook(playbook).field_mapping
         if vendor == Vendor.HUBSPOT:
             from connectors.hubspot import HubSpotConnector
-            return HubSpotConnector.from_settings(settings, mapping.get(Vendor.HUBSPOT, {}))
+            return HubSpotConnector.from_settings(settings, mapping.get("hubspot", {}))
         if vendor == Vendor.SALESFORCE:
             from connectors.salesforce import SalesforceConnector
-            return SalesforceConnector.from_settings(settings, mapping.get(Vendor.SALESFORCE, {}))
+            return SalesforceConnector.from_settings(settings, mapping.get("salesforce", {}))
         raise ValueError(f"unknown vendor {vendor!r}")
 
     return build

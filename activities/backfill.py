@@ -53,7 +53,10 @@ class Found:
 
     email: str
     record: ChangedRecord
-    stage: str | None  # None: the record names no stage (or an ambiguous one); a lead keeps its own
+    stage: str
+    # False: the record names no stage (or an ambiguous one): a new lead starts in the playbook's
+    # first stage, a running lead keeps its own.
+    shown: bool = True
     lead_stage: str | None = None  # the running lead's stage; None when there is no lead
     closed: bool = False  # a lead workflow existed and has ended (deleted, merged)
 
@@ -128,13 +131,11 @@ class BackfillActivities:
         tally = Tally()
         closing = [f for f in chunk if f.record.deleted or f.record.merged_into]
         new = [f for f in chunk if f not in closing and f.lead_stage is None and not f.closed]
-        for f in new:
-            f.stage = f.stage or pb.initial_stage
-        moved = [f for f in chunk if f not in closing and f.stage is not None
+        moved = [f for f in chunk if f not in closing and f.shown
                  and f.lead_stage not in (None, "", f.stage)]
         # Started moments ago, before its first step showed its stage: the event is harmless
         # there (an echo of what it was started with, or a duplicate id), and not drift.
-        pending = [f for f in chunk if f not in closing and f.stage is not None and f.lead_stage == ""]
+        pending = [f for f in chunk if f not in closing and f.shown and f.lead_stage == ""]
         tally.pending = len(pending)
         tally.unchanged = len(chunk) - len(new) - len(moved) - len(pending) - len(
             [f for f in closing if f.lead_stage is not None])
@@ -251,7 +252,8 @@ def _deduplicate(records: list[ChangedRecord], source: str, pb: Playbook,
         stage = stage_in_crm(pb, source, record.stage_value, record.properties)
         known = by_email.get(email)
         if known is None or record.modified_at >= known.record.modified_at:
-            by_email[email] = Found(email=email, record=record, stage=stage)
+            by_email[email] = Found(email=email, record=record, stage=stage or pb.initial_stage,
+                                    shown=stage is not None)
     return list(by_email.values())
 
 

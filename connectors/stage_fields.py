@@ -15,9 +15,10 @@ from config.vendors import Vendor
 from lifecycle.crm_stage import CrmFields, crm_stage
 
 # The field each CRM keeps leadflow's own stage name in.
-WRITTEN_FIELD = {Vendor.HUBSPOT: "lead_stage", Vendor.SALESFORCE: "Lead_Stage__c"}
+WRITTEN_FIELD: dict[str, str] = {Vendor.HUBSPOT: "lead_stage", Vendor.SALESFORCE: "Lead_Stage__c"}
 # Each CRM's native stage fields, most significant first, as the playbook's field mapping names them.
-NATIVE_FIELDS = {Vendor.HUBSPOT: ("lifecyclestage", "hs_lead_status"), Vendor.SALESFORCE: ("Status",)}
+NATIVE_FIELDS: dict[str, tuple[str, ...]] = {Vendor.HUBSPOT: ("lifecyclestage", "hs_lead_status"),
+                                             Vendor.SALESFORCE: ("Status",)}
 
 
 def record_fields(system: str, stage_value: str | None,

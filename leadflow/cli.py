@@ -191,6 +191,9 @@ def show(email: str) -> None:
 
     async def run(leads: LeadClient) -> None:
         state = await leads.state(email)
+        if state is None:  # started moments ago: its first step has not run yet
+            typer.echo(f"lead:{email} has not run its first step yet; try again", err=True)
+            raise typer.Exit(1)
         typer.echo(json.dumps(state.model_dump(mode="json"), indent=2))
 
     _with_leads(run)
