@@ -19,9 +19,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.backfill import BackfillActivities
-from activities.lead_config import SetupActivities
+from activities.lead_config import LeadConfigActivities
 from activities.ledger import ledger_activity
-from activities.merge import LeadOpsActivities
+from activities.merge import MergeActivities
 from activities.routing import RoutingActivities
 from activities.sync import SyncActivities
 from config.metrics import runtime_for
@@ -85,8 +85,8 @@ def build_workers(
     ledger: Callable[..., Any] | None = None,
 ) -> list[Worker]:
     """The main worker (lead workflows, their config, merges and the ledger) and one per vendor."""
-    setup = SetupActivities(list(vendors), ledger=ledger is not None)
-    ops = LeadOpsActivities(client, task_queue)
+    setup = LeadConfigActivities(list(vendors), ledger=ledger is not None)
+    ops = MergeActivities(client, task_queue)
     sync = SyncActivities(connectors)
     backfill = BackfillActivities(client, task_queue, list(vendors), connectors)
     routing = RoutingActivities(client, task_queue, vendors, connectors)

@@ -9,7 +9,7 @@ from config.playbook_loader import PlaybookError, stock_playbook
 from workflows.lead_models import LEAD_CONFIG, LeadConfig
 
 
-class SetupActivities:
+class LeadConfigActivities:
     def __init__(self, vendors: list[str], ledger: bool = False) -> None:
         self._vendors = list(vendors)
         self._ledger = ledger

@@ -10,7 +10,7 @@ from workflows.lead import LeadWorkflow
 from workflows.lead_models import ABSORB_SIGNAL, FORWARD_MERGE, AbsorbRequest, ForwardMerge, LeadInput
 
 
-class LeadOpsActivities:
+class MergeActivities:
     def __init__(self, client: Client, task_queue: str) -> None:
         self._client = client
         self._task_queue = task_queue
