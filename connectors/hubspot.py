@@ -80,13 +80,17 @@ VALUE_PATTERNS = {"INVALID_OPTION": re.compile(r"^(.*?) was not one of the allow
 
 # ---- transport: pacing + bounded retries -------------------------------------------------
 class _Pacer:
-    """Keeps this process under HubSpot's rolling limit, learned from response headers."""
+    """Keeps this process, and with it every process sharing the token, under HubSpot's rolling
+    limit. `X-HubSpot-RateLimit-Remaining` is app-wide (every client of the private app spends
+    it), so the pacer works from the last value it read, less what this process sent since,
+    plus what the rolling window has given back meanwhile; a 429 zeroes it."""
 
     def __init__(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
         self.clock, self.sleep = clock, sleep
         self.limit: int | None = None
         self.interval = 10.0
         self.remaining: int | None = None
+        self.read_at = 0.0  # when `remaining` was read
         self.sent: deque[float] = deque()
         self.last_search = 0.0
         # Threads sharing a connector share its budget: waiting while holding the lock is
@@ -95,6 +99,19 @@ class _Pacer:
 
     def _reserve(self) -> int:
         return max(1, (self.limit or 0) // 10)  # headroom for other clients of the same app
+
+    def _left(self, now: float) -> float | None:
+        """Requests the whole app may still send in the rolling window, as far as we know."""
+        if self.limit is None or self.remaining is None:
+            return None
+        mine_since = sum(1 for stamp in self.sent if stamp > self.read_at)
+        refill = (now - self.read_at) * self.limit / self.interval
+        return min(float(self.limit), self.remaining - mine_since + refill)
+
+    def budget_left(self) -> float | None:
+        with self.lock:
+            left = self._left(self.clock())
+            return None if left is None or not self.limit else max(0.0, left / self.limit)
 
     def wait_turn(self, search: bool) -> None:
         with self.lock:
@@ -107,11 +124,13 @@ class _Pacer:
         delay = 0.0
         if self.limit:
             budget = max(1, self.limit - self._reserve())
+            left = self._left(now)
             if len(self.sent) >= budget:
                 delay = self.sent[len(self.sent) - budget] + self.interval - now
-            elif self.remaining is not None and self.remaining <= self._reserve():
-                # Someone else is spending the same budget: wait for our oldest slot to free.
-                delay = (self.sent[0] + self.interval - now) if self.sent else self.interval
+            elif left is not None and left <= self._reserve():
+                # Other processes are spending the same budget: wait until the window has
+                # given back enough to send without eating into the reserve.
+                delay = (self._reserve() + 1 - left) * self.interval / self.limit
         if search:  # search has its own ~5 requests/second limit and no headers for it
             delay = max(delay, self.last_search + 0.2 - now)
         if delay > 0:
@@ -126,6 +145,11 @@ class _Pacer:
         with self.lock:
             self._learn(h)
 
+    def exhausted(self) -> None:
+        """A 429 (TEN_SECONDLY_ROLLING): nothing is left until the window gives some back."""
+        with self.lock:
+            self.remaining, self.read_at = 0, self.clock()
+
     def _learn(self, h: dict[str, str]) -> None:
         if "x-hubspot-ratelimit-max" in h:
             self.limit = int(h["x-hubspot-ratelimit-max"])
@@ -133,6 +157,7 @@ class _Pacer:
             self.interval = int(h["x-hubspot-ratelimit-interval-milliseconds"]) / 1000
         if "x-hubspot-ratelimit-remaining" in h:
             self.remaining = int(h["x-hubspot-ratelimit-remaining"])
+            self.read_at = self.clock()
 
 
 def _error_body(exc: Any) -> dict:
@@ -190,6 +215,7 @@ class _Transport:
             if policy == "DAILY":  # nothing left today: retrying in-process is pointless
                 raise VendorError(VENDOR, "RATE_LIMIT_DAILY", f"{what}: daily API limit reached",
                                   retryable=True) from None
+            self.pacer.exhausted()  # every thread of this process holds back, not only this one
             return f"RATE_LIMIT_{policy}", retry_after or self.pacer.interval
         if status == 423:
             return "LOCKED", retry_after or 2.0
@@ -274,6 +300,10 @@ class HubSpotConnector:
 
     def __repr__(self) -> str:  # never show the token
         return f"HubSpotConnector(base_url={self.base_url!r})"
+
+    def budget_left(self) -> float | None:
+        """Share of the app's ten-second budget still free (None until HubSpot has said)."""
+        return self._io.pacer.budget_left()
 
     @classmethod
     def from_settings(cls, settings: Any,
