@@ -8,6 +8,7 @@ wait; a whole-request failure that outlasts it becomes VendorError(retryable=Tru
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -54,6 +55,7 @@ VENDOR = "hubspot"
 BATCH_SIZE = 100
 PAGE_SIZE = 200
 SEARCH_CAP = 10_000
+MAX_IN_FLIGHT = 4  # requests one process has on the wire at once
 TASK_TO_CONTACT = 204  # HubSpot-defined association type id: task -> contact
 # HubSpot's default lifecycle order; a move to an earlier stage must clear the field first.
 LIFECYCLE_ORDER = ["subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead",
@@ -80,10 +82,15 @@ VALUE_PATTERNS = {"INVALID_OPTION": re.compile(r"^(.*?) was not one of the allow
 
 # ---- transport: pacing + bounded retries -------------------------------------------------
 class _Pacer:
-    """Keeps this process, and with it every process sharing the token, under HubSpot's rolling
-    limit. `X-HubSpot-RateLimit-Remaining` is app-wide (every client of the private app spends
-    it), so the pacer works from the last value it read, less what this process sent since,
-    plus what the rolling window has given back meanwhile; a 429 zeroes it."""
+    """Keeps every process sharing a token under HubSpot's rolling limit together.
+
+    `X-HubSpot-RateLimit-Remaining` is app-wide: every client of the private app spends it.
+    The pacer starts from the last value read and subtracts what this process sent that the
+    value cannot include (requests in flight when it was read, and sent since), counted twice
+    because a peer sharing the token is assumed to spend as fast. The value is trusted for one
+    interval; a 429 zeroes it. At the reserve it waits, re-reading what answers in flight
+    report meanwhile. One pacer per token in a process (`pacer_for`), whatever the playbook.
+    """
 
     def __init__(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
         self.clock, self.sleep = clock, sleep
@@ -91,64 +98,80 @@ class _Pacer:
         self.interval = 10.0
         self.remaining: int | None = None
         self.read_at = 0.0  # when `remaining` was read
+        self.unseen = 0  # this process's requests in flight when it was read
+        self.in_flight = 0
         self.sent: deque[float] = deque()
         self.last_search = 0.0
-        # Threads sharing a connector share its budget: waiting while holding the lock is
-        # what queues them behind each other.
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # the pacer's numbers
+        self.turn = threading.Lock()  # threads sharing a token queue here for their turn
 
     def _reserve(self) -> int:
         return max(1, (self.limit or 0) // 10)  # headroom for other clients of the same app
 
     def _left(self, now: float) -> float | None:
-        """Requests the whole app may still send in the rolling window, as far as we know."""
-        if self.limit is None or self.remaining is None:
+        """Requests the whole app may still send now, as far as this process can tell."""
+        if self.remaining is None or now >= self.read_at + self.interval:
             return None
-        mine_since = sum(1 for stamp in self.sent if stamp > self.read_at)
-        refill = (now - self.read_at) * self.limit / self.interval
-        return min(float(self.limit), self.remaining - mine_since + refill)
+        mine = self.unseen + sum(1 for stamp in self.sent if stamp > self.read_at)
+        return float(self.remaining - 2 * mine)
 
     def budget_left(self) -> float | None:
         with self.lock:
-            left = self._left(self.clock())
-            return None if left is None or not self.limit else max(0.0, left / self.limit)
+            now = self.clock()
+            if not self.limit:
+                return None
+            left = self._left(now)
+            if left is None:
+                left = self.limit - sum(1 for stamp in self.sent if stamp > now - self.interval)
+            return max(0.0, left / self.limit)
 
     def wait_turn(self, search: bool) -> None:
-        with self.lock:
-            self._wait_turn(search)
+        with self.turn:
+            while True:
+                with self.lock:
+                    delay = self._delay(search)
+                    if delay <= 0:
+                        stamp = self.clock()
+                        self.sent.append(stamp)
+                        self.in_flight += 1
+                        if search:
+                            self.last_search = stamp
+                        return
+                self.sleep(min(delay, 0.05))  # then look again: answers may have come back
 
-    def _wait_turn(self, search: bool) -> None:
+    def _delay(self, search: bool) -> float:
         now = self.clock()
         while self.sent and self.sent[0] <= now - self.interval:
             self.sent.popleft()
         delay = 0.0
+        left = self._left(now)
+        if self.in_flight >= (1 if left is None else MAX_IN_FLIGHT):
+            # Without fresh word on the budget, one request goes until its answer brings it;
+            # otherwise a few at a time, so what this process has unseen stays small.
+            delay = 0.05
+        elif left is not None and left <= self._reserve():
+            # Others spend the same budget: wait for a fresher header, or for the window to
+            # roll past everything counted in the last one.
+            delay = self.read_at + self.interval - now
         if self.limit:
             budget = max(1, self.limit - self._reserve())
-            left = self._left(now)
             if len(self.sent) >= budget:
-                delay = self.sent[len(self.sent) - budget] + self.interval - now
-            elif left is not None and left <= self._reserve():
-                # Other processes are spending the same budget: wait until the window has
-                # given back enough to send without eating into the reserve.
-                delay = (self._reserve() + 1 - left) * self.interval / self.limit
+                delay = max(delay, self.sent[len(self.sent) - budget] + self.interval - now)
         if search:  # search has its own ~5 requests/second limit and no headers for it
             delay = max(delay, self.last_search + 0.2 - now)
-        if delay > 0:
-            self.sleep(delay)
-        stamp = self.clock()
-        self.sent.append(stamp)
-        if search:
-            self.last_search = stamp
+        return delay
 
-    def observe(self, headers: Mapping[str, str] | None) -> None:
+    def answered(self, headers: Mapping[str, str] | None) -> None:
+        """One request came back (headers None: it never reached HubSpot)."""
         h = {k.lower(): v for k, v in (headers or {}).items()}
         with self.lock:
+            self.in_flight = max(0, self.in_flight - 1)
             self._learn(h)
 
     def exhausted(self) -> None:
-        """A 429 (TEN_SECONDLY_ROLLING): nothing is left until the window gives some back."""
+        """A 429 (TEN_SECONDLY_ROLLING): nothing is left until the window rolls on."""
         with self.lock:
-            self.remaining, self.read_at = 0, self.clock()
+            self.remaining, self.read_at, self.unseen = 0, self.clock(), self.in_flight
 
     def _learn(self, h: dict[str, str]) -> None:
         if "x-hubspot-ratelimit-max" in h:
@@ -156,8 +179,25 @@ class _Pacer:
         if "x-hubspot-ratelimit-interval-milliseconds" in h:
             self.interval = int(h["x-hubspot-ratelimit-interval-milliseconds"]) / 1000
         if "x-hubspot-ratelimit-remaining" in h:
-            self.remaining = int(h["x-hubspot-ratelimit-remaining"])
-            self.read_at = self.clock()
+            value, now = int(h["x-hubspot-ratelimit-remaining"]), self.clock()
+            # Answers overtake each other: a higher count read just after a lower one is
+            # likely the older of the two, so it waits until the lower one has aged a little.
+            if self.remaining is None or value <= self.remaining or (
+                    now - self.read_at >= self.interval / 10):
+                self.remaining, self.read_at, self.unseen = value, now, self.in_flight
+
+
+_PACERS: dict[tuple[str, str], _Pacer] = {}
+_PACERS_LOCK = threading.Lock()
+
+
+def pacer_for(base_url: str, access_token: str) -> _Pacer:
+    """The one pacer of this process for a token (keyed by its digest, never the token)."""
+    key = (base_url, hashlib.sha256(access_token.encode()).hexdigest())
+    with _PACERS_LOCK:
+        if key not in _PACERS:
+            _PACERS[key] = _Pacer(time.monotonic, time.sleep)
+        return _PACERS[key]
 
 
 def _error_body(exc: Any) -> dict:
@@ -169,11 +209,10 @@ def _error_body(exc: Any) -> dict:
 
 
 class _Transport:
-    def __init__(self, max_wait_s: float, max_attempts: int,
-                 clock: Callable[[], float] = time.monotonic,
+    def __init__(self, max_wait_s: float, max_attempts: int, pacer: _Pacer,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.max_wait_s, self.max_attempts = max_wait_s, max_attempts
-        self.pacer = _Pacer(clock, sleep)
+        self.pacer = pacer
         self.sleep = sleep
 
     def call(self, what: str, fn: Callable[..., Any], *args: Any, search: bool = False,
@@ -186,13 +225,17 @@ class _Transport:
             try:
                 data, _status, headers = fn(*args, _request_timeout=(5, 60), **kwargs)
             except API_ERRORS as exc:
-                self.pacer.observe(exc.headers)
+                self.pacer.answered(exc.headers)
                 code, delay = self._classify(what, exc, attempt)
             except urllib3.exceptions.HTTPError as exc:
+                self.pacer.answered(None)
                 code, delay = "CONNECTION", _backoff(attempt)
                 log.warning("hubspot %s: connection problem (%s)", what, type(exc).__name__)
+            except BaseException:
+                self.pacer.answered(None)
+                raise
             else:
-                self.pacer.observe(headers)
+                self.pacer.answered(headers)
                 return data
             if waited + delay > self.max_wait_s:
                 break
@@ -296,7 +339,7 @@ class HubSpotConnector:
         self._groups = client.crm.properties.groups_api
         self._owners = client.crm.owners.owners_api
         self._tasks = client.crm.objects.tasks.basic_api
-        self._io = _Transport(max_wait_s, max_attempts)
+        self._io = _Transport(max_wait_s, max_attempts, pacer_for(self.base_url, access_token))
 
     def __repr__(self) -> str:  # never show the token
         return f"HubSpotConnector(base_url={self.base_url!r})"
