@@ -17,7 +17,7 @@ from activities.batcher import Batcher, window_for
 from activities.vendor_call import vendor_call
 from config.metrics import VENDOR_SYNCS
 from config.vendors import Vendor
-from connectors.base import Connector, LeadSnapshot, SyncResult
+from connectors.base import Connector, LeadSnapshot, OwnerTask, SyncResult
 from workflows.lead_models import (
     CREATE_OWNER_TASK,
     EMIT_ANALYTICS,
@@ -37,6 +37,7 @@ class SyncActivities:
     def __init__(self, connectors: ConnectorFactory) -> None:
         self._connectors = connectors
         self._batchers: dict[tuple[str, str], Batcher[LeadSnapshot, SyncResult]] = {}
+        self._task_batchers: dict[tuple[str, str], Batcher[OwnerTask, SyncResult]] = {}
 
     def upserts(self, vendor: str, playbook: str) -> Batcher[LeadSnapshot, SyncResult]:
         """The one write path of (vendor, playbook): lead syncs and backfills share it."""
@@ -46,6 +47,17 @@ class SyncActivities:
             budget = getattr(connector, "budget_left", lambda: None)
             batcher = self._batchers[(vendor, playbook)] = Batcher(
                 connector.upsert_leads, key=lambda lead: lead.email.strip().lower(),
+                size=BATCH_SIZE.get(vendor, 100), window=lambda: window_for(budget()))
+        return batcher
+
+    def tasks(self, vendor: str, playbook: str) -> Batcher[OwnerTask, SyncResult]:
+        """Owner tasks on records whose id the lead knows, batched like the upserts."""
+        batcher = self._task_batchers.get((vendor, playbook))
+        if batcher is None:
+            connector = self._connectors(vendor, playbook)
+            budget = getattr(connector, "budget_left", lambda: None)
+            batcher = self._task_batchers[(vendor, playbook)] = Batcher(
+                connector.create_tasks, key=lambda task: f"{task.email.strip().lower()}:{task.subject}",
                 size=BATCH_SIZE.get(vendor, 100), window=lambda: window_for(budget()))
         return batcher
 
@@ -76,8 +88,15 @@ class SyncActivities:
 
     @activity.defn(name=CREATE_OWNER_TASK)
     async def create_owner_task(self, inp: OwnerTaskInput) -> str:
-        connector = self._connectors(inp.vendor, inp.playbook)
-        return await vendor_call(connector.create_task, inp.task)
+        if inp.task.record_id is None:  # a lead that has not learnt its record's id: look it up
+            connector = self._connectors(inp.vendor, inp.playbook)
+            return await vendor_call(connector.create_task, inp.task)
+        result = await self.tasks(inp.vendor, inp.playbook).submit(inp.task)
+        if not result.ok:
+            raise ApplicationError(f"{inp.vendor} refused a task for {result.email}: {result.message}",
+                                   result.vendor_code, type="VendorRecordError",
+                                   non_retryable=not result.retryable)
+        return str(result.record_id)
 
 
 def _count_sync(vendor: str, outcome: str) -> None:

@@ -29,8 +29,10 @@ from hubspot.crm.contacts import SimplePublicObjectBatchInputUpsert as UpsertInp
 from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 from hubspot.crm.objects.tasks import (
     AssociationSpec,
+    BatchInputSimplePublicObjectBatchInputForCreate,
     PublicAssociationsForObject,
     PublicObjectId,
+    SimplePublicObjectBatchInputForCreate,
     SimplePublicObjectInputForCreate,
 )
 from hubspot.crm.objects.tasks.exceptions import ApiException as TasksApiException
@@ -339,6 +341,7 @@ class HubSpotConnector:
         self._groups = client.crm.properties.groups_api
         self._owners = client.crm.owners.owners_api
         self._tasks = client.crm.objects.tasks.basic_api
+        self._task_batch = client.crm.objects.tasks.batch_api
         self._io = _Transport(max_wait_s, max_attempts, pacer_for(self.base_url, access_token))
 
     def __repr__(self) -> str:  # never show the token
@@ -528,9 +531,56 @@ class HubSpotConnector:
 
     # ---- tasks and schema ----------------------------------------------------------------
     def create_task(self, task: OwnerTask) -> str:
-        """A HubSpot task on the contact. Not idempotent: a retry after a lost response can
-        create a second task."""
-        email = task.email.strip().lower()
+        """A HubSpot task on the contact, found by email unless the task names its id. Not
+        idempotent: a retry after a lost response can create a second task."""
+        if task.record_id is None:
+            task = task.model_copy(update={"record_id": self._contact_id(task.email)})
+        try:
+            made = self._io.call("create task", self._tasks.create_with_http_info,
+                                 _task_input(task))
+        except API_ERRORS as exc:
+            body = _error_body(exc)
+            raise VendorError(VENDOR, body.get("category", f"HTTP_{exc.status}"),
+                              f"task for {task.email}: {body.get('message', exc.reason)}",
+                              retryable=False) from None
+        return str(made.id)
+
+    def create_tasks(self, tasks: list[OwnerTask]) -> list[SyncResult]:
+        """`POST /crm/v3/objects/tasks/batch/create`, 100 tasks a request, each associated to
+        its contact's id (tasks naming no id are looked up first). HubSpot refuses a batch as a
+        whole: a refused batch is retried task by task, so only the tasks at fault fail."""
+        results: list[SyncResult] = []
+        for start in range(0, len(tasks), BATCH_SIZE):
+            results += self._create_task_batch(tasks[start:start + BATCH_SIZE])
+        return results
+
+    def _create_task_batch(self, tasks: list[OwnerTask]) -> list[SyncResult]:
+        batch = BatchInputSimplePublicObjectBatchInputForCreate(
+            inputs=[_task_input(t, SimplePublicObjectBatchInputForCreate) for t in tasks])
+        try:
+            data = self._io.call("batch create tasks", self._task_batch.create_with_http_info,
+                                 batch)
+        except API_ERRORS as exc:
+            if len(tasks) > 1:
+                return [r for t in tasks for r in self._create_task_batch([t])]
+            body = _error_body(exc)
+            return [_failure(tasks[0].email, body.get("category", f"HTTP_{exc.status}"),
+                             f"task for {tasks[0].email}: {body.get('message', exc.reason)}")]
+        # HubSpot does not promise the order of batch results: match them by what was sent.
+        waiting: dict[tuple[str, ...], list[int]] = {}
+        for i, task in enumerate(batch.inputs):
+            waiting.setdefault(_task_key(task.properties), []).append(i)
+        ids: list[str | None] = [None] * len(tasks)
+        for made in data.results:
+            slots = waiting.get(_task_key(made.properties or {}))
+            if slots:
+                ids[slots.pop(0)] = str(made.id)
+        return [SyncResult(email=t.email, ok=True, record_id=i) if i else
+                _failure(t.email, "BATCH_ERROR", f"task for {t.email}: no result returned",
+                         retryable=True) for t, i in zip(tasks, ids, strict=True)]
+
+    def _contact_id(self, email: str) -> str:
+        email = email.strip().lower()
         try:
             contact = self._io.call("find contact", self._basic.get_by_id_with_http_info,
                                     email, id_property="email", properties=["email"])
@@ -538,25 +588,7 @@ class HubSpotConnector:
             raise VendorError(VENDOR, "CONTACT_NOT_FOUND" if exc.status == 404 else
                               f"HTTP_{exc.status}", f"no HubSpot contact for {email}",
                               retryable=False) from None
-        props = {"hs_task_subject": task.subject, "hs_task_body": task.body,
-                 "hs_task_status": "NOT_STARTED", "hs_task_type": "TODO",
-                 "hs_timestamp": str(_ms(task.due_at or datetime.now(UTC)))}
-        if task.owner_id:
-            props["hubspot_owner_id"] = task.owner_id
-        link = PublicAssociationsForObject(
-            to=PublicObjectId(id=contact.id),
-            types=[AssociationSpec(association_category="HUBSPOT_DEFINED",
-                                   association_type_id=TASK_TO_CONTACT)])
-        try:
-            made = self._io.call("create task", self._tasks.create_with_http_info,
-                                 SimplePublicObjectInputForCreate(properties=props,
-                                                                  associations=[link]))
-        except API_ERRORS as exc:
-            body = _error_body(exc)
-            raise VendorError(VENDOR, body.get("category", f"HTTP_{exc.status}"),
-                              f"task for {email}: {body.get('message', exc.reason)}",
-                              retryable=False) from None
-        return str(made.id)
+        return str(contact.id)
 
     def provision(self) -> list[str]:
         """Create leadflow's property group and custom contact properties if missing."""
@@ -592,6 +624,24 @@ class HubSpotConnector:
                               f"creating {kind} {name}: {_error_body(exc).get('message')}",
                               retryable=False) from None
         return f"{kind} {name}: created"
+
+
+def _task_input(task: OwnerTask, shape: Any = SimplePublicObjectInputForCreate) -> Any:
+    props = {"hs_task_subject": task.subject, "hs_task_body": task.body,
+             "hs_task_status": "NOT_STARTED", "hs_task_type": "TODO",
+             "hs_timestamp": str(_ms(task.due_at or datetime.now(UTC)))}
+    if task.owner_id:
+        props["hubspot_owner_id"] = task.owner_id
+    link = PublicAssociationsForObject(
+        to=PublicObjectId(id=task.record_id),
+        types=[AssociationSpec(association_category="HUBSPOT_DEFINED",
+                               association_type_id=TASK_TO_CONTACT)])
+    return shape(properties=props, associations=[link])
+
+
+def _task_key(props: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(str(props.get(k) or "") for k in ("hs_task_subject", "hs_task_body",
+                                                   "hubspot_owner_id"))
 
 
 def _ms(moment: datetime) -> int:

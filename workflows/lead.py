@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from config import metrics as mx
     from config.playbook import Playbook
     from config.vendors import Vendor
-    from connectors.base import OwnerTask
+    from connectors.base import OwnerTask, SyncResult
     from lifecycle import effects as fx
     from lifecycle.engine import Decision, decide, new_lead
     from lifecycle.events import COMMAND_VERBS, EventKind, LeadEvent
@@ -57,6 +57,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.team_models import ASSIGN_OWNER, Assignment, AssignOwnerInput, AssignRequest
     from workflows.vendor_snapshot import fingerprint, snapshot
 
+# Live patch ids (workflow.patched), and when each can go:
+# - routing-v1, crm-conflict-race-v1: once no lead started before them is running.
+# - task-record-id-v1: owner tasks name the record id the lead's last upsert answered, so the
+#   vendor worker batches them without a lookup; retire once every running lead has synced
+#   since it was deployed.
+TASK_RECORD_ID = "task-record-id-v1"
+
 # Bounded history per run; Temporal may suggest continuing earlier.
 MAX_EVENTS_PER_RUN = 500
 VENDOR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
@@ -78,6 +85,7 @@ class LeadWorkflow:
         self._sync_dirty = inp.state is None
         self._synced: dict[str, str] = dict(inp.synced)
         self._fingerprints: dict[str, str] = dict(inp.fingerprints)
+        self._record_ids: dict[str, str] = dict(inp.record_ids)  # vendor -> the lead's record id
         self._tasks: list[fx.NotifyOwner | fx.EmitAnalytics | fx.RouteLead] = []  # after the record exists
         self._routing: asyncio.Task[None] | None = None  # holds later owner tasks for the new owner
         self._ledger: list[LedgerEntry] = []
@@ -359,10 +367,11 @@ class LeadWorkflow:
         if self._fingerprints.get(vendor) == mark:
             return
         try:
-            await workflow.execute_activity(
+            result = await workflow.execute_activity(
                 SYNC_LEAD, SyncLeadInput(vendor=vendor, playbook=self._playbook.name, snapshot=lead),
                 task_queue=vendor_queue(workflow.info().task_queue, vendor),
-                start_to_close_timeout=timedelta(minutes=2), retry_policy=VENDOR_RETRY)
+                start_to_close_timeout=timedelta(minutes=2), retry_policy=VENDOR_RETRY,
+                result_type=SyncResult)
         except ActivityError as err:
             self._state.sync_errors[vendor] = str(err.cause or err)
             self._record("sync_error", self._state, None, [], vendor=vendor,
@@ -372,6 +381,8 @@ class LeadWorkflow:
             self._sync_dirty = True  # a person's CRM change arrived meanwhile: write leadflow's again
             return
         self._synced[vendor], self._fingerprints[vendor] = lead.stage, mark
+        if result.record_id:
+            self._record_ids[vendor] = result.record_id
         if self._state.sync_errors.pop(vendor, None) is not None:
             self._record("sync_ok", self._state, None, [], vendor=vendor)
 
@@ -381,6 +392,8 @@ class LeadWorkflow:
         task = OwnerTask(email=self._state.email, owner_id=self._task_owner(vendor, notice.escalate),
                          subject=subject,
                          body=notice.body, due_at=workflow.now())
+        if vendor in self._record_ids and workflow.patched(TASK_RECORD_ID):
+            task.record_id = self._record_ids[vendor]
         try:
             await workflow.execute_activity(
                 CREATE_OWNER_TASK, OwnerTaskInput(vendor=vendor, playbook=self._playbook.name,
@@ -489,4 +502,5 @@ class LeadWorkflow:
         assert self._state is not None
         return LeadInput(email=self._state.email, playbook_name=self._input.playbook_name,
                          playbook=self._playbook, state=self._state, synced=self._synced,
-                         fingerprints=self._fingerprints, ledger_seq=self._ledger_seq)
+                         fingerprints=self._fingerprints, ledger_seq=self._ledger_seq,
+                         record_ids=self._record_ids)

@@ -35,6 +35,7 @@ class LeadInput(BaseModel):
     state: LeadState | None = None
     fingerprints: dict[str, str] = Field(default_factory=dict)
     ledger_seq: int = 0
+    record_ids: dict[str, str] = Field(default_factory=dict)  # vendor -> the lead's record id
 
     @field_validator("email")
     @classmethod

@@ -79,3 +79,43 @@ async def test_one_hubspot_batch_mixes_creates_updates_and_a_backward_move(stack
     assert stack.hubspot_contact(backward)["hs_lead_status"] == "BAD_TIMING"
     # one request clears the backward lead's lifecyclestage, one writes all three
     assert stack.hubspot.count("POST /crm/v3/objects/contacts/batch/upsert") - upserts == 2
+
+
+async def test_owner_tasks_go_in_batches_to_the_record_the_upsert_named(dev_env, stack):
+    """Ten new MQLs notify their SDR: the tasks attach to the contact / Lead ids their upserts
+    answered, in batch requests, with no lookup by email."""
+    hs_lookups, hs_single, hs_batches = ("GET /crm/v3/objects/contacts/{id}",
+                                         "POST /crm/v3/objects/tasks",
+                                         "POST /crm/v3/objects/tasks/batch/create")
+    for email, name in (("ana.sdr@example.com", "Ana Sdr"), ("sam.sdr@example.com", "Sam Sdr")):
+        if not stack.salesforce.find("User", "Email", email):  # the SDRs have Salesforce users
+            stack.salesforce.add_user(email, name)
+    before_hs = {e: stack.hubspot.count(e) for e in (hs_lookups, hs_single, hs_batches)}
+    before_sf = dict(stack.salesforce.calls)
+    async with running_worker(dev_env.client, VENDORS, stack.connectors()) as h:
+        leads = LeadClient(dev_env.client, h.task_queue)
+        emails = [unique_email("task") for _ in range(10)]
+        await asyncio.gather(*(leads.send_event(e, fact("demo_requested")) for e in emails))
+        h.handles += [dev_env.client.get_workflow_handle(f"lead:{e}") for e in emails]
+
+        def hubspot_tasks(email: str) -> list:  # type: ignore[type-arg]
+            contact = stack.hubspot.contact(email)
+            return [t for t in stack.hubspot.records("tasks")
+                    if contact and contact.id in t.associations.get("contacts", set())]
+
+        def salesforce_tasks(email: str) -> list:  # type: ignore[type-arg]
+            lead = stack.salesforce_lead(email)
+            return [t for t in stack.salesforce.select("Task", False)
+                    if lead and t.get("WhoId") == lead["Id"]]
+
+        for email in emails:
+            await until(lambda e=email: hubspot_tasks(e) and salesforce_tasks(e),
+                        what=f"{email}'s tasks in HubSpot and Salesforce")
+        assert all(len(hubspot_tasks(e)) == 1 and len(salesforce_tasks(e)) == 1 for e in emails)
+
+    assert stack.hubspot.count(hs_lookups) == before_hs[hs_lookups]
+    assert stack.hubspot.count(hs_single) == before_hs[hs_single]
+    assert 1 <= stack.hubspot.count(hs_batches) - before_hs[hs_batches] < 10
+    sf = {k: v - before_sf.get(k, 0) for k, v in stack.salesforce.calls.items()}
+    assert sf.get("Lead.get_by_external_id", 0) == 0 and sf.get("Task.create", 0) == 0
+    assert 1 <= sf.get("collections.create", 0) < 10
