@@ -40,7 +40,7 @@ def plan(pb: Playbook, data: Any) -> Plan:
             if stage is None:
                 out.skip(lead.Id, why)
             else:
-                out.actions.append(Signal(lead.Email, _event(lead, stage, actor)))
+                out.actions.append(Signal(lead.Email, _event(lead, stage, actor), f"#/leads/{i}"))
     if errors:
         raise invalid(errors)
     return out
