@@ -49,7 +49,7 @@ async def test_a_trailing_slash_is_a_404_problem_not_a_redirect(api):
 
 
 async def test_a_segment_email_too_long_is_a_422_naming_the_field(api):
-    long_email = "a" * 300 + "@acme.io"
+    long_email = "a" * 60 + "@" + "b" * 40 + ".io"  # within every other limit of an address
     answer = await api.segment({"type": "track", "messageId": uuid.uuid4().hex, "event": "Demo Requested",
                                 "properties": {"email": long_email}})
     errors = pointers(problem(answer, 422))
