@@ -76,11 +76,11 @@ def vendor_stages(stack: ChaosStack, since: datetime, playbook: str = "demo_led"
 
 
 async def converged(stack: ChaosStack, leads: LeadClient, emails: list[str], since: datetime,
-                    timeout: float) -> tuple[float, int]:
-    """(seconds until every lead shows its workflow's stage in all three vendors, leads still
-    out of step at the timeout)."""
+                    timeout: float) -> tuple[float, dict[str, int]]:
+    """(seconds until every lead shows its workflow's stage in all three vendors, and per
+    vendor the leads still out of step at the timeout)."""
     started = time.monotonic()
-    behind = len(emails)
+    behind = {"all": len(emails)}
     while time.monotonic() - started < timeout:
         states = {e: await state_of(leads, e) for e in emails}
         try:
@@ -88,10 +88,10 @@ async def converged(stack: ChaosStack, leads: LeadClient, emails: list[str], sin
         except Exception:  # a vendor still failing on purpose: look again  # noqa: BLE001
             await asyncio.sleep(2)
             continue
-        behind = sum(1 for e, s in states.items()
-                     if s is None or any(shown[v].get(e) != s.stage for v in shown))
-        if behind == 0:
-            return time.monotonic() - started, 0
+        behind = {v: sum(1 for e, s in states.items() if s is None or seen.get(e) != s.stage)
+                  for v, seen in shown.items()}
+        if not any(behind.values()):
+            return time.monotonic() - started, {}
         await asyncio.sleep(2)
     return time.monotonic() - started, behind
 

@@ -32,7 +32,7 @@ class Size:
     flood: int  # events for one lead before the redelivery
 
 
-SHORT = Size(leads=30, storm_s=10, backfill=120, fuzz=1500, converge_s=90, flood=0)
+SHORT = Size(leads=30, storm_s=5, backfill=120, fuzz=800, converge_s=150, flood=0)
 FULL = Size(leads=200, storm_s=40, backfill=600, fuzz=10_000, converge_s=300, flood=3000)
 
 
@@ -96,8 +96,10 @@ async def measured(stack: ChaosStack, client: Client, result: Result, send: Send
     result.acknowledged = send.acknowledged
     result.server_errors = send.server_errors
     await check.settled(leads, send.acked, size.converge_s)
-    result.converge_s, result.behind = await check.converged(stack, leads, addresses, since,
-                                                             size.converge_s)
+    result.converge_s, behind = await check.converged(stack, leads, addresses, since, size.converge_s)
+    result.behind = max(behind.values(), default=0)
+    if behind:
+        result.note += "; out of step: " + ", ".join(f"{v} {n}" for v, n in behind.items() if n)
     result.lost, result.duplicated = await check.losses(leads, send.acked)
     await send.close()
     return result
@@ -262,5 +264,6 @@ ALL: dict[str, Scenario] = {
     "bad-input-fuzz": bad_input_fuzz,
 }
 # Scenarios for open issues (14 items 1 and 2) stay out of the short CI run until they land.
-SHORT_RUN = ["bad-input-fuzz", "worker-sigkill-sync", "vendor-storm", "worker-sigkill-backfill",
-             "temporal-restart"]
+# The short run keeps to about three minutes: the backfill kill and the vendor storm (whose
+# convergence waits on issue 14 item 7's retry fix) run in the full one.
+SHORT_RUN = ["bad-input-fuzz", "worker-sigkill-sync", "temporal-restart"]
