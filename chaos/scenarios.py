@@ -142,6 +142,7 @@ async def worker_kill_mid_backfill(stack: ChaosStack, client: Client, size: Size
     stack.start_worker()
     started = time.monotonic()
     tally = (await asyncio.wait_for(handle.result(), size.converge_s * 2)).tally
+    found = tally.unchanged + tally.updated + tally.pending
     leads = LeadClient(client, TASK_QUEUE)
     lost = duplicated = 0
     for e in addresses:
@@ -152,7 +153,8 @@ async def worker_kill_mid_backfill(stack: ChaosStack, client: Client, size: Size
             duplicated += 1
     return Result("worker-sigkill-backfill", acknowledged=len(addresses), lost=lost,
                   duplicated=duplicated, converge_s=time.monotonic() - started,
-                  note=f"1 SIGKILL; backfill created {tally.created}, failed {tally.failed}")
+                  note=f"1 SIGKILL; backfill created {tally.created}, found {found} already started "
+                       f"(before the kill), failed {tally.failed}")
 
 
 async def temporal_restart(stack: ChaosStack, client: Client, size: Size) -> Result:
