@@ -15,10 +15,11 @@ from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from chaos.stack import ChaosStack
+from config import temporal
 from config.playbook_loader import stock_playbook
-from leadflow.client import LeadClient
-from lifecycle.crm_stage import stage_in_crm
+from connectors.stage_fields import stage_in_crm
 from lifecycle.state import LeadState
+from workflows.lead_client import LeadClient
 
 
 async def state_of(leads: LeadClient, email: str) -> LeadState | None:
@@ -97,5 +98,4 @@ async def converged(stack: ChaosStack, leads: LeadClient, emails: list[str], sin
 
 
 async def connect(stack: ChaosStack) -> Client:
-    from temporalio.contrib.pydantic import pydantic_data_converter
-    return await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    return await temporal.connect(stack.settings())

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from chaos.stack import SECRETS, ChaosStack
-from connectors.hubspot_webhooks import sign_v3
+from ingest.hubspot_signature import sign_v3
 
 ENDPOINTS = ["/v1/events", "/v1/webhooks/segment", "/v1/webhooks/hubspot", "/v1/webhooks/salesforce"]
 # A few leads only: accepted fuzz must not turn into thousands of leads for the worker.

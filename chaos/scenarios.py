@@ -17,9 +17,9 @@ from chaos import check, fuzz
 from chaos.stack import SECRETS, TASK_QUEUE, ChaosStack
 from chaos.traffic import Sender, event
 from emulators.salesforce.callouts import signed_callout
-from leadflow.client import LeadClient
 from lifecycle.events import lead_workflow_id
 from workflows.backfill_models import BackfillInput, BackfillResult
+from workflows.lead_client import LeadClient
 
 
 @dataclass(frozen=True)

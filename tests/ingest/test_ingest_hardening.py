@@ -8,10 +8,10 @@ import time
 import uuid
 
 import pytest
-from conftest import ingest_api, ingest_settings, product_event, temporal_address
 
 from emulators.hubspot.webhooks import signature_v3
 from lifecycle.events import MAX_EMAIL_LENGTH, MAX_EVENT_BYTES
+from tests.support.ingest_client import ingest_api, ingest_settings, product_event, temporal_address
 
 
 @pytest.fixture(scope="module")

@@ -6,16 +6,16 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from lead_harness import unique_email, until, workers_on
-from ledger_harness import count_facts
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
-from leadflow.client import LeadClient
-from ledger.activity import LedgerActivities
+from activities.ledger import LedgerActivities
 from ledger.engine import make_engine, migrate
 from ledger.writer import LedgerWriter
 from lifecycle.events import MAX_EVENT_BYTES, EventKind, LeadEvent, check_event_size, lead_workflow_id
+from tests.support.lead_harness import unique_email, until, workers_on
+from tests.support.ledger_harness import count_facts
+from workflows.lead_client import LeadClient
 
 QUEUED = 100  # x ~30 KB: about 3 MB of events for one lead's first workflow task
 
