@@ -17,7 +17,7 @@ from chaos.stack import ChaosStack, free_block
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__)
-    parser.add_argument("--short", action="store_true", help="the ~2-minute CI version")
+    parser.add_argument("--short", action="store_true", help="the short CI version")
     parser.add_argument("--only", nargs="+", choices=sorted(scenarios.ALL), help="these scenarios only")
     parser.add_argument("--dir", type=Path, help="keep the stack's data and logs here")
     args = parser.parse_args(argv)

@@ -266,6 +266,6 @@ ALL: dict[str, Scenario] = {
     "bad-input-fuzz": bad_input_fuzz,
 }
 # Scenarios for open issues (14 items 1 and 2) stay out of the short CI run until they land.
-# The short run keeps to about three minutes: the backfill kill and the vendor storm (whose
+# The short run keeps to about five minutes: the backfill kill and the vendor storm (whose
 # convergence waits on issue 14 item 7's retry fix) run in the full one.
 SHORT_RUN = ["bad-input-fuzz", "worker-sigkill-sync", "temporal-restart"]
