@@ -11,6 +11,7 @@ Live `workflow.patched` ids (retire one once no running lead's history predates 
 | crm-conflict-race-v1       | CRM sync  | a CRM change during a sync is written over again              |
 | strict-email-v1            | issue 14  | a new lead's email must pass the strict normal form           |
 | bounded-ledger-batches-v1  | issue 14  | ledger writes go in batches of at most LEDGER_BATCH_BYTES     |
+| task-record-id-v1          | issue 16  | owner tasks name the record id the lead's last upsert answered |
 """
 
 from __future__ import annotations
@@ -64,11 +65,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.team_models import ASSIGN_OWNER, Assignment, AssignOwnerInput, AssignRequest
     from workflows.vendor_snapshot import fingerprint, snapshot
 
-# Live patch ids (workflow.patched), and when each can go:
-# - routing-v1, crm-conflict-race-v1: once no lead started before them is running.
-# - task-record-id-v1: owner tasks name the record id the lead's last upsert answered, so the
-#   vendor worker batches them without a lookup; retire once every running lead has synced
-#   since it was deployed.
+# Owner tasks name the record, so the vendor worker batches them without a lookup.
 TASK_RECORD_ID = "task-record-id-v1"
 
 # Bounded history per run; Temporal may suggest continuing earlier.
