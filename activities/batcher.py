@@ -25,8 +25,8 @@ Result = TypeVar("Result")
 
 IDLE_WINDOW_S = 0.005  # how long a record waits for company while the budget is untouched
 MAX_WINDOW_S = 1.5     # ... and at most, when the budget runs short (the p99 target is 2 s)
-CALM = 0.9             # budget left above which a vendor counts as idle
-SHORT = 0.7            # budget left at which the window reaches MAX_WINDOW_S
+CALM = 0.6             # budget left above which a vendor counts as idle
+SHORT = 0.3            # budget left at which the window reaches MAX_WINDOW_S
 
 
 def window_for(budget_left: float | None) -> float:
