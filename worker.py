@@ -97,7 +97,7 @@ def build_workers(
     setup = LeadConfigActivities(list(vendors), ledger=ledger is not None)
     ops = MergeActivities(client, task_queue)
     sync = SyncActivities(connectors)
-    backfill = BackfillActivities(client, task_queue, list(vendors), connectors)
+    backfill = BackfillActivities(client, task_queue, list(vendors), connectors, sync.upserts)
     routing = RoutingActivities(client, task_queue, vendors, connectors)
     main: list[Callable[..., Any]] = [setup.lead_config, ops.forward_merge, backfill.backfill_pages,
                                       routing.assign_owner, routing.reconcile_owners]
