@@ -68,6 +68,7 @@ READ_FIELDS = ("Id", "Email", KEY_FIELD, "Status", "Lead_Stage__c", "Lead_Score_
                "MasterRecordId", "SystemModstamp")
 # Per-record codes that another attempt can fix; everything else is the record's own fault.
 RETRYABLE_RECORD_CODES = {"UNABLE_TO_LOCK_ROW"}
+KNOWN_KEYS_MAX = 100_000  # keys this process saw land; beyond that it forgets and asks again
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,8 @@ class SalesforceConnector:
         self._retry_after: float | None = None
         self._sf: Salesforce | None = None
         self._login_lock = threading.Lock()
+        # Keys known to be on a Lead already: no adoption query for them (one per batch else).
+        self._known_keys: set[str] = set()
 
     @classmethod
     def from_settings(
@@ -177,7 +180,20 @@ class SalesforceConnector:
         for start in range(0, len(leads), COLLECTION_LIMIT):
             chunk = [(i, leads[i], self._record(leads[i]))
                      for i in range(start, min(start + COLLECTION_LIMIT, len(leads)))]
+            existing = self._adopt(chunk, budget)
+            for _, _, rec in chunk:
+                if rec[KEY_FIELD] in existing:
+                    # Leave the Email as the org has it: changing even its case is an edit the
+                    # duplicate rule looks at, and the key already says who this is.
+                    del rec["Email"]
+                else:
+                    # Required on insert only: never overwrite a name a person typed.
+                    rec.setdefault("LastName", PLACEHOLDER)
+                    rec.setdefault("Company", PLACEHOLDER)
             self._upsert_chunk(chunk, results, budget)
+        for result in results:
+            if result is not None and result.ok:
+                self._remember(result.email.strip().lower())
         return [r for r in results if r is not None]
 
     def changed_since(
@@ -242,6 +258,56 @@ class SalesforceConnector:
 
     # --- upsert internals ------------------------------------------------------------------
 
+    def _adopt(self, chunk: list[tuple[int, LeadSnapshot, dict[str, Any]]],
+               budget: _Budget) -> set[str]:
+        """Put leadflow's key on Leads the org already holds for these emails; returns the keys
+        that are on a Lead now.
+
+        Reps, web-to-lead forms and imports create Leads without `Leadflow_Key__c`; upserting
+        by the key would insert a second Lead with the same Email, which the org's duplicate
+        rule refuses (DUPLICATES_DETECTED) or, without one, keeps as a duplicate. So one SOQL
+        query per batch finds Leads by Email; for every email that has no keyed Lead yet, the
+        oldest open (unconverted) one gets the key, and the upsert then updates it. Converted
+        Leads are not adopted: they are read-only and belong to the Contact they became.
+        """
+        wanted = {rec[KEY_FIELD] for _, _, rec in chunk}
+        keys = wanted - self._known_keys
+        if not keys:
+            return wanted
+        emails = ", ".join(_soql_string(k) for k in sorted(keys))
+        soql = (f"SELECT Id, Email, {KEY_FIELD}, IsConverted, CreatedDate FROM Lead "
+                f"WHERE Email IN ({emails}) ORDER BY CreatedDate")
+        rows = self._call(budget, lambda sf: sf.query_all(soql))["records"]
+        keyed = {str(r[KEY_FIELD]).lower() for r in rows if r.get(KEY_FIELD)}
+        adopt: dict[str, str] = {}
+        for row in rows:  # oldest first
+            email = (row.get("Email") or "").lower()
+            if (email in keys and email not in keyed and email not in adopt
+                    and not row.get(KEY_FIELD) and not row.get("IsConverted")):
+                adopt[email] = row["Id"]
+        existing = (wanted & self._known_keys) | keyed
+        if not adopt:
+            return existing
+        body = {"allOrNone": False, "records": [
+            {"attributes": {"type": "Lead"}, "Id": lead_id, KEY_FIELD: key}
+            for key, lead_id in adopt.items()]}
+        answer = self._call(budget, lambda sf: sf.restful(
+            "composite/sobjects", method="PATCH", json=body, timeout=self.timeout_s))
+        for (key, lead_id), res in zip(adopt.items(), answer, strict=True):
+            if res.get("success"):
+                log.info("salesforce: adopted existing lead %s", lead_id)
+                existing.add(key)
+            else:
+                # The upsert that follows meets the same refusal and reports it per lead.
+                log.info("salesforce: could not adopt lead %s: %s", lead_id,
+                         (res.get("errors") or [{}])[0].get("statusCode"))
+        return existing
+
+    def _remember(self, key: str) -> None:
+        if len(self._known_keys) >= KNOWN_KEYS_MAX:
+            self._known_keys.clear()
+        self._known_keys.add(key)
+
     def _record(self, lead: LeadSnapshot) -> dict[str, Any]:
         record: dict[str, Any] = {"attributes": {"type": "Lead"},
                                   KEY_FIELD: lead.email.strip().lower(),
@@ -249,8 +315,6 @@ class SalesforceConnector:
         for prop, field in PROPERTY_FIELDS.items():
             if lead.properties.get(prop):
                 record[field] = lead.properties[prop]
-        record.setdefault("LastName", PLACEHOLDER)
-        record.setdefault("Company", PLACEHOLDER)
         record.update(self.stage_fields.get(lead.stage, {}))
         record.update({
             "Lead_Stage__c": lead.stage,
@@ -320,6 +384,9 @@ class SalesforceConnector:
 
     def _failure(self, lead: LeadSnapshot, error: Mapping[str, Any]) -> SyncResult:
         code = str(error.get("statusCode") or "UNKNOWN_EXCEPTION")
+        if code == "DUPLICATES_DETECTED":
+            return SyncResult(email=lead.email, ok=False, vendor_code=code, retryable=False,
+                              message=_duplicate_message(lead.email, error))
         fields = ", ".join(error.get("fields") or []) or "(record)"
         return SyncResult(
             email=lead.email, ok=False, vendor_code=code, retryable=code in RETRYABLE_RECORD_CODES,
@@ -435,6 +502,23 @@ def _first_error(exc: SalesforceError) -> tuple[str, str]:
     if isinstance(exc, SalesforceResourceNotFound):
         return "NOT_FOUND", str(content)[:200]
     return f"HTTP_{exc.status}", str(content)[:200]
+
+
+def _duplicate_message(email: str, error: Mapping[str, Any]) -> str:
+    """DUPLICATES_DETECTED after adoption: what is in the way and what a person can do."""
+    ids = [m["record"]["Id"]
+           for result in (error.get("duplicateResult") or {}).get("matchResults", [])
+           for m in result.get("matchRecords", []) if m.get("record", {}).get("Id")]
+    rule = (error.get("duplicateResult") or {}).get("duplicateRule", "a duplicate rule")
+    return (f"DUPLICATES_DETECTED: duplicate rule {rule} refused lead {email}: other Leads with this "
+            f"email exist ({', '.join(ids) or 'ids not given'}) that leadflow cannot adopt "
+            "(converted, or several open ones). Merge or delete the duplicates in Salesforce, "
+            "then send the lead `resync`.")
+
+
+def _soql_string(value: str) -> str:
+    """A SOQL string literal (SOQL and SOSL Reference, "Quoted String Escape Sequences")."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _json(resp: requests.Response) -> dict[str, Any]:

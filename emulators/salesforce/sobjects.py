@@ -19,6 +19,14 @@ _ROLLED_BACK = error("ALL_OR_NONE_OPERATION_ROLLED_BACK", "Record rolled back be
                      "records were valid and the request was using AllOrNone header")
 
 
+def allow_save(request: Request) -> bool:
+    """`Sforce-Duplicate-Rule-Header: allowSave=true` (REST API Developer Guide, "Duplicate Rule
+    Header": fields separated by `;`, every field false unless sent)."""
+    raw = request.headers.get("Sforce-Duplicate-Rule-Header", "")
+    fields = dict(part.strip().partition("=")[::2] for part in raw.split(";") if part.strip())
+    return fields.get("allowSave", "").strip().lower() == "true"
+
+
 def not_found() -> JSONResponse:
     return error_response(404, "NOT_FOUND", "The requested resource does not exist")
 
@@ -38,7 +46,7 @@ async def single(state: SalesforceState, request: Request, parts: list[str]) -> 
         return JSONResponse(schema.describe(sobject, state.custom_fields, state.statuses))
     if not rest:
         if method == "POST":
-            return await _create(state, sobject, await request.json())
+            return await _create(state, sobject, await request.json(), allow_save(request))
         return JSONResponse({"objectDescribe": schema.describe(sobject, state.custom_fields,
                                                                state.statuses),
                              "recentItems": []})
@@ -47,12 +55,14 @@ async def single(state: SalesforceState, request: Request, parts: list[str]) -> 
     return await _by_id(state, request, sobject, rest[0])
 
 
-async def _create(state: SalesforceState, sobject: str, body: dict[str, Any]) -> Response:
+async def _create(
+    state: SalesforceState, sobject: str, body: dict[str, Any], save_duplicates: bool
+) -> Response:
     if name := schema.unknown_field(sobject, body, state.custom_fields):
         return bad_field(sobject, name)
     if state.take_lock_failure():
         return errors_response(400, [error("UNABLE_TO_LOCK_ROW", _LOCKED + sobject)])
-    record_id, errors = state.insert(sobject, body, duplicate_check=True)
+    record_id, errors = state.insert(sobject, body, allow_save=save_duplicates)
     if errors:
         return errors_response(400, errors)
     return JSONResponse({"id": record_id, "success": True, "errors": []}, status_code=201)
@@ -74,7 +84,7 @@ async def _by_id(state: SalesforceState, request: Request, sobject: str, rid: st
         return bad_field(sobject, name)
     if state.take_lock_failure():
         return errors_response(400, [error("UNABLE_TO_LOCK_ROW", _LOCKED + rid)])
-    errors = state.update(sobject, rid, body)
+    errors = state.update(sobject, rid, body, allow_save=allow_save(request))
     return errors_response(400, errors) if errors else Response(status_code=204)
 
 
@@ -95,7 +105,8 @@ async def _by_external_id(
         return bad_field(sobject, name)
     if state.take_lock_failure():
         return errors_response(400, [error("UNABLE_TO_LOCK_ROW", _LOCKED + key)])
-    record_id, created, errors, several = state.upsert(sobject, field, key, body)
+    record_id, created, errors, several = state.upsert(sobject, field, key, body,
+                                                       allow_save=allow_save(request))
     if several:
         return _several(sobject, several)
     if errors:
@@ -118,7 +129,7 @@ async def collection(state: SalesforceState, request: Request, parts: list[str])
     if request.method == "DELETE":
         ids = [i for i in request.query_params.get("ids", "").split(",") if i]
         return _run(state, [("Lead" if i.startswith("00Q") else "Task", {"Id": i}) for i in ids],
-                    request.query_params.get("allOrNone") == "true", "delete", None)
+                    request.query_params.get("allOrNone") == "true", "delete", None, False)
     body = await request.json()
     records = body.get("records") or []
     if len(records) > COLLECTION_LIMIT:
@@ -139,16 +150,18 @@ async def collection(state: SalesforceState, request: Request, parts: list[str])
             return error_response(404, "NOT_FOUND", "Provided external ID field does not exist "
                                   f"or is not accessible: {parts[1]}")
     op = "upsert" if parts else ("create" if request.method == "POST" else "update")
-    return _run(state, typed, bool(body.get("allOrNone")), op, parts[1] if parts else None)
+    return _run(state, typed, bool(body.get("allOrNone")), op, parts[1] if parts else None,
+                allow_save(request))
 
 
 def _run(
     state: SalesforceState, typed: list[tuple[str, dict[str, Any]]], all_or_none: bool, op: str,
-    ext_field: str | None,
+    ext_field: str | None, save_duplicates: bool,
 ) -> JSONResponse:
     locked = state.take_lock_failure()
     snap = state.snapshot() if all_or_none else None
-    results = [_one(state, sobject, rec, op, ext_field, locked) for sobject, rec in typed]
+    results = [_one(state, sobject, rec, op, ext_field, locked, save_duplicates)
+               for sobject, rec in typed]
     if snap is not None and any(not r["success"] for r in results):
         state.restore(snap)
         for r in results:
@@ -159,16 +172,17 @@ def _run(
 
 def _one(
     state: SalesforceState, sobject: str, rec: dict[str, Any], op: str, ext_field: str | None,
-    locked: bool,
+    locked: bool, save_duplicates: bool,
 ) -> dict[str, Any]:
     if locked:
         return {"id": rec.get("Id"), "success": False,
                 "errors": [error("UNABLE_TO_LOCK_ROW", _LOCKED + str(rec.get("Id") or ""))]}
     created = False
     if op == "create":
-        rid, errors = state.insert(sobject, rec, duplicate_check=True)
+        rid, errors = state.insert(sobject, rec, allow_save=save_duplicates)
     elif op == "update":
-        rid, errors = rec.get("Id"), state.update(sobject, str(rec.get("Id")), rec)
+        rid, errors = rec.get("Id"), state.update(sobject, str(rec.get("Id")), rec,
+                                                   allow_save=save_duplicates)
     elif op == "delete":
         rid, errors = rec["Id"], state.delete(sobject, rec["Id"])
     else:
@@ -176,7 +190,8 @@ def _one(
         if not key:
             return {"id": None, "success": False, "created": False, "errors": [error(
                 "MISSING_ARGUMENT", f"{ext_field} not specified", [ext_field or ""])]}
-        rid, created, errors, several = state.upsert(sobject, str(ext_field), str(key), rec)
+        rid, created, errors, several = state.upsert(sobject, str(ext_field), str(key), rec,
+                                                     allow_save=save_duplicates)
         if several:
             errors = [error("DUPLICATE_EXTERNAL_ID", f"{ext_field}: more than one record found "
                             f"for external id field: {several}", [str(ext_field)])]

@@ -34,6 +34,8 @@ class SalesforceState:
         daily_limit: int = 15_000,
         query_batch_size: int = 2000,
         statuses: tuple[str, ...] = schema.DEFAULT_STATUSES,
+        # Most orgs keep the standard Lead duplicate rule active (Setup > Duplicate Rules):
+        # on by default; False models an org that switched it off.
         duplicate_rule: bool = True,
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
@@ -157,13 +159,12 @@ class SalesforceState:
     # --- DML -------------------------------------------------------------------------
 
     def insert(
-        self, sobject: str, values: dict[str, Any], *, duplicate_check: bool = False
+        self, sobject: str, values: dict[str, Any], *, allow_save: bool = False
     ) -> tuple[str | None, list[dict[str, Any]]]:
         values = _strip(values)
         with self.lock:
-            errors = self._check(sobject, values, None)
-            if not errors and duplicate_check and self._duplicate_email(sobject, values):
-                errors = [error("DUPLICATES_DETECTED", "Use one of these records?")]
+            errors = self._check(sobject, values, None) or self._duplicates(
+                sobject, values, None, allow_save)
             if errors:
                 return None, errors
             now = self._stamp()
@@ -177,7 +178,9 @@ class SalesforceState:
             self.records[sobject][record_id] = record
             return record_id, []
 
-    def update(self, sobject: str, record_id: str, values: dict[str, Any]) -> list[dict[str, Any]]:
+    def update(
+        self, sobject: str, record_id: str, values: dict[str, Any], *, allow_save: bool = False
+    ) -> list[dict[str, Any]]:
         values = _strip(values)
         values.pop("Id", None)
         with self.lock:
@@ -188,14 +191,20 @@ class SalesforceState:
                 return [error("ENTITY_IS_DELETED", "entity is deleted")]
             if record.get("IsConverted"):
                 return [error("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")]
-            errors = self._check(sobject, values, record_id)
+            # An edit runs the duplicate rule only when it changes a field the matching rule
+            # compares (Salesforce Help, knowledge article 005237351, "Duplicate Record Sets
+            # Are Not Created for Records Matching Duplicate Rule Criteria").
+            rematch = values.get("Email", record.get("Email")) != record.get("Email")
+            errors = self._check(sobject, values, record_id) or (self._duplicates(
+                sobject, record | values, record_id, allow_save) if rematch else [])
             if not errors:
                 record.update(values)
                 self._touch(sobject, record, self._stamp())
             return errors
 
     def upsert(
-        self, sobject: str, field: str, value: str, values: dict[str, Any]
+        self, sobject: str, field: str, value: str, values: dict[str, Any], *,
+        allow_save: bool = False,
     ) -> tuple[str | None, bool, list[dict[str, Any]], list[str]]:
         """(id, created, errors, matching ids when several records share the key)."""
         values = _strip(values) | {field: value}
@@ -204,10 +213,11 @@ class SalesforceState:
             if len(matches) > 1:
                 return None, False, [], [m["Id"] for m in matches]
             if not matches:
-                record_id, errors = self.insert(sobject, values)
+                record_id, errors = self.insert(sobject, values, allow_save=allow_save)
                 return record_id, record_id is not None, errors, []
             record_id = matches[0]["Id"]
-            return record_id, False, self.update(sobject, record_id, values), []
+            return record_id, False, self.update(sobject, record_id, values,
+                                                 allow_save=allow_save), []
 
     def delete(self, sobject: str, record_id: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -295,13 +305,42 @@ class SalesforceState:
                                     ["Leadflow_Key__c"]))
         return errors
 
-    def _duplicate_email(self, sobject: str, values: dict[str, Any]) -> bool:
+    def _duplicates(
+        self, sobject: str, values: dict[str, Any], record_id: str | None, allow_save: bool
+    ) -> list[dict[str, Any]]:
+        """The standard Lead duplicate rule, as an org ships it.
+
+        Salesforce Help, "Standard Duplicate Rules": the Lead rule uses the Standard Lead
+        Matching Rule (an exact Email match is enough) and its action on create and on edit is
+        "Allow" with "Alert". REST API Developer Guide, "Duplicate Rule Header"
+        (developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_duplicaterules.htm):
+        rules run when a record is created, updated or upserted, and an alert blocks an API
+        save unless the request sends `Sforce-Duplicate-Rule-Header: allowSave=true` (every
+        field of the header defaults to false).
+        Converted Leads are still Leads and still match; the record being saved never matches
+        itself. The error carries `duplicateResult` with the matching ids, as the API does.
+        """
         email = (values.get("Email") or "").lower()
-        return bool(
-            self.duplicate_rule and sobject == "Lead" and email
-            and any((r.get("Email") or "").lower() == email and not r.get("IsDeleted")
-                    for r in self.records["Lead"].values())
-        )
+        if not (self.duplicate_rule and sobject == "Lead" and email) or allow_save:
+            return []
+        matches = [r["Id"] for r in self.records["Lead"].values()
+                   if (r.get("Email") or "").lower() == email and not r.get("IsDeleted")
+                   and r["Id"] != record_id]
+        if not matches:
+            return []
+        found = error("DUPLICATES_DETECTED", "Use one of these records?")
+        found["duplicateResult"] = {
+            "allowSave": True, "duplicateRule": "Standard_Rule_for_Leads_with_Duplicate_Leads",
+            "duplicateRuleEntityType": "Lead",
+            "errorMessage": "You're creating a duplicate record. We recommend you use an "
+                            "existing record instead.",
+            "matchResults": [{"entityType": "Lead", "matchEngine": "ExactMatchEngine",
+                              "rule": "Standard_Lead_Match_Rule_v1_0", "size": len(matches),
+                              "success": True, "errors": [],
+                              "matchRecords": [{"matchConfidence": 100.0, "record": {
+                                  "attributes": {"type": "Lead"}, "Id": m}} for m in matches]}],
+        }
+        return [found]
 
     def _stamp(self) -> datetime:
         """Millisecond timestamps that never repeat, so SystemModstamp windows are exact."""
