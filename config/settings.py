@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # Login host (https://login.salesforce.com, or an emulator's https://127.0.0.1:PORT).
     salesforce_base_url: str = Field("https://login.salesforce.com", alias="SALESFORCE_BASE_URL")
     salesforce_ca_bundle: str | None = Field(None, alias="SALESFORCE_CA_BUNDLE")
+    # true: the org's active Lead assignment rule runs on every leadflow write (by default it runs
+    # only on new Leads leadflow gives no owner; other writes send `Sforce-Auto-Assign: FALSE`).
+    salesforce_assignment_rules: bool = Field(False, alias="SALESFORCE_ASSIGNMENT_RULES")
 
     segment_write_key: SecretStr | None = Field(None, alias="SEGMENT_WRITE_KEY")
     segment_host: str = Field("https://api.segment.io", alias="SEGMENT_HOST")

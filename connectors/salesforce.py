@@ -123,6 +123,7 @@ class SalesforceConnector:
         max_wait_s: float = 25.0,
         api_reserve: float = 0.02,
         timeout_s: float = 30.0,
+        assignment_rules: bool = False,
     ) -> None:
         self.stage_fields = {k: dict(v) for k, v in stage_fields.items()}
         self._login_url = login_url.rstrip("/")
@@ -135,6 +136,8 @@ class SalesforceConnector:
         self._direct = (instance_url, session_id)
         self.max_attempts, self.backoff_s, self.max_wait_s = max_attempts, backoff_s, max_wait_s
         self.api_reserve, self.timeout_s = api_reserve, timeout_s
+        # True: the org's active Lead assignment rule may reassign leads leadflow routed.
+        self.assignment_rules = assignment_rules
         self.session = requests.Session()
         if ca_bundle:
             # REQUESTS_CA_BUNDLE in the environment would otherwise override `verify`.
@@ -166,6 +169,7 @@ class SalesforceConnector:
             instance_url=settings.salesforce_instance_url,
             session_id=secret(settings.salesforce_session_id),
             ca_bundle=settings.salesforce_ca_bundle,
+            assignment_rules=settings.salesforce_assignment_rules,
         )
 
     def __repr__(self) -> str:
@@ -190,7 +194,18 @@ class SalesforceConnector:
                     # Required on insert only: never overwrite a name a person typed.
                     rec.setdefault("LastName", PLACEHOLDER)
                     rec.setdefault("Company", PLACEHOLDER)
-            self._upsert_chunk(chunk, results, budget)
+            # Salesforce runs the active Lead assignment rule on every API create and update
+            # unless told not to (REST API Developer Guide, "Assignment Rule Header"), and the
+            # rule overwrites OwnerId. leadflow lets it run only on a new Lead it gives no
+            # owner (the org routes what leadflow does not); where leadflow sets the owner, or
+            # a person already did, the write says `Sforce-Auto-Assign: FALSE`. One request
+            # per header value. SALESFORCE_ASSIGNMENT_RULES=true lets the rule run on every write.
+            ruled = [c for c in chunk if self.assignment_rules
+                     or ("OwnerId" not in c[2] and c[2][KEY_FIELD] not in existing)]
+            kept = [c for c in chunk if c not in ruled]
+            for group, assign in ((kept, False), (ruled, True)):
+                if group:
+                    self._upsert_chunk(group, results, budget, _headers(auto_assign=assign))
         for result in results:
             if result is not None and result.ok:
                 self._remember(result.email.strip().lower())
@@ -291,8 +306,10 @@ class SalesforceConnector:
         body = {"allOrNone": False, "records": [
             {"attributes": {"type": "Lead"}, "Id": lead_id, KEY_FIELD: key}
             for key, lead_id in adopt.items()]}
+        # Putting the key on a rep's Lead must not hand it to the assignment rule.
         answer = self._call(budget, lambda sf: sf.restful(
-            "composite/sobjects", method="PATCH", json=body, timeout=self.timeout_s))
+            "composite/sobjects", method="PATCH", json=body, timeout=self.timeout_s,
+            headers=_headers(auto_assign=False)))
         for (key, lead_id), res in zip(adopt.items(), answer, strict=True):
             if res.get("success"):
                 log.info("salesforce: adopted existing lead %s", lead_id)
@@ -329,13 +346,14 @@ class SalesforceConnector:
 
     def _upsert_chunk(
         self, pending: list[tuple[int, LeadSnapshot, dict[str, Any]]],
-        results: list[SyncResult | None], budget: _Budget,
+        results: list[SyncResult | None], budget: _Budget, headers: dict[str, str],
     ) -> None:
         attempt = 0
         while pending:
             body = {"allOrNone": False, "records": [rec for _, _, rec in pending]}
             try:
-                answer = self._call(budget, partial(self._send_upsert, body=body))
+                answer = self._call(budget, partial(self._send_upsert, body=body,
+                                                    headers=headers))
             except VendorError as exc:
                 pending = self._isolate_bad_field(exc, pending, results)
                 continue
@@ -357,8 +375,9 @@ class SalesforceConnector:
             else:
                 pending = []
 
-    def _send_upsert(self, sf: Salesforce, body: dict[str, Any]) -> Any:
-        return sf.restful(UPSERT_PATH, method="PATCH", json=body, timeout=self.timeout_s)
+    def _send_upsert(self, sf: Salesforce, body: dict[str, Any], headers: dict[str, str]) -> Any:
+        return sf.restful(UPSERT_PATH, method="PATCH", json=body, timeout=self.timeout_s,
+                          headers=headers)
 
     def _isolate_bad_field(
         self, exc: VendorError, pending: list[tuple[int, LeadSnapshot, dict[str, Any]]],
@@ -502,6 +521,10 @@ def _first_error(exc: SalesforceError) -> tuple[str, str]:
     if isinstance(exc, SalesforceResourceNotFound):
         return "NOT_FOUND", str(content)[:200]
     return f"HTTP_{exc.status}", str(content)[:200]
+
+
+def _headers(*, auto_assign: bool) -> dict[str, str]:
+    return {} if auto_assign else {"Sforce-Auto-Assign": "FALSE"}
 
 
 def _duplicate_message(email: str, error: Mapping[str, Any]) -> str:

@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 
 from emulators.salesforce import schema
 from emulators.salesforce.schema import API_VERSION, error
-from emulators.salesforce.state import SalesforceState
+from emulators.salesforce.state import SalesforceState, Save
 from emulators.salesforce.wire import error_response, errors_response, record_json
 
 COLLECTION_LIMIT = 200
@@ -19,12 +19,21 @@ _ROLLED_BACK = error("ALL_OR_NONE_OPERATION_ROLLED_BACK", "Record rolled back be
                      "records were valid and the request was using AllOrNone header")
 
 
-def allow_save(request: Request) -> bool:
-    """`Sforce-Duplicate-Rule-Header: allowSave=true` (REST API Developer Guide, "Duplicate Rule
-    Header": fields separated by `;`, every field false unless sent)."""
+def save_options(request: Request) -> Save:
+    """The headers that change a save.
+
+    REST API Developer Guide, "Duplicate Rule Header": `Sforce-Duplicate-Rule-Header:
+    allowSave=true; ...`, fields separated by `;`, every field false unless sent.
+    REST API Developer Guide, "Assignment Rule Header"
+    (developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_autoassign.htm):
+    `Sforce-Auto-Assign: TRUE|FALSE` (not case-sensitive); without the header the active
+    assignment rules run on Leads created or updated.
+    """
     raw = request.headers.get("Sforce-Duplicate-Rule-Header", "")
     fields = dict(part.strip().partition("=")[::2] for part in raw.split(";") if part.strip())
-    return fields.get("allowSave", "").strip().lower() == "true"
+    return Save(allow_save=fields.get("allowSave", "").strip().lower() == "true",
+                auto_assign=request.headers.get("Sforce-Auto-Assign", "TRUE").strip().upper()
+                != "FALSE")
 
 
 def not_found() -> JSONResponse:
@@ -46,7 +55,7 @@ async def single(state: SalesforceState, request: Request, parts: list[str]) -> 
         return JSONResponse(schema.describe(sobject, state.custom_fields, state.statuses))
     if not rest:
         if method == "POST":
-            return await _create(state, sobject, await request.json(), allow_save(request))
+            return await _create(state, sobject, await request.json(), save_options(request))
         return JSONResponse({"objectDescribe": schema.describe(sobject, state.custom_fields,
                                                                state.statuses),
                              "recentItems": []})
@@ -56,13 +65,13 @@ async def single(state: SalesforceState, request: Request, parts: list[str]) -> 
 
 
 async def _create(
-    state: SalesforceState, sobject: str, body: dict[str, Any], save_duplicates: bool
+    state: SalesforceState, sobject: str, body: dict[str, Any], save: Save
 ) -> Response:
     if name := schema.unknown_field(sobject, body, state.custom_fields):
         return bad_field(sobject, name)
     if state.take_lock_failure():
         return errors_response(400, [error("UNABLE_TO_LOCK_ROW", _LOCKED + sobject)])
-    record_id, errors = state.insert(sobject, body, allow_save=save_duplicates)
+    record_id, errors = state.insert(sobject, body, save=save)
     if errors:
         return errors_response(400, errors)
     return JSONResponse({"id": record_id, "success": True, "errors": []}, status_code=201)
@@ -84,7 +93,7 @@ async def _by_id(state: SalesforceState, request: Request, sobject: str, rid: st
         return bad_field(sobject, name)
     if state.take_lock_failure():
         return errors_response(400, [error("UNABLE_TO_LOCK_ROW", _LOCKED + rid)])
-    errors = state.update(sobject, rid, body, allow_save=allow_save(request))
+    errors = state.update(sobject, rid, body, save=save_options(request))
     return errors_response(400, errors) if errors else Response(status_code=204)
 
 
@@ -106,7 +115,7 @@ async def _by_external_id(
     if state.take_lock_failure():
         return errors_response(400, [error("UNABLE_TO_LOCK_ROW", _LOCKED + key)])
     record_id, created, errors, several = state.upsert(sobject, field, key, body,
-                                                       allow_save=allow_save(request))
+                                                       save=save_options(request))
     if several:
         return _several(sobject, several)
     if errors:
@@ -129,7 +138,7 @@ async def collection(state: SalesforceState, request: Request, parts: list[str])
     if request.method == "DELETE":
         ids = [i for i in request.query_params.get("ids", "").split(",") if i]
         return _run(state, [("Lead" if i.startswith("00Q") else "Task", {"Id": i}) for i in ids],
-                    request.query_params.get("allOrNone") == "true", "delete", None, False)
+                    request.query_params.get("allOrNone") == "true", "delete", None, Save())
     body = await request.json()
     records = body.get("records") or []
     if len(records) > COLLECTION_LIMIT:
@@ -151,16 +160,16 @@ async def collection(state: SalesforceState, request: Request, parts: list[str])
                                   f"or is not accessible: {parts[1]}")
     op = "upsert" if parts else ("create" if request.method == "POST" else "update")
     return _run(state, typed, bool(body.get("allOrNone")), op, parts[1] if parts else None,
-                allow_save(request))
+                save_options(request))
 
 
 def _run(
     state: SalesforceState, typed: list[tuple[str, dict[str, Any]]], all_or_none: bool, op: str,
-    ext_field: str | None, save_duplicates: bool,
+    ext_field: str | None, save: Save,
 ) -> JSONResponse:
     locked = state.take_lock_failure()
     snap = state.snapshot() if all_or_none else None
-    results = [_one(state, sobject, rec, op, ext_field, locked, save_duplicates)
+    results = [_one(state, sobject, rec, op, ext_field, locked, save)
                for sobject, rec in typed]
     if snap is not None and any(not r["success"] for r in results):
         state.restore(snap)
@@ -172,17 +181,17 @@ def _run(
 
 def _one(
     state: SalesforceState, sobject: str, rec: dict[str, Any], op: str, ext_field: str | None,
-    locked: bool, save_duplicates: bool,
+    locked: bool, save: Save,
 ) -> dict[str, Any]:
     if locked:
         return {"id": rec.get("Id"), "success": False,
                 "errors": [error("UNABLE_TO_LOCK_ROW", _LOCKED + str(rec.get("Id") or ""))]}
     created = False
     if op == "create":
-        rid, errors = state.insert(sobject, rec, allow_save=save_duplicates)
+        rid, errors = state.insert(sobject, rec, save=save)
     elif op == "update":
         rid, errors = rec.get("Id"), state.update(sobject, str(rec.get("Id")), rec,
-                                                   allow_save=save_duplicates)
+                                                   save=save)
     elif op == "delete":
         rid, errors = rec["Id"], state.delete(sobject, rec["Id"])
     else:
@@ -191,7 +200,7 @@ def _one(
             return {"id": None, "success": False, "created": False, "errors": [error(
                 "MISSING_ARGUMENT", f"{ext_field} not specified", [ext_field or ""])]}
         rid, created, errors, several = state.upsert(sobject, str(ext_field), str(key), rec,
-                                                     allow_save=save_duplicates)
+                                                     save=save)
         if several:
             errors = [error("DUPLICATE_EXTERNAL_ID", f"{ext_field}: more than one record found "
                             f"for external id field: {several}", [str(ext_field)])]

@@ -11,6 +11,7 @@ import itertools
 import secrets
 import threading
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,16 @@ DEFAULT_CLIENT_SECRET = "leadflow-local-secret"
 DEFAULT_USERNAME = "integration@leadflow.local"
 DEFAULT_PASSWORD = "local-password"
 DEFAULT_SECURITY_TOKEN = "localtoken"
+ASSIGNMENT_RULE_USER = "lead.queue@leadflow.local"
+
+
+@dataclass(frozen=True)
+class Save:
+    """What an API request's headers ask of a save. Direct calls (the tests' and the control
+    API's stand-in for people in the UI) default to neither."""
+
+    allow_save: bool = False  # Sforce-Duplicate-Rule-Header: allowSave=true
+    auto_assign: bool = False  # run the active Lead assignment rule (Sforce-Auto-Assign)
 
 
 class SalesforceState:
@@ -37,6 +48,9 @@ class SalesforceState:
         # Most orgs keep the standard Lead duplicate rule active (Setup > Duplicate Rules):
         # on by default; False models an org that switched it off.
         duplicate_rule: bool = True,
+        # Orgs route new Leads with an active Lead assignment rule (Setup > Lead Assignment
+        # Rules): on by default, assigning to a seeded "Lead Queue" user; False: no active rule.
+        assignment_rule: bool = True,
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
         username: str = DEFAULT_USERNAME,
@@ -49,6 +63,7 @@ class SalesforceState:
         self.query_batch_size = query_batch_size
         self.statuses = statuses
         self.duplicate_rule = duplicate_rule
+        self.assignment_rule = assignment_rule
         self.credentials = (client_id, client_secret, username, password + security_token)
         self.faults = Faults()
         self.reset()
@@ -68,6 +83,9 @@ class SalesforceState:
             self._last_stamp = datetime(2000, 1, 1, tzinfo=UTC)
             self.faults.clear()
             self.integration_user = self.add_user(DEFAULT_USERNAME, "Integration User")
+            # Whom the active assignment rule gives every Lead (None: no active rule).
+            self.assignment_owner: str | None = (
+                self.add_user(ASSIGNMENT_RULE_USER, "Lead Queue") if self.assignment_rule else None)
 
     # --- sessions, usage, faults -------------------------------------------------------
 
@@ -159,12 +177,12 @@ class SalesforceState:
     # --- DML -------------------------------------------------------------------------
 
     def insert(
-        self, sobject: str, values: dict[str, Any], *, allow_save: bool = False
+        self, sobject: str, values: dict[str, Any], *, save: Save = Save()
     ) -> tuple[str | None, list[dict[str, Any]]]:
         values = _strip(values)
         with self.lock:
             errors = self._check(sobject, values, None) or self._duplicates(
-                sobject, values, None, allow_save)
+                sobject, values, None, save.allow_save)
             if errors:
                 return None, errors
             now = self._stamp()
@@ -174,12 +192,13 @@ class SalesforceState:
                 record |= {"IsConverted": False, "Status": self.statuses[0],
                            "OwnerId": self.integration_user}
             record |= values
+            self._assign(sobject, record, save)
             self._touch(sobject, record, now)
             self.records[sobject][record_id] = record
             return record_id, []
 
     def update(
-        self, sobject: str, record_id: str, values: dict[str, Any], *, allow_save: bool = False
+        self, sobject: str, record_id: str, values: dict[str, Any], *, save: Save = Save()
     ) -> list[dict[str, Any]]:
         values = _strip(values)
         values.pop("Id", None)
@@ -196,15 +215,16 @@ class SalesforceState:
             # Are Not Created for Records Matching Duplicate Rule Criteria").
             rematch = values.get("Email", record.get("Email")) != record.get("Email")
             errors = self._check(sobject, values, record_id) or (self._duplicates(
-                sobject, record | values, record_id, allow_save) if rematch else [])
+                sobject, record | values, record_id, save.allow_save) if rematch else [])
             if not errors:
                 record.update(values)
+                self._assign(sobject, record, save)
                 self._touch(sobject, record, self._stamp())
             return errors
 
     def upsert(
         self, sobject: str, field: str, value: str, values: dict[str, Any], *,
-        allow_save: bool = False,
+        save: Save = Save(),
     ) -> tuple[str | None, bool, list[dict[str, Any]], list[str]]:
         """(id, created, errors, matching ids when several records share the key)."""
         values = _strip(values) | {field: value}
@@ -213,11 +233,10 @@ class SalesforceState:
             if len(matches) > 1:
                 return None, False, [], [m["Id"] for m in matches]
             if not matches:
-                record_id, errors = self.insert(sobject, values, allow_save=allow_save)
+                record_id, errors = self.insert(sobject, values, save=save)
                 return record_id, record_id is not None, errors, []
             record_id = matches[0]["Id"]
-            return record_id, False, self.update(sobject, record_id, values,
-                                                 allow_save=allow_save), []
+            return record_id, False, self.update(sobject, record_id, values, save=save), []
 
     def delete(self, sobject: str, record_id: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -304,6 +323,14 @@ class SalesforceState:
                                     f"duplicates value on record with id: {clash[0]}",
                                     ["Leadflow_Key__c"]))
         return errors
+
+    def _assign(self, sobject: str, record: dict[str, Any], save: Save) -> None:
+        """The active Lead assignment rule overwrites OwnerId on every API create and update
+        that does not send `Sforce-Auto-Assign: FALSE` (REST API Developer Guide, "Assignment
+        Rule Header": "If the header is not provided in the request, the default value is
+        TRUE"). The emulated rule has one entry that matches every Lead."""
+        if sobject == "Lead" and save.auto_assign and self.assignment_owner:
+            record["OwnerId"] = self.assignment_owner
 
     def _duplicates(
         self, sobject: str, values: dict[str, Any], record_id: str | None, allow_save: bool

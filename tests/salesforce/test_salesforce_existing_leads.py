@@ -12,6 +12,7 @@ from sf_helpers import lead, make_connector
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from connectors.salesforce import SalesforceConnector
+from emulators.salesforce.state import Save
 
 UPSERT = "composite/sobjects/Lead/Leadflow_Key__c"
 
@@ -19,7 +20,7 @@ UPSERT = "composite/sobjects/Lead/Leadflow_Key__c"
 def rep_made(org, email: str, **fields: object) -> str:
     """A Lead a rep typed in before leadflow was installed: no Leadflow_Key__c."""
     lead_id, errors = org.state.insert("Lead", {"LastName": "Rep", "Company": "Made",
-                                                "Email": email} | fields, allow_save=True)
+                                                "Email": email} | fields, save=Save(allow_save=True))
     assert not errors
     return lead_id
 
@@ -49,9 +50,10 @@ def test_existing_lead_is_adopted_not_duplicated(org, connector: SalesforceConne
     assert org.state.get("Lead", converted).get("Leadflow_Key__c") is None
     # Person3: nothing existed, so the upsert created it.
     assert results[2].ok and org.state.lead_by_key("person3@example.com") is not None
-    # One SOQL query for the batch, one update for the adoption, one upsert.
+    # One SOQL query for the batch, one update for the adoption, and two upserts: the adopted
+    # Lead keeps its owner (Sforce-Auto-Assign: FALSE), new ones go to the org's rule.
     assert org.state.calls["query"] == 1
-    assert (org.state.calls["collections.update"], org.state.calls["collections.upsert"]) == (1, 1)
+    assert (org.state.calls["collections.update"], org.state.calls["collections.upsert"]) == (1, 2)
 
 
 def test_a_process_asks_once_per_key(org, connector: SalesforceConnector) -> None:
@@ -100,3 +102,20 @@ def test_org_without_the_rule_keeps_duplicates(org) -> None:
         org.state.duplicate_rule = True
 
     assert result.ok and result.record_id != converted
+
+
+def test_assignment_rule_reassigns_only_where_leadflow_lets_it(org, connector) -> None:
+    rep = org.state.add_user("rep@example.com", "Rita Rep")
+    queue = org.state.assignment_owner
+    typed_in = rep_made(org, "person3@example.com", OwnerId=rep)
+
+    results = connector.upsert_leads([lead(1, owner_id=rep), lead(2), lead(3)])
+
+    owners = [org.state.get("Lead", r.record_id)["OwnerId"] for r in results]
+    # leadflow's owner stays; a new lead leadflow gives no owner is the org's rule's to route;
+    # a Lead a rep already owns is not handed to the rule by leadflow's writes.
+    assert owners == [rep, queue, rep]
+    assert results[2].record_id == typed_in
+    org_rules = make_connector(org, assignment_rules=True)
+    org_rules.upsert_leads([lead(1, "SQL", owner_id=rep)])
+    assert org.state.lead_by_key("person1@example.com")["OwnerId"] == queue

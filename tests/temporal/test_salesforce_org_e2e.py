@@ -11,19 +11,28 @@ import pytest
 from lead_harness import running_worker, unique_email, until
 from vendor_stack import VENDORS, vendor_stack
 
+from config.playbook_loader import stock_playbook
 from leadflow.client import LeadClient
+from leadflow.team_client import TeamClient
 from lifecycle.events import EventKind, LeadEvent
+from workflows.lead_models import LeadCommand
 
 
 @pytest.fixture(scope="module")
 def stack():
     with vendor_stack() as running:
+        running.ana = running.salesforce.add_user("ana.sdr@example.com", "Ana Sdr")
+        running.bo = running.salesforce.add_user("bo.ae@example.com", "Bo Ae")
         yield running
 
 
+def fact(kind: EventKind) -> LeadEvent:
+    return LeadEvent(event_id=uuid.uuid4().hex, kind=kind, occurred_at=datetime.now(UTC),
+                     properties={"company": "Acme"})
+
+
 def demo_request() -> LeadEvent:
-    return LeadEvent(event_id=uuid.uuid4().hex, kind=EventKind.DEMO_REQUESTED,
-                     occurred_at=datetime.now(UTC), properties={"company": "Acme"})
+    return fact(EventKind.DEMO_REQUESTED)
 
 
 def leads_with_email(stack, email: str) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -54,3 +63,27 @@ async def test_a_rep_made_lead_is_adopted_and_a_converted_one_is_an_explained_er
         assert "DUPLICATES_DETECTED" in error and converted in error and "resync" in error
         assert [r["Id"] for r in leads_with_email(stack, converted_email)] == [converted]
         assert (await leads.state(adopted_email)).sync_errors == {}
+
+
+async def test_the_routed_owner_survives_the_orgs_assignment_rule(dev_env, stack):
+    assert stack.salesforce.assignment_owner  # the org's active Lead assignment rule
+    routing = stock_playbook("demo_led").routing
+    assert routing is not None
+    async with running_worker(dev_env.client, VENDORS, stack.connectors()) as h:
+        for team in ("sdr-americas", "ae-americas"):  # MQL goes to an SDR, SQL to an AE
+            await TeamClient(dev_env.client, h.task_queue, "demo_led").sync_owners(
+                routing.team(team))
+        leads = LeadClient(dev_env.client, h.task_queue)
+        email = unique_email("routed")
+        await leads.send_event(email, demo_request())
+        h.handles.append(dev_env.client.get_workflow_handle(f"lead:{email}"))
+        await until(lambda: stack.salesforce_lead(email).get("OwnerId") == stack.ana)
+
+        await leads.command(email, LeadCommand(kind="confirm_sql", properties={  # a later sync
+            "use_case": "forecasting", "timeline": "Q3"}))
+        await until(lambda: stack.salesforce_lead(email).get("Lead_Stage__c") == "SQL")
+
+        state = await leads.state(email)
+        assert state.owner_ids["salesforce"] == stack.bo
+        assert stack.salesforce_lead(email)["OwnerId"] == stack.bo
+        assert state.sync_errors == {}
