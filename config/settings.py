@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     ingest_host: str = Field("127.0.0.1", alias="LEADFLOW_INGEST_HOST")
     ingest_port: int = Field(8080, alias="LEADFLOW_INGEST_PORT")
     ingest_token: SecretStr | None = Field(None, alias="LEADFLOW_INGEST_TOKEN")
+    # The ingest service's address as senders call it, when a TLS-terminating proxy sits in
+    # front (e.g. https://leads.example.com or https://example.com/leadflow): HubSpot signs the
+    # URL it called, so webhook signatures are checked against this base plus the request path.
+    public_url: str | None = Field(None, alias="LEADFLOW_PUBLIC_URL")
     segment_webhook_secret: SecretStr | None = Field(None, alias="SEGMENT_WEBHOOK_SECRET")
     hubspot_client_secret: SecretStr | None = Field(None, alias="HUBSPOT_CLIENT_SECRET")
     salesforce_webhook_secret: SecretStr | None = Field(None, alias="SALESFORCE_WEBHOOK_SECRET")
