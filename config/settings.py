@@ -67,6 +67,10 @@ class Settings(BaseSettings):
 
     # Continuous reconcile: the schedule's interval, e.g. "5m".
     reconcile_every: str = Field("5m", alias="LEADFLOW_RECONCILE_EVERY")
+    # How far each reconcile window also reaches into the one before: CRM search finds a change
+    # only some seconds after it is written, so a change just before a window closes would
+    # otherwise be missed by both windows.
+    reconcile_lag: str = Field("1m", alias="LEADFLOW_RECONCILE_LAG")
 
     # Observability: "json" in production, "text" locally; where Prometheus scrapes the worker.
     log_format: str = Field("text", alias="LEADFLOW_LOG_FORMAT")

@@ -8,6 +8,7 @@ wait; a whole-request failure that outlasts it becomes VendorError(retryable=Tru
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -79,16 +80,54 @@ VALUE_PATTERNS = {"INVALID_OPTION": re.compile(r"^(.*?) was not one of the allow
 
 
 # ---- transport: pacing + bounded retries -------------------------------------------------
+# CRM search has its own limit, "four requests per second and per authentication token"
+# (developers.hubspot.com/changelog/crm-search-api-rate-limit-increase), and is exempt from the
+# ten-second one. Every connector in a process using the same token shares one search pacer;
+# other processes on the same token (worker and ingest) are met by the 429s it still draws.
+SEARCH_PER_SECOND = 4
+
+
+class _SearchPacer:
+    def __init__(self, per_second: int = SEARCH_PER_SECOND) -> None:
+        # 10% slack: requests sent evenly can still arrive bunched after network jitter.
+        self.spacing = 1.1 / per_second
+        self.next_at = 0.0
+        self.lock = threading.Lock()
+
+    def wait_turn(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        with self.lock:
+            delay = self.next_at - clock()
+            if delay > 0:
+                sleep(delay)
+            self.next_at = max(clock(), self.next_at) + self.spacing
+
+    def back_off(self, clock: Callable[[], float], seconds: float) -> None:
+        """Another process spent this token's second: nobody here searches for `seconds`."""
+        with self.lock:
+            self.next_at = max(self.next_at, clock() + seconds)
+
+
+_SEARCH_PACERS: dict[str, _SearchPacer] = {}
+_SEARCH_PACERS_LOCK = threading.Lock()
+
+
+def search_pacer(access_token: str) -> _SearchPacer:
+    key = hashlib.sha256(access_token.encode()).hexdigest()
+    with _SEARCH_PACERS_LOCK:
+        return _SEARCH_PACERS.setdefault(key, _SearchPacer())
+
+
 class _Pacer:
     """Keeps this process under HubSpot's rolling limit, learned from response headers."""
 
-    def __init__(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+    def __init__(self, clock: Callable[[], float], sleep: Callable[[float], None],
+                 search: _SearchPacer) -> None:
         self.clock, self.sleep = clock, sleep
         self.limit: int | None = None
         self.interval = 10.0
         self.remaining: int | None = None
         self.sent: deque[float] = deque()
-        self.last_search = 0.0
+        self.search = search
         # Threads sharing a connector share its budget: waiting while holding the lock is
         # what queues them behind each other.
         self.lock = threading.Lock()
@@ -97,10 +136,13 @@ class _Pacer:
         return max(1, (self.limit or 0) // 10)  # headroom for other clients of the same app
 
     def wait_turn(self, search: bool) -> None:
+        if search:  # outside the ten-second window: only the token's search pacer applies
+            self.search.wait_turn(self.clock, self.sleep)
+            return
         with self.lock:
-            self._wait_turn(search)
+            self._wait_turn()
 
-    def _wait_turn(self, search: bool) -> None:
+    def _wait_turn(self) -> None:
         now = self.clock()
         while self.sent and self.sent[0] <= now - self.interval:
             self.sent.popleft()
@@ -112,14 +154,9 @@ class _Pacer:
             elif self.remaining is not None and self.remaining <= self._reserve():
                 # Someone else is spending the same budget: wait for our oldest slot to free.
                 delay = (self.sent[0] + self.interval - now) if self.sent else self.interval
-        if search:  # search has its own ~5 requests/second limit and no headers for it
-            delay = max(delay, self.last_search + 0.2 - now)
         if delay > 0:
             self.sleep(delay)
-        stamp = self.clock()
-        self.sent.append(stamp)
-        if search:
-            self.last_search = stamp
+        self.sent.append(self.clock())
 
     def observe(self, headers: Mapping[str, str] | None) -> None:
         h = {k.lower(): v for k, v in (headers or {}).items()}
@@ -144,11 +181,11 @@ def _error_body(exc: Any) -> dict:
 
 
 class _Transport:
-    def __init__(self, max_wait_s: float, max_attempts: int,
+    def __init__(self, max_wait_s: float, max_attempts: int, search: _SearchPacer,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.max_wait_s, self.max_attempts = max_wait_s, max_attempts
-        self.pacer = _Pacer(clock, sleep)
+        self.pacer = _Pacer(clock, sleep, search)
         self.sleep = sleep
 
     def call(self, what: str, fn: Callable[..., Any], *args: Any, search: bool = False,
@@ -190,6 +227,10 @@ class _Transport:
             if policy == "DAILY":  # nothing left today: retrying in-process is pointless
                 raise VendorError(VENDOR, "RATE_LIMIT_DAILY", f"{what}: daily API limit reached",
                                   retryable=True) from None
+            if policy == "SECONDLY":  # search's per-token second, spent by another process
+                delay = retry_after or _backoff(attempt) / 2
+                self.pacer.search.back_off(self.pacer.clock, delay)
+                return "RATE_LIMIT_SECONDLY", delay
             return f"RATE_LIMIT_{policy}", retry_after or self.pacer.interval
         if status == 423:
             return "LOCKED", retry_after or 2.0
@@ -270,7 +311,7 @@ class HubSpotConnector:
         self._groups = client.crm.properties.groups_api
         self._owners = client.crm.owners.owners_api
         self._tasks = client.crm.objects.tasks.basic_api
-        self._io = _Transport(max_wait_s, max_attempts)
+        self._io = _Transport(max_wait_s, max_attempts, search_pacer(access_token))
 
     def __repr__(self) -> str:  # never show the token
         return f"HubSpotConnector(base_url={self.base_url!r})"

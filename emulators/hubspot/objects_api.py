@@ -114,7 +114,7 @@ def merge(state: HubSpotState, request: Request, body: dict) -> Response:
 
 def run_search(state: HubSpotState, request: Request, body: dict) -> Response:
     kind = _kind(request)
-    return JSONResponse(search.run(state.store.live(kind), body, state.properties[kind],
+    return JSONResponse(search.run(state.searchable(kind), body, state.properties[kind],
                                    str(request.base_url).rstrip("/"), kind))
 
 
@@ -196,6 +196,7 @@ def routes() -> list[Route]:
         (one, "GET", get_one), (one, "PATCH", update), (one, "DELETE", archive),
     ]
     template = {one: BASE + "/{id}"}
-    return [Route(path, api(template.get(path, path), handler), methods=[method])
+    return [Route(path, api(template.get(path, path), handler,
+                            search=handler is run_search), methods=[method])
             for path, method, handler in table]
 

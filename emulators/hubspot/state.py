@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from emulators.common import Faults
-from emulators.hubspot.ratelimit import TEN_SECONDLY, RateLimiter
+from emulators.hubspot.ratelimit import SEARCH_PER_SECOND, TEN_SECONDLY, RateLimiter, SearchLimiter
 from emulators.hubspot.schema import definition, seed_groups, seed_properties
 from emulators.hubspot.store import ObjectStore, Record
 
@@ -38,12 +38,20 @@ class HubSpotState:
         owners: list[dict] | None = None,
         portal_id: int = 62515,
         clock: Callable[[], datetime] = _now,
+        search_per_second: int = SEARCH_PER_SECOND,
+        search_index_delay_s: float = 0.0,
     ) -> None:
         self.lock = threading.RLock()
         self.access_tokens = {access_token}
         self.portal_id = portal_id
         self.clock = clock
         self.limiter = RateLimiter(rate_limit_max, rate_limit_interval_ms, daily_limit)
+        self.search_limiter = SearchLimiter(search_per_second)
+        # CRM search indexes a write some seconds after it happens (widely reported by
+        # integrators; HubSpot documents no figure): a record changed less than this long ago
+        # is not yet found by search. Off by default so tests that search right after seeding
+        # stay fast; set it where the lag matters.
+        self.search_index_delay_s = search_index_delay_s
         self.faults = Faults()
         self.fault_policy = TEN_SECONDLY  # which 429 body a planted 429 fault answers with
         self._owner_seed = owners if owners is not None else DEFAULT_OWNERS
@@ -60,6 +68,7 @@ class HubSpotState:
             self.statuses: Counter[int] = Counter()
             self.log: list[tuple[str, str, int]] = []
             self.limiter.reset()
+            self.search_limiter.reset()
             self.faults.clear()
 
     # ---- what tests look at ----------------------------------------------------------
@@ -69,6 +78,13 @@ class HubSpotState:
     def contact(self, email: str) -> Record | None:
         with self.lock:
             return self.store.find("contacts", email, "email")
+
+    def searchable(self, object_type: str) -> list[Record]:
+        """What CRM search can find now: live records indexed `search_index_delay_s` ago."""
+        with self.lock:
+            horizon = self.clock() - timedelta(seconds=self.search_index_delay_s)
+            return [r for r in self.store.live(object_type)
+                    if not self.search_index_delay_s or r.updated_at <= horizon]
 
     def contacts(self) -> list[Record]:
         with self.lock:
