@@ -42,6 +42,7 @@ from urllib3.util.retry import Retry
 from connectors.base import (
     ChangedPage,
     ChangedRecord,
+    Finding,
     LeadSnapshot,
     Owner,
     OwnerTask,
@@ -538,6 +539,51 @@ class HubSpotConnector:
                                        self._props.get_by_name_with_http_info,
                                        self._props.create_with_http_info, create))
         return report
+
+    def doctor(self) -> list[Finding]:
+        """Read-only proof that the token works and reaches what leadflow uses: the contact
+        search and owners (a private app lacking a scope gets 403 there) and leadflow's custom
+        contact properties with their types."""
+        def check(name: str, probe: Callable[[], str]) -> Finding:
+            try:
+                return Finding(vendor=VENDOR, check=name, status="ok", detail=probe())
+            except VendorError as exc:
+                return Finding(vendor=VENDOR, check=name, status="failed", detail=str(exc))
+            except API_ERRORS as exc:
+                body = _error_body(exc)
+                return Finding(vendor=VENDOR, check=name, status="failed",
+                               detail=f"HTTP {exc.status} {body.get('category', '')}: "
+                                      f"{body.get('message', exc.reason)}")
+
+        def search() -> str:
+            return f"{self.count_changed(datetime(2000, 1, 1, tzinfo=UTC))} contacts searchable"
+
+        def owners() -> str:
+            self._io.call("owners", self._owners.get_page_with_http_info, limit=1)
+            return "owners readable"
+
+        def prop(spec: dict[str, str]) -> Callable[[], str]:
+            def probe() -> str:
+                try:
+                    found = self._io.call(f"read property {spec['name']}",
+                                          self._props.get_by_name_with_http_info, "contacts",
+                                          spec["name"])
+                except API_ERRORS as exc:
+                    if exc.status == 404:
+                        raise VendorError(VENDOR, "MISSING_PROPERTY", f"contact property "
+                                          f"{spec['name']} does not exist: run `leadflow setup "
+                                          "hubspot`", retryable=False) from None
+                    raise
+                if found.type != spec["type"]:
+                    raise VendorError(VENDOR, "WRONG_TYPE", f"contact property {spec['name']} "
+                                      f"is {found.type}, leadflow writes {spec['type']}",
+                                      retryable=False)
+                return f"{spec['name']} ({found.type})"
+            return probe
+
+        return [check("token and contact search (crm.objects.contacts.read)", search),
+                check("owners (crm.objects.owners.read)", owners),
+                *(check(f"property {p['name']}", prop(p)) for p in CUSTOM_PROPERTIES)]
 
     def _ensure(self, kind: str, name: str, get: Callable, create: Callable, body: Any) -> str:
         try:

@@ -42,6 +42,7 @@ from config.settings import Settings
 from connectors.base import (
     ChangedPage,
     ChangedRecord,
+    Finding,
     LeadSnapshot,
     Owner,
     OwnerTask,
@@ -270,6 +271,30 @@ class SalesforceConnector:
         wanted = sorted({v["Status"] for v in self.stage_fields.values() if "Status" in v})
         missing += [f"Lead.Status picklist value {s!r}" for s in wanted if s not in statuses]
         return missing
+
+    def doctor(self) -> list[Finding]:
+        """Login, the fields leadflow writes, and the Lead query its adoption runs."""
+        def failed(check: str, detail: str) -> Finding:
+            return Finding(vendor=self.name, check=check, status="failed", detail=detail)
+
+        try:
+            missing = self.provision()
+        except VendorError as exc:
+            return [failed("login and Lead describe", str(exc))]
+        out = [Finding(vendor=self.name, check="login and Lead describe", status="ok",
+                       detail=f"logged in at {self._login_url}")]
+        if missing:
+            return out + [failed(f"field {m}", "deploy it: see `leadflow setup salesforce`")
+                          for m in missing]
+        out.append(Finding(vendor=self.name, check="Lead fields and Status values", status="ok",
+                           detail=", ".join(f.name for f in CUSTOM_FIELDS)))
+        try:
+            self._call(_Budget(self.max_wait_s), lambda sf: sf.query(
+                f"SELECT Id FROM Lead WHERE Email IN ('doctor@leadflow.invalid') "
+                f"AND {KEY_FIELD} = null"))
+        except VendorError as exc:
+            return out + [failed("Lead query by Email", str(exc))]
+        return out + [Finding(vendor=self.name, check="Lead query by Email", status="ok")]
 
     # --- upsert internals ------------------------------------------------------------------
 
