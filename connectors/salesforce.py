@@ -179,12 +179,18 @@ class SalesforceConnector:
     # --- the Connector protocol ----------------------------------------------------------
 
     def upsert_leads(self, leads: list[LeadSnapshot]) -> list[SyncResult]:
-        """One sObject Collections upsert per 200 leads; results in input order."""
+        """One sObject Collections upsert per 200 leads; results in input order.
+
+        A collections request may name one external id value only once, so the same lead
+        twice in `leads` is written once, with its later snapshot; both get that result.
+        """
+        latest = {lead.email.strip().lower(): i for i, lead in enumerate(leads)}
+        unique = sorted(latest.values())
         results: list[SyncResult | None] = [None] * len(leads)
         budget = _Budget(self.max_wait_s)
-        for start in range(0, len(leads), COLLECTION_LIMIT):
+        for start in range(0, len(unique), COLLECTION_LIMIT):
             chunk = [(i, leads[i], self._record(leads[i]))
-                     for i in range(start, min(start + COLLECTION_LIMIT, len(leads)))]
+                     for i in unique[start:start + COLLECTION_LIMIT]]
             existing = self._adopt(chunk, budget)
             for _, _, rec in chunk:
                 if rec[KEY_FIELD] in existing:
@@ -207,9 +213,12 @@ class SalesforceConnector:
             for group, assign in ((kept, False), (ruled, True)):
                 if group:
                     self._upsert_chunk(group, results, budget, _headers(auto_assign=assign))
-        for result in results:
-            if result is not None and result.ok:
-                self._remember(result.email.strip().lower())
+        for i, lead in enumerate(leads):
+            written = results[latest[lead.email.strip().lower()]]
+            assert written is not None
+            results[i] = written.model_copy(update={"email": lead.email})
+            if written.ok:
+                self._remember(lead.email.strip().lower())
         return [r for r in results if r is not None]
 
     def changed_since(
@@ -222,7 +231,15 @@ class SalesforceConnector:
         """
         budget = _Budget(self.max_wait_s)
         if cursor:
-            page = self._call(budget, lambda sf: sf.query_more(cursor, identifier_is_url=True))
+            try:
+                page = self._call(budget, lambda sf: sf.query_more(cursor, identifier_is_url=True))
+            except VendorError as exc:
+                if exc.code != "INVALID_QUERY_LOCATOR":
+                    raise
+                # Query locators expire (two days); a backfill resuming later reads its
+                # window again from the start: records read twice are applied idempotently.
+                log.info("salesforce: query cursor expired, restarting the window")
+                return self.changed_since(since, until, None)
         else:
             soql = (f"SELECT {', '.join(READ_FIELDS)} FROM Lead WHERE SystemModstamp > "
                     f"{_soql_time(since, math.floor)}")
@@ -240,17 +257,23 @@ class SalesforceConnector:
                       active=bool(r["IsActive"])) for r in rows["records"]]
 
     def create_task(self, task: OwnerTask) -> str:
-        """A Task on the lead (WhoId), assigned to the task's owner or else the lead's owner."""
+        """A Task on the lead (WhoId), assigned to the task's owner or else the lead's owner.
+
+        The lead is found by SOQL, not by `sobjects/Lead/{key field}/{email}`: an email in the
+        URL answers 404 when its ending looks like a file format (the REST guide's example is
+        `.inc`). A converted Lead refuses new tasks, so the task goes on its Contact.
+        """
         budget = _Budget(self.max_wait_s)
-        key = task.email.strip().lower()  # simple-salesforce URL-quotes it
-        try:
-            lead = self._call(budget, lambda sf: _sobject(sf, "Lead").get_by_custom_id(KEY_FIELD, key))
-        except VendorError as exc:
-            if exc.code in ("NOT_FOUND", "ENTITY_IS_DELETED"):
-                raise VendorError(self.name, exc.code, f"no Salesforce lead for {task.email}",
-                                  retryable=False) from exc
-            raise
-        body = {"WhoId": lead["Id"], "OwnerId": task.owner_id or lead["OwnerId"],
+        key = task.email.strip().lower()
+        soql = (f"SELECT Id, OwnerId, IsConverted, ConvertedContactId FROM Lead "
+                f"WHERE {KEY_FIELD} = {_soql_string(key)}")
+        rows = self._call(budget, lambda sf: sf.query(soql))["records"]
+        if not rows:
+            raise VendorError(self.name, "NOT_FOUND", f"no Salesforce lead for {task.email}",
+                              retryable=False)
+        lead = rows[0]
+        who = lead["ConvertedContactId"] if lead.get("IsConverted") else lead["Id"]
+        body = {"WhoId": who, "OwnerId": task.owner_id or lead["OwnerId"],
                 "Subject": task.subject[:255], "Description": task.body,
                 "Status": "Not Started", "Priority": "Normal"}
         if task.due_at is not None:

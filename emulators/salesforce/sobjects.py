@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from typing import Any
 
 from starlette.requests import Request
@@ -97,9 +99,18 @@ async def _by_id(state: SalesforceState, request: Request, sobject: str, rid: st
     return errors_response(400, errors) if errors else Response(status_code=204)
 
 
+# REST API Developer Guide, "Get Records Using sObject Rows by External ID": some top-level
+# domains conflict with file format extensions, so an external id value such as
+# example@email.inc in the URL answers 404 Not Found ("Run a query ... to retrieve the record
+# ID" is the documented workaround).
+FORMAT_LIKE_ENDINGS = (".inc", ".json", ".xml")
+
+
 async def _by_external_id(
     state: SalesforceState, request: Request, sobject: str, field: str, key: str
 ) -> Response:
+    if key.lower().endswith(FORMAT_LIKE_ENDINGS):
+        return not_found()
     spec = schema.fields_for(sobject, state.custom_fields).get(field)
     if spec is None or not (spec.external_id or field == "Id"):
         return error_response(404, "NOT_FOUND", "Provided external ID field does not exist or "
@@ -159,6 +170,22 @@ async def collection(state: SalesforceState, request: Request, parts: list[str])
             return error_response(404, "NOT_FOUND", "Provided external ID field does not exist "
                                   f"or is not accessible: {parts[1]}")
     op = "upsert" if parts else ("create" if request.method == "POST" else "update")
+    if op == "upsert":
+        # One external id value at most once per request: every record repeating a value
+        # fails alone ("Duplicate external id specified"); the others are saved.
+        counts = Counter(str(rec.get(parts[1])).lower() for _, rec in typed if rec.get(parts[1]))
+        repeated = {k for k, n in counts.items() if n > 1}
+        if repeated:
+            results = [
+                {"id": None, "success": False, "created": False, "errors": [error(
+                    "DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {rec[parts[1]]}",
+                    [parts[1]])]}
+                if str(rec.get(parts[1])).lower() in repeated else None
+                for _, rec in typed]
+            rest = [t for t, r in zip(typed, results, strict=True) if r is None]
+            done = iter(json.loads(_run(state, rest, bool(body.get("allOrNone")), op, parts[1],
+                                        save_options(request)).body))
+            return JSONResponse([r if r is not None else next(done) for r in results])
     return _run(state, typed, bool(body.get("allOrNone")), op, parts[1] if parts else None,
                 save_options(request))
 

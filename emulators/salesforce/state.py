@@ -77,8 +77,9 @@ class SalesforceState:
             self.api_usage = 0
             self.lock_row_failures = 0
             self.logins = 0
-            # locator -> (rows already rendered, batch size), like Salesforce's server cursors
-            self.query_cursors: dict[str, tuple[list[dict[str, Any]], int]] = {}
+            # locator -> (rows already rendered, batch size, opened at), like Salesforce's
+            # server cursors, which expire (see query.CURSOR_TTL)
+            self.query_cursors: dict[str, tuple[list[dict[str, Any]], int, datetime]] = {}
             self._ids = itertools.count(1)
             self._last_stamp = datetime(2000, 1, 1, tzinfo=UTC)
             self.faults.clear()
@@ -278,12 +279,21 @@ class SalesforceState:
             record.update(fields, Status=status)
             self._touch("Lead", record, self._stamp())
 
+    def age_query_cursors(self, by: timedelta) -> None:
+        """Time passes for every open query cursor (they expire two days after they open)."""
+        with self.lock:
+            self.query_cursors = {k: (rows, size, opened - by)
+                                  for k, (rows, size, opened) in self.query_cursors.items()}
+
     def convert_lead(self, lead_id: str) -> str:
         """Lead conversion: the lead becomes read-only and points at a new Contact."""
         with self.lock:
             record = self.records["Lead"][lead_id]
             contact_id = f"003{next(self._ids):012d}AAA"
             now = self._stamp()
+            self.records["Contact"][contact_id] = {
+                "Id": contact_id, "Email": record.get("Email"), "LastName": record.get("LastName"),
+                "OwnerId": record.get("OwnerId"), "IsDeleted": False, "SystemModstamp": now}
             record.update(IsConverted=True, ConvertedDate=now.date().isoformat(),
                           ConvertedContactId=contact_id, Status="Closed - Converted")
             self._touch("Lead", record, now)
@@ -314,6 +324,17 @@ class SalesforceState:
             elif not user["IsActive"]:
                 errors.append(error("INACTIVE_OWNER_OR_USER", "owner or user is inactive.",
                                     ["OwnerId"]))
+        who = values.get("WhoId")
+        if sobject == "Task" and who and not errors:
+            # A Task's WhoId names a live Lead or Contact; a converted Lead is read-only
+            # ("cannot reference converted lead"): tasks go on the Contact it became.
+            target = self.records["Lead" if who.startswith("00Q") else "Contact"].get(who)
+            if target is None or target.get("IsDeleted"):
+                errors.append(error("INVALID_CROSS_REFERENCE_KEY", "Name ID: id value of "
+                                    f"incorrect type: {who}", ["WhoId"]))
+            elif target.get("IsConverted"):
+                errors.append(error("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted "
+                                    "lead", ["WhoId"]))
         key = values.get("Leadflow_Key__c")
         if key and not errors:
             clash = [r["Id"] for r in self.find(sobject, "Leadflow_Key__c", key)
