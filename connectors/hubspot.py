@@ -57,9 +57,6 @@ BATCH_SIZE = 100
 PAGE_SIZE = 200
 SEARCH_CAP = 10_000
 TASK_TO_CONTACT = 204  # HubSpot-defined association type id: task -> contact
-# HubSpot's default lifecycle order; a move to an earlier stage must clear the field first.
-LIFECYCLE_ORDER = ["subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead",
-                   "opportunity", "customer", "evangelist", "other"]
 GROUP = {"name": "leadflow", "label": "leadflow"}
 CUSTOM_PROPERTIES = [
     {"name": "lead_stage", "label": "Lead stage", "type": "string", "field_type": "text"},
@@ -252,8 +249,8 @@ class _Row:
     backward: bool
 
 
-def _lifecycle_rank(value: str | None) -> int:
-    return LIFECYCLE_ORDER.index(value) if value in LIFECYCLE_ORDER else -1
+def _traced(rows: list[_Row], trace: str | None) -> _Row | None:
+    return rows[int(trace)] if trace and trace.isdigit() and int(trace) < len(rows) else None
 
 
 def _failure(email: str, code: str, message: str, retryable: bool = False) -> SyncResult:
@@ -272,6 +269,16 @@ def _property_details(body: dict) -> list[dict]:
     except ValueError:
         return []
     return [d for d in details if isinstance(d, dict) and d.get("name")]
+
+
+def _rejected(row: _Row, details: list[dict], category: str, message: str) -> SyncResult:
+    """A record HubSpot refused, named by the property and code that made it fail."""
+    mine = [d for d in details if _implicates(d, row)] or details
+    if not mine:
+        return _failure(row.email, category, f"{row.email}: {message}")
+    return _failure(row.email, mine[0].get("error", category),
+                    "; ".join(f"{row.email}: property {d['name']} rejected with "
+                              f"{d.get('error')}: {d.get('message')}" for d in mine))
 
 
 def _implicates(detail: dict, row: _Row) -> bool:
@@ -313,6 +320,7 @@ class HubSpotConnector:
         self._owners = client.crm.owners.owners_api
         self._tasks = client.crm.objects.tasks.basic_api
         self._io = _Transport(max_wait_s, max_attempts, search_pacer(access_token))
+        self._lifecycle_order: list[str] | None = None
 
     def __repr__(self) -> str:  # never show the token
         return f"HubSpotConnector(base_url={self.base_url!r})"
@@ -361,8 +369,10 @@ class HubSpotConnector:
         email = lead.email.strip().lower()
         stage = self.stage_fields.get(lead.stage, {})  # a stage may map to no HubSpot values
         props = {**lead.properties, **stage}
+        # No `email` property: the upsert's id sets it on a new contact, and on a merged
+        # contact found by an old address it would replace the survivor's primary email.
+        props.pop("email", None)
         props.update(
-            email=email,
             lead_stage=lead.stage,
             lead_score=str(lead.score),
             # "" clears a stale value, e.g. the reason once a disqualified lead re-enters.
@@ -373,13 +383,30 @@ class HubSpotConnector:
             props["hubspot_owner_id"] = lead.owner_id
         before = self.stage_fields.get(lead.previous_stage or "", {}).get("lifecyclestage")
         after = stage.get("lifecyclestage")
-        backward = bool(after) and _lifecycle_rank(after) < _lifecycle_rank(before)
+        backward = (bool(after) and bool(before) and after != before
+                    and self._lifecycle_rank(after) < self._lifecycle_rank(before))
         return _Row(email, props, backward)
+
+    def _lifecycle_rank(self, value: str | None) -> int:
+        """The stage's place in this portal's lifecycle order (-1: none or unknown).
+
+        Portals add and remove lifecycle stages, so the order is the `lifecyclestage`
+        property's options by displayOrder, read once per connector (one per process and
+        playbook), never HubSpot's eight defaults."""
+        if value is None:
+            return -1
+        if self._lifecycle_order is None:
+            prop = self._io.call("read property lifecyclestage",
+                                 self._props.get_by_name_with_http_info, "contacts",
+                                 "lifecyclestage")
+            options = sorted(prop.options or [], key=lambda o: o.display_order)
+            self._lifecycle_order = [o.value for o in options]
+        return self._lifecycle_order.index(value) if value in self._lifecycle_order else -1
 
     def _clear_lifecycle(self, rows: list[_Row]) -> None:
         """HubSpot only moves lifecyclestage forward unless it is cleared by an earlier,
         separate request (it does not promise order inside one batch)."""
-        cleared = [_Row(r.email, {"email": r.email, "lifecyclestage": ""}, False) for r in rows]
+        cleared = [_Row(r.email, {"lifecyclestage": ""}, False) for r in rows]
         self._upsert(cleared)  # failures here surface on the write that follows
 
     def _upsert(self, rows: list[_Row]) -> tuple[dict[str, SyncResult], dict[str, str | None]]:
@@ -391,23 +418,35 @@ class HubSpotConnector:
 
     def _upsert_batch(self, rows: list[_Row], results: dict[str, SyncResult],
                       stored: dict[str, str | None]) -> None:
+        """Each input carries its position as objectWriteTraceId: HubSpot then answers per
+        record (207 with `errors` for the invalid ones) and echoes the trace id on results.
+        Results are matched by it, never by the returned email, which after a merge can be
+        the surviving contact's own address rather than the one sent."""
         batch = UpsertBatch(inputs=[UpsertInput(id=r.email, id_property="email",
-                                                properties=r.props) for r in rows])
+                                                object_write_trace_id=str(n), properties=r.props)
+                                    for n, r in enumerate(rows)])
         try:
             data = self._io.call("batch upsert", self._batch.upsert_with_http_info, batch)
         except API_ERRORS as exc:
             self._isolate_failures(rows, exc, results, stored)
             return
         for item in data.results:
-            email = (item.properties.get("email") or "").lower()
-            results[email] = SyncResult(email=email, ok=True, record_id=item.id)
-            stored[email] = item.properties.get("lifecyclestage")
+            row = _traced(rows, item.object_write_trace_id)
+            if row is not None:
+                results[row.email] = SyncResult(email=row.email, ok=True, record_id=item.id)
+                stored[row.email] = item.properties.get("lifecyclestage")
         batch_errors = getattr(data, "errors", None) or []
-        reason = "; ".join(e.message for e in batch_errors) or "no result returned"
+        for error in batch_errors:
+            details = _property_details({"message": error.message or ""})
+            for trace in (error.context or {}).get("objectWriteTraceId", []):
+                row = _traced(rows, trace)
+                if row is not None:
+                    results[row.email] = _rejected(row, details, error.category or "BATCH_ERROR",
+                                                   error.message or "")
         for row in rows:
             if row.email not in results:
                 results[row.email] = _failure(row.email, "BATCH_ERROR",
-                                              f"{row.email}: {reason}", retryable=True)
+                                              f"{row.email}: no result returned", retryable=True)
 
     def _isolate_failures(self, rows: list[_Row], exc: Any, results: dict[str, SyncResult],
                           stored: dict[str, str | None]) -> None:
@@ -427,11 +466,7 @@ class HubSpotConnector:
             self._upsert_batch(rows[half:], results, stored)
             return
         for row in guilty or rows:
-            mine = [d for d in details if _implicates(d, row)] or details
-            results[row.email] = _failure(
-                row.email, mine[0].get("error", category),
-                "; ".join(f"{row.email}: property {d['name']} rejected with "
-                          f"{d.get('error')}: {d.get('message')}" for d in mine))
+            results[row.email] = _rejected(row, details, category, body.get("message", ""))
         rest = [r for r in rows if r not in guilty] if guilty else []
         if rest:
             self._upsert_batch(rest, results, stored)

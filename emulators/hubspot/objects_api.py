@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from starlette.requests import Request
@@ -154,25 +155,51 @@ def batch_update(state: HubSpotState, request: Request, body: dict) -> Response:
 
 
 def batch_upsert(state: HubSpotState, request: Request, body: dict) -> Response:
+    """Upsert by a unique property. Without `objectWriteTraceId`s one invalid input fails the
+    whole request (400) and nothing is written; when every input carries one, HubSpot answers
+    multi-status instead: 207, the valid inputs written, each invalid one an error whose
+    context names its trace id (developers.hubspot.com/docs/api-reference/error-handling,
+    "Multi-status errors"). Results echo each input's objectWriteTraceId."""
     started, kind = datetime.now(UTC), _kind(request)
     inputs = _inputs(body)
     keys = [(i.get("idProperty") or "hs_object_id", str(i.get("id", ""))) for i in inputs]
     if len({(p, v.lower()) for p, v in keys}) != len(keys):
         ids = [v for _, v in keys]
         raise ValidationFailed([], f"Duplicate IDs found in batch input: {ids}")
-    # Like HubSpot, one invalid input fails the whole request and nothing is written.
-    cleans = [state.store.validate(kind, i.get("properties") or {}) for i in inputs]
+    traced = bool(inputs) and all(i.get("objectWriteTraceId") for i in inputs)
+    cleans: list[dict | None] = []
+    errors: list[dict] = []
+    for item, (prop, key) in zip(inputs, keys, strict=True):
+        # The id is a value of the unique property and is validated as one (an email id
+        # that is no email address is refused like an email property would be).
+        props = {**(item.get("properties") or {}), **({prop: key} if prop == "email" else {})}
+        try:
+            cleans.append(state.store.validate(kind, props))
+        except ValidationFailed as exc:
+            if not traced:
+                raise
+            cleans.append(None)
+            errors.append({"status": "error", "category": "VALIDATION_ERROR",
+                           "message": exc.message or "Property values were not valid: "
+                           + json.dumps(exc.details, separators=(",", ":")),
+                           "context": {"objectWriteTraceId": [item["objectWriteTraceId"]],
+                                       "ids": [str(item.get("id", ""))]}})
     results = []
-    for (prop, key), clean in zip(keys, cleans, strict=True):
+    for (prop, key), clean, item in zip(keys, cleans, inputs, strict=True):
+        if clean is None:
+            continue
         record: Record | None = state.store.find(kind, key, prop)
         is_new = record is None
         if record is None:
             record = state.store.create(kind, {**clean, prop: key.lower() if prop == "email"
                                                else key})
-        else:
-            state.store.update(record, clean)
-        results.append({**record.to_json(sorted({*clean, prop})), "new": is_new})
-    return _batch_result(results, [], started)
+        else:  # found by its id: the id is not written over the record's own value
+            state.store.update(record, {k: v for k, v in clean.items() if k != prop})
+        out = {**record.to_json(sorted({*clean, prop})), "new": is_new}
+        if item.get("objectWriteTraceId"):
+            out["objectWriteTraceId"] = item["objectWriteTraceId"]
+        results.append(out)
+    return _batch_result(results, errors, started)
 
 
 def batch_archive(state: HubSpotState, request: Request, body: dict) -> Response:

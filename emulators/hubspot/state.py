@@ -40,6 +40,7 @@ class HubSpotState:
         clock: Callable[[], datetime] = _now,
         search_per_second: int = SEARCH_PER_SECOND,
         search_index_delay_s: float = 0.0,
+        lifecycle_stages: list[str] | None = None,
     ) -> None:
         self.lock = threading.RLock()
         self.access_tokens = {access_token}
@@ -55,12 +56,13 @@ class HubSpotState:
         self.faults = Faults()
         self.fault_policy = TEN_SECONDLY  # which 429 body a planted 429 fault answers with
         self._owner_seed = owners if owners is not None else DEFAULT_OWNERS
+        self.lifecycle_stages = lifecycle_stages  # None: HubSpot's eight defaults
         self.base_url = ""
         self.reset()
 
     def reset(self) -> None:
         with self.lock:
-            self.properties = seed_properties()
+            self.properties = seed_properties(self.lifecycle_stages)
             self.groups = seed_groups()
             self.owners = [_owner(o) for o in self._owner_seed]
             self.store = ObjectStore(self.properties, self.owner_ids, self.clock, self.portal_id)

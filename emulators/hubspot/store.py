@@ -84,6 +84,11 @@ class ObjectStore:
             wanted = key.lower() if id_property == "email" else key
             record = next((r for r in table.values()
                            if r.properties.get(id_property) == wanted and not r.archived), None)
+            if record is None and id_property == "email":
+                # After a merge the merged-away address is one of the survivor's additional
+                # emails, and lookups by it answer the survivor (whose email is its own).
+                record = next((r for r in table.values() if not r.archived and wanted in
+                               (r.properties.get("hs_additional_emails") or "").split(";")), None)
         if record is None or record.archived != archived:
             return None
         return record
@@ -160,6 +165,12 @@ class ObjectStore:
                 primary.properties[name] = value
         merged = [x for x in (primary.properties.get("hs_merged_object_ids") or "").split(";") if x]
         primary.properties["hs_merged_object_ids"] = ";".join(merged + [other.id])
+        if other.properties.get("email") and other.properties.get("email") != primary.properties.get(
+                "email"):
+            extra = [x for x in (primary.properties.get("hs_additional_emails") or "").split(";")
+                     if x]
+            primary.properties["hs_additional_emails"] = ";".join(
+                extra + [other.properties["email"]])
         self.archive(other)
         other.merged_into = primary.id
         self.update(primary, {})
