@@ -121,10 +121,13 @@ def run_search(state: HubSpotState, request: Request, body: dict) -> Response:
 
 # ---- batch endpoints ---------------------------------------------------------------------
 def batch_read(state: HubSpotState, request: Request, body: dict) -> Response:
+    """Up to 100 ids a call; `?archived=true` reads deleted and merged-away records (the
+    CRM objects API's `archived` query parameter); unknown ids come back as a 207 error."""
     started, kind = datetime.now(UTC), _kind(request)
+    archived = (request.query_params.get("archived") or "").lower() == "true"
     found, missing = [], []
     for item in _inputs(body):
-        record = state.store.find(kind, str(item.get("id")), body.get("idProperty"))
+        record = state.store.find(kind, str(item.get("id")), body.get("idProperty"), archived)
         (found.append(record.to_json(_names(request, body))) if record
          else missing.append(str(item.get("id"))))
     return _batch_result(found, [_not_found_error(missing)] if missing else [], started)
@@ -211,11 +214,24 @@ def batch_archive(state: HubSpotState, request: Request, body: dict) -> Response
     return Response(status_code=204)
 
 
+def gdpr_delete(state: HubSpotState, request: Request, body: dict) -> Response:
+    """POST /crm/v3/objects/contacts/gdpr-delete {"objectId", "idProperty"?}: the contact is
+    deleted permanently, archive included, so no later lookup answers for it (CRM contacts
+    API, "GDPR delete"). Subscribers get a contact.privacyDeletion webhook."""
+    record = state.store.find("contacts", str(body.get("objectId", "")), body.get("idProperty"))
+    if record is None:
+        raise NotFound("resource not found")
+    state.store.purge(record)
+    state.notify_privacy_deletion(record.id)
+    return Response(status_code=204)
+
+
 def routes() -> list[Route]:
     one = BASE + "/{object_id}"
     batch = BASE + "/batch/"
     table = [
         (BASE + "/search", "POST", run_search), (BASE + "/merge", "POST", merge),
+        ("/crm/v3/objects/contacts/gdpr-delete", "POST", gdpr_delete),
         (batch + "read", "POST", batch_read), (batch + "create", "POST", batch_create),
         (batch + "update", "POST", batch_update), (batch + "upsert", "POST", batch_upsert),
         (batch + "archive", "POST", batch_archive),

@@ -57,6 +57,9 @@ class HubSpotState:
         self.fault_policy = TEN_SECONDLY  # which 429 body a planted 429 fault answers with
         self._owner_seed = owners if owners is not None else DEFAULT_OWNERS
         self.lifecycle_stages = lifecycle_stages  # None: HubSpot's eight defaults
+        # The app's webhook subscription: (target URL, client secret), or None.
+        self.webhook_target: tuple[str, str] | None = None
+        self.deliveries: list[tuple[str, int, str]] = []  # (subscription type, status, body)
         self.base_url = ""
         self.reset()
 
@@ -80,6 +83,24 @@ class HubSpotState:
     def contact(self, email: str) -> Record | None:
         with self.lock:
             return self.store.find("contacts", email, "email")
+
+    def notify_privacy_deletion(self, object_id: str) -> None:
+        """Deliver contact.privacyDeletion to the subscribed app, as HubSpot does, off the
+        request thread (HubSpot delivers webhooks asynchronously)."""
+        if self.webhook_target is None:
+            return
+        from emulators.hubspot.webhooks import deletion_event, send_events
+
+        url, secret = self.webhook_target
+        event = deletion_event(object_id, portal_id=self.portal_id, privacy=True)
+
+        def deliver() -> None:
+            answer = send_events(url, secret, [event])
+            with self.lock:
+                self.deliveries.append((event["subscriptionType"], answer.status_code,
+                                        answer.text))
+
+        threading.Thread(target=deliver, daemon=True).start()
 
     def searchable(self, object_type: str) -> list[Record]:
         """What CRM search can find now: live records indexed `search_index_delay_s` ago."""

@@ -149,6 +149,10 @@ class ObjectStore:
                  for o in self.properties[object_type]["lifecyclestage"]["options"]}
         return order.get(new, -1) < order.get(current, -1)
 
+    def purge(self, record: Record) -> None:
+        """GDPR deletion: the record and everything that named it are gone, archive included."""
+        del self.records[record.object_type][record.id]
+
     def archive(self, record: Record) -> None:
         record.archived = True
         record.archived_at = self._clock()
