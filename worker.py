@@ -49,7 +49,8 @@ def configured_vendors(settings: Settings) -> list[str]:
     vendors = []
     if settings.hubspot_access_token:
         vendors.append("hubspot")
-    if settings.salesforce_username or settings.salesforce_session_id:
+    if (settings.salesforce_username or settings.salesforce_session_id
+            or settings.salesforce_client_id):
         vendors.append("salesforce")
     if settings.segment_write_key:
         vendors.append("segment")

@@ -34,9 +34,12 @@ class Settings(BaseSettings):
     salesforce_username: str | None = Field(None, alias="SALESFORCE_USERNAME")
     salesforce_password: SecretStr | None = Field(None, alias="SALESFORCE_PASSWORD")
     salesforce_security_token: SecretStr | None = Field(None, alias="SALESFORCE_SECURITY_TOKEN")
-    # The connected app's consumer key and secret, for the OAuth username-password flow.
+    # The connected app's consumer key and secret. With SALESFORCE_PRIVATE_KEY_FILE and a
+    # username: the OAuth JWT bearer flow; with the secret and no username: client credentials;
+    # with username, password and secret: the username-password flow (being retired).
     salesforce_client_id: str | None = Field(None, alias="SALESFORCE_CLIENT_ID")
     salesforce_client_secret: SecretStr | None = Field(None, alias="SALESFORCE_CLIENT_SECRET")
+    salesforce_private_key_file: Path | None = Field(None, alias="SALESFORCE_PRIVATE_KEY_FILE")
     salesforce_instance_url: str | None = Field(None, alias="SALESFORCE_INSTANCE_URL")
     salesforce_session_id: SecretStr | None = Field(None, alias="SALESFORCE_SESSION_ID")
     # Login host (https://login.salesforce.com, or an emulator's https://127.0.0.1:PORT).

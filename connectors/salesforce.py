@@ -2,10 +2,11 @@
 
 Login: simple-salesforce builds every login URL as `https://{domain}.salesforce.com/...`, so it
 cannot log in to a My Domain-less custom host or a local emulator. The connector therefore runs
-the OAuth 2.0 username-password flow itself (`POST {login_url}/services/oauth2/token`) and hands
-the token to `Salesforce(instance_url=..., session_id=..., session=...)`. Such a client cannot
-refresh itself, so the connector logs in again once when a call fails with INVALID_SESSION_ID;
-with a bare session id (no credentials) that failure is a non-retryable VendorError.
+the OAuth 2.0 flow itself (`POST {login_url}/services/oauth2/token`: JWT bearer, client
+credentials, or the username-password flow Salesforce is retiring) and hands the token to
+`Salesforce(instance_url=..., session_id=..., session=...)`. Such a client cannot refresh
+itself, so the connector logs in again once when a call fails with INVALID_SESSION_ID; with a
+bare session id (no credentials) that failure is a non-retryable VendorError.
 
 Deploying the custom fields: Salesforce creates fields only through the Metadata API, not the
 REST API the connector uses. `provision()` reports what the org still lacks, and
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 from xml.sax.saxutils import escape
 
+import jwt
 import requests
 from pydantic import SecretStr
 from simple_salesforce import Salesforce, SFType
@@ -69,6 +71,7 @@ READ_FIELDS = ("Id", "Email", KEY_FIELD, "Status", "Lead_Stage__c", "Lead_Score_
                "MasterRecordId", "SystemModstamp")
 # Per-record codes that another attempt can fix; everything else is the record's own fault.
 RETRYABLE_RECORD_CODES = {"UNABLE_TO_LOCK_ROW"}
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 KNOWN_KEYS_MAX = 100_000  # keys this process saw land; beyond that it forgets and asks again
 
 
@@ -116,6 +119,7 @@ class SalesforceConnector:
         security_token: str = "",
         client_id: str | None = None,
         client_secret: str | None = None,
+        private_key: str | None = None,
         instance_url: str | None = None,
         session_id: str | None = None,
         ca_bundle: str | None = None,
@@ -129,11 +133,14 @@ class SalesforceConnector:
         self.stage_fields = {k: dict(v) for k, v in stage_fields.items()}
         self._login_url = login_url.rstrip("/")
         self._creds = (username, password, security_token, client_id, client_secret)
-        self._can_login = all(c is not None for c in (username, password, client_id,
-                                                      client_secret))
+        self._private_key = private_key
+        self.flow = _flow(username, password, client_id, client_secret, private_key)
+        self._can_login = self.flow is not None
         if not self._can_login and not (instance_url and session_id):
-            raise VendorError(self.name, "CONFIG", "need username, password, client id and "
-                              "secret, or an instance URL and session id", retryable=False)
+            raise VendorError(self.name, "CONFIG", "need a client id with a private key and "
+                              "username (JWT bearer), a client secret (client credentials) or a "
+                              "username, password and secret (password flow), or an instance "
+                              "URL and session id", retryable=False)
         self._direct = (instance_url, session_id)
         self.max_attempts, self.backoff_s, self.max_wait_s = max_attempts, backoff_s, max_wait_s
         self.api_reserve, self.timeout_s = api_reserve, timeout_s
@@ -167,6 +174,8 @@ class SalesforceConnector:
             security_token=secret(settings.salesforce_security_token) or "",
             client_id=settings.salesforce_client_id,
             client_secret=secret(settings.salesforce_client_secret),
+            private_key=(settings.salesforce_private_key_file.read_text()
+                         if settings.salesforce_private_key_file else None),
             instance_url=settings.salesforce_instance_url,
             session_id=secret(settings.salesforce_session_id),
             ca_bundle=settings.salesforce_ca_bundle,
@@ -474,10 +483,29 @@ class SalesforceConnector:
                                           session=self.session, version=API_VERSION)
             return self._sf
 
-    def _login(self) -> Salesforce:
+    def _grant(self) -> dict[str, str]:
+        """The token request of this connector's OAuth flow (Salesforce Help, "OAuth
+        Authorization Flows"): JWT bearer and client credentials for servers; the
+        username-password flow only for orgs that still allow it."""
         username, password, token, client_id, client_secret = self._creds
-        form = {"grant_type": "password", "client_id": client_id, "client_secret": client_secret,
-                "username": username, "password": f"{password}{token}"}
+        if self.flow == "jwt":
+            # "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration": iss is the
+            # connected app's consumer key, sub the user, aud the login host, RS256-signed,
+            # valid at most 3 minutes.
+            claims = {"iss": client_id, "sub": username, "aud": self._login_url,
+                      "exp": int(time.time()) + 180}
+            assertion = jwt.encode(claims, self._private_key, algorithm="RS256")
+            return {"grant_type": JWT_GRANT, "assertion": assertion}
+        if self.flow == "client_credentials":
+            return {"grant_type": "client_credentials", "client_id": str(client_id),
+                    "client_secret": str(client_secret)}
+        return {"grant_type": "password", "client_id": str(client_id),
+                "client_secret": str(client_secret), "username": str(username),
+                "password": f"{password}{token}"}
+
+    def _login(self) -> Salesforce:
+        username = self._creds[0] or f"client {self._creds[3]}"
+        form = self._grant()
         try:
             resp = self.session.post(f"{self._login_url}/services/oauth2/token", data=form,
                                      timeout=self.timeout_s)
@@ -569,6 +597,19 @@ def _first_error(exc: SalesforceError) -> tuple[str, str]:
     if isinstance(exc, SalesforceResourceNotFound):
         return "NOT_FOUND", str(content)[:200]
     return f"HTTP_{exc.status}", str(content)[:200]
+
+
+def _flow(username: str | None, password: str | None, client_id: str | None,
+          client_secret: str | None, private_key: str | None) -> str | None:
+    """Which OAuth flow the configured credentials make: a private key means JWT bearer, a
+    password the username-password flow, a client secret alone client credentials."""
+    if client_id and private_key and username:
+        return "jwt"
+    if client_id and client_secret and username and password is not None:
+        return "password"
+    if client_id and client_secret and not username:
+        return "client_credentials"
+    return None
 
 
 def _headers(*, auto_assign: bool) -> dict[str, str]:

@@ -10,10 +10,13 @@ import copy
 import itertools
 import secrets
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import jwt as pyjwt
 
 from emulators.common import Faults
 from emulators.salesforce import schema
@@ -26,6 +29,7 @@ DEFAULT_USERNAME = "integration@leadflow.local"
 DEFAULT_PASSWORD = "local-password"
 DEFAULT_SECURITY_TOKEN = "localtoken"
 ASSIGNMENT_RULE_USER = "lead.queue@leadflow.local"
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,9 @@ class SalesforceState:
         username: str = DEFAULT_USERNAME,
         password: str = DEFAULT_PASSWORD,
         security_token: str = DEFAULT_SECURITY_TOKEN,
+        password_flow: bool = True,
+        jwt_public_key: str | None = None,
+        client_credentials_user: str | None = DEFAULT_USERNAME,
     ) -> None:
         self.lock = threading.RLock()
         self.custom_fields = custom_fields
@@ -65,6 +72,13 @@ class SalesforceState:
         self.duplicate_rule = duplicate_rule
         self.assignment_rule = assignment_rule
         self.credentials = (client_id, client_secret, username, password + security_token)
+        # Salesforce Help, "Block OAuth Username-Password Flows": orgs can (and are advised to)
+        # refuse it; False models such an org.
+        self.password_flow = password_flow
+        # The certificate (or public key, PEM) uploaded to the connected app for JWT bearer.
+        self.jwt_public_key = jwt_public_key
+        # The "Run As" user of the client credentials flow (None: the flow is not enabled).
+        self.client_credentials_user = client_credentials_user
         self.faults = Faults()
         self.reset()
 
@@ -90,22 +104,76 @@ class SalesforceState:
 
     # --- sessions, usage, faults -------------------------------------------------------
 
-    def login(self, form: dict[str, str]) -> tuple[str | None, dict[str, str] | None]:
-        """OAuth password grant: (token, None) or (None, OAuth error body)."""
+    def login(self, form: dict[str, str], audience: str) -> tuple[str | None, dict[str, str] | None]:
+        """The token endpoint, one branch per grant type: (token, None) or (None, OAuth error).
+
+        Salesforce Help, "OAuth 2.0 Username-Password Flow", "OAuth 2.0 JWT Bearer Flow for
+        Server-to-Server Integration" and "OAuth 2.0 Client Credentials Flow": the JWT is
+        RS256-signed with the key whose certificate the connected app holds, iss is the
+        consumer key, sub the username, aud the login host, exp at most three minutes ahead.
+        """
+        grant = form.get("grant_type")
+        if grant == "password" and self.password_flow:
+            return self._password_login(form)
+        if grant == JWT_GRANT:
+            return self._jwt_login(form.get("assertion", ""), audience)
+        if grant == "client_credentials":
+            return self._client_credentials_login(form)
+        return None, {"error": "unsupported_grant_type", "error_description": "grant type not "
+                      "supported"}
+
+    def _password_login(self, form: dict[str, str]) -> tuple[str | None, dict[str, str] | None]:
         client_id, client_secret, username, password = self.credentials
-        if form.get("grant_type") != "password":
-            return None, {"error": "unsupported_grant_type", "error_description": "grant type "
-                          "not supported"}
         if (form.get("client_id"), form.get("client_secret")) != (client_id, client_secret):
             return None, {"error": "invalid_client_id", "error_description": "client identifier "
                           "invalid"}
         if (form.get("username"), form.get("password")) != (username, password):
             return None, {"error": "invalid_grant", "error_description": "authentication failure"}
+        return self._session(), None
+
+    def _jwt_login(self, assertion: str, audience: str) -> tuple[str | None, dict[str, str] | None]:
+        client_id, _, username, _ = self.credentials
+        if not self.jwt_public_key:
+            return None, {"error": "invalid_client", "error_description": "invalid client "
+                          "credentials"}
+        try:
+            claims = pyjwt.decode(assertion, self.jwt_public_key, algorithms=["RS256"],
+                                  audience=[audience, "https://login.salesforce.com",
+                                            "https://test.salesforce.com"],
+                                  options={"require": ["iss", "sub", "aud", "exp"]})
+        except pyjwt.ExpiredSignatureError:
+            return None, {"error": "invalid_grant", "error_description": "expired access/refresh"
+                          " token"}
+        except pyjwt.InvalidTokenError:
+            return None, {"error": "invalid_grant", "error_description": "invalid assertion"}
+        if claims["exp"] > time.time() + 300:
+            return None, {"error": "invalid_grant", "error_description": "invalid assertion"}
+        if claims["iss"] != client_id:
+            return None, {"error": "invalid_client_id", "error_description": "client identifier "
+                          "invalid"}
+        if claims["sub"] != username:
+            return None, {"error": "invalid_grant", "error_description": "user hasn't approved "
+                          "this consumer"}
+        return self._session(), None
+
+    def _client_credentials_login(
+        self, form: dict[str, str]
+    ) -> tuple[str | None, dict[str, str] | None]:
+        client_id, client_secret, _, _ = self.credentials
+        if (form.get("client_id"), form.get("client_secret")) != (client_id, client_secret):
+            return None, {"error": "invalid_client", "error_description": "invalid client "
+                          "credentials"}
+        if not self.client_credentials_user:
+            return None, {"error": "invalid_grant", "error_description": "no client credentials "
+                          "user enabled"}
+        return self._session(), None
+
+    def _session(self) -> str:
         with self.lock:
             token = "00D000000000001!" + secrets.token_urlsafe(24)
             self.sessions.add(token)
             self.logins += 1
-            return token, None
+            return token
 
     def valid_session(self, token: str) -> bool:
         with self.lock:
