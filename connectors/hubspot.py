@@ -221,8 +221,11 @@ class _Transport:
         headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
         retry_after = float(headers["retry-after"]) if "retry-after" in headers else None
         if status in (401, 403):
+            scopes = [sc for e in body.get("errors") or [] if isinstance(e, dict)
+                      for sc in (e.get("context") or {}).get("requiredGranularScopes", [])]
+            needs = f" (needs scope {', '.join(scopes)})" if scopes else ""
             raise VendorError(VENDOR, body.get("category", f"HTTP_{status}"),
-                              f"{what}: {body.get('message', 'not authorised')}",
+                              f"{what}: {body.get('message', 'not authorised')}{needs}",
                               retryable=False) from None
         if status == 429:
             policy = body.get("policyName", "TEN_SECONDLY_ROLLING")

@@ -36,6 +36,31 @@ def rate_limited(policy: str) -> JSONResponse:
     return JSONResponse(body, status_code=429)
 
 
+def required_scope(request: Request) -> str | None:
+    """The private-app scope HubSpot requires for a call (developers.hubspot.com/scopes):
+    CRM objects by type and read/write, owners, and the schemas (properties) of contacts."""
+    path, write = request.url.path, request.method != "GET"
+    if path.startswith("/crm/v3/owners"):
+        return "crm.objects.owners.read"
+    if path.startswith("/crm/v3/properties/"):
+        return f"crm.schemas.contacts.{'write' if write else 'read'}"
+    if path.startswith("/crm/v3/objects/"):
+        kind = path.split("/")[4]
+        reads = path.endswith(("/search", "/batch/read")) or not write
+        return f"crm.objects.{kind}.{'read' if reads else 'write'}"
+    return None
+
+
+def scopes_error(scope: str) -> JSONResponse:
+    """HubSpot's 403 for a token without a required scope."""
+    return error(403, "MISSING_SCOPES", "This app hasn't been granted all required scopes to "
+                 "make this call. Read more about required scopes here: "
+                 "https://developers.hubspot.com/scopes.",
+                 errors=[{"message": "One or more of the following scopes are required.",
+                          "context": {"requiredGranularScopes": [scope]}}],
+                 links={"scopes": "https://developers.hubspot.com/scopes"})
+
+
 def validation(exc: ValidationFailed) -> JSONResponse:
     if exc.message:
         return error(400, "VALIDATION_ERROR", exc.message)
@@ -83,6 +108,9 @@ async def _serve(state: HubSpotState, request: Request, handler: Handler,
     auth = request.headers.get("authorization", "")
     if not auth.startswith("Bearer ") or auth[7:] not in state.access_tokens:
         return error(401, "INVALID_AUTHENTICATION", AUTH_MESSAGE), None
+    missing = state.missing_scope(auth[7:], required_scope(request))
+    if missing:
+        return scopes_error(missing), None
     policy = state.search_limiter.admit(auth[7:]) if search else state.limiter.admit()
     if policy:
         return rate_limited(policy), policy

@@ -59,6 +59,8 @@ class HubSpotState:
         self.lifecycle_stages = lifecycle_stages  # None: HubSpot's eight defaults
         # The app's webhook subscription: (target URL, client secret), or None.
         self.webhook_target: tuple[str, str] | None = None
+        # token -> the scopes its private app was granted; a token not listed has them all.
+        self.token_scopes: dict[str, set[str]] = {}
         self.deliveries: list[tuple[str, int, str]] = []  # (subscription type, status, body)
         self.base_url = ""
         self.reset()
@@ -83,6 +85,10 @@ class HubSpotState:
     def contact(self, email: str) -> Record | None:
         with self.lock:
             return self.store.find("contacts", email, "email")
+
+    def missing_scope(self, token: str, scope: str | None) -> str | None:
+        granted = self.token_scopes.get(token)
+        return scope if scope and granted is not None and scope not in granted else None
 
     def notify_privacy_deletion(self, object_id: str) -> None:
         """Deliver contact.privacyDeletion to the subscribed app, as HubSpot does, off the

@@ -55,3 +55,19 @@ def test_a_wrong_segment_key_and_missing_hubspot_properties_fail_clearly(stack, 
     assert "SEGMENT_WRITE_KEY is wrong" in out
     assert "FAILED hubspot: property lead_stage" in out and "leadflow setup hubspot" in out
     assert "rotated-key" not in out
+
+
+def test_a_private_app_without_a_scope_fails_that_check(stack, tmp_path):
+    portal = stack.hubspot
+    token = stack.running["hubspot"].token
+    portal.token_scopes[token] = {"crm.objects.contacts.read", "crm.objects.contacts.write",
+                                  "crm.schemas.contacts.read", "crm.schemas.contacts.write"}
+    try:
+        code, out = doctor(tmp_path, env_for(stack.running))
+    finally:
+        del portal.token_scopes[token]
+
+    assert code == 1, out
+    assert "FAILED hubspot: owners (crm.objects.owners.read)" in out
+    assert "needs scope crm.objects.owners.read" in out
+    assert "ok     hubspot: token and contact search" in out
