@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
@@ -170,40 +169,37 @@ async def collection(state: SalesforceState, request: Request, parts: list[str])
             return error_response(404, "NOT_FOUND", "Provided external ID field does not exist "
                                   f"or is not accessible: {parts[1]}")
     op = "upsert" if parts else ("create" if request.method == "POST" else "update")
-    if op == "upsert":
-        # One external id value at most once per request: every record repeating a value
-        # fails alone ("Duplicate external id specified"); the others are saved.
-        counts = Counter(str(rec.get(parts[1])).lower() for _, rec in typed if rec.get(parts[1]))
-        repeated = {k for k, n in counts.items() if n > 1}
-        if repeated:
-            results = [
-                {"id": None, "success": False, "created": False, "errors": [error(
-                    "DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {rec[parts[1]]}",
-                    [parts[1]])]}
-                if str(rec.get(parts[1])).lower() in repeated else None
-                for _, rec in typed]
-            rest = [t for t, r in zip(typed, results, strict=True) if r is None]
-            done = iter(json.loads(_run(state, rest, bool(body.get("allOrNone")), op, parts[1],
-                                        save_options(request)).body))
-            return JSONResponse([r if r is not None else next(done) for r in results])
-    return _run(state, typed, bool(body.get("allOrNone")), op, parts[1] if parts else None,
-                save_options(request))
+    ext_field = parts[1] if parts else None
+    # One external id value at most once per request: every record repeating a value fails
+    # alone ("Duplicate external id specified"); the others are saved.
+    values = [str(rec.get(ext_field) or "").lower() if ext_field else "" for _, rec in typed]
+    counts = Counter(v for v in values if v)
+    repeated = {i for i, v in enumerate(values) if v and counts[v] > 1}
+    return _run(state, typed, bool(body.get("allOrNone")), op, ext_field, save_options(request),
+                repeated)
 
 
 def _run(
     state: SalesforceState, typed: list[tuple[str, dict[str, Any]]], all_or_none: bool, op: str,
-    ext_field: str | None, save: Save,
+    ext_field: str | None, save: Save, repeated: set[int] | None = None,
 ) -> JSONResponse:
     locked = state.take_lock_failure()
     snap = state.snapshot() if all_or_none else None
-    results = [_one(state, sobject, rec, op, ext_field, locked, save)
-               for sobject, rec in typed]
+    results = [_repeated(rec, str(ext_field)) if i in (repeated or set())
+               else _one(state, sobject, rec, op, ext_field, locked, save)
+               for i, (sobject, rec) in enumerate(typed)]
     if snap is not None and any(not r["success"] for r in results):
         state.restore(snap)
         for r in results:
             if r["success"]:
                 r.update(id=None, success=False, errors=[_ROLLED_BACK])
     return JSONResponse(results)
+
+
+def _repeated(rec: dict[str, Any], ext_field: str) -> dict[str, Any]:
+    return {"id": None, "success": False, "created": False, "errors": [error(
+        "DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {rec[ext_field]}",
+        [ext_field])]}
 
 
 def _one(
