@@ -170,8 +170,10 @@ async def collection(state: SalesforceState, request: Request, parts: list[str])
                                   f"or is not accessible: {parts[1]}")
     op = "upsert" if parts else ("create" if request.method == "POST" else "update")
     ext_field = parts[1] if parts else None
-    # One external id value at most once per request: every record repeating a value fails
-    # alone ("Duplicate external id specified"); the others are saved.
+    # One external id value at most once per request (SOAP API Developer Guide, upsert():
+    # "If the key is matched multiple times, then an error is generated and the object record
+    # is neither inserted or updated"): every record repeating a value fails alone with
+    # DUPLICATE_VALUE "Duplicate external id specified: <value>"; the others are saved.
     values = [str(rec.get(ext_field) or "").lower() if ext_field else "" for _, rec in typed]
     counts = Counter(v for v in values if v)
     repeated = {i for i, v in enumerate(values) if v and counts[v] > 1}
@@ -198,7 +200,7 @@ def _run(
 
 def _repeated(rec: dict[str, Any], ext_field: str) -> dict[str, Any]:
     return {"id": None, "success": False, "created": False, "errors": [error(
-        "DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {rec[ext_field]}",
+        "DUPLICATE_VALUE", f"Duplicate external id specified: {rec[ext_field]}",
         [ext_field])]}
 
 

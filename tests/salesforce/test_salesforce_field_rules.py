@@ -66,7 +66,8 @@ def test_one_external_id_once_per_request(org, connector, raw_client) -> None:
     other = record | {"Leadflow_Key__c": "once@example.com"}
     answer = raw_client().restful(UPSERT, method="PATCH", json={"records": [record, other, record]})
     assert [r["success"] for r in answer] == [False, True, False]
-    assert answer[0]["errors"][0]["statusCode"] == "DUPLICATE_EXTERNAL_ID"
+    assert answer[0]["errors"][0]["statusCode"] == "DUPLICATE_VALUE"
+    assert "Duplicate external id specified" in answer[0]["errors"][0]["message"]
 
     results = connector.upsert_leads([lead(1, "MQL"), lead(2), lead(1, "SQL")])
 
