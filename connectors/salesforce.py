@@ -367,7 +367,7 @@ class SalesforceConnector:
         answer = self._call(budget, lambda sf: sf.restful(
             "composite/sobjects", method="PATCH", json=body, timeout=self.timeout_s,
             headers=_headers(auto_assign=False)))
-        for (key, lead_id), res in zip(adopt.items(), answer, strict=True):
+        for (key, lead_id), res in zip(adopt.items(), answer or [], strict=True):
             if res.get("success"):
                 log.info("salesforce: adopted existing lead %s", lead_id)
                 existing.add(key)
@@ -494,7 +494,7 @@ class SalesforceConnector:
             # valid at most 3 minutes.
             claims = {"iss": client_id, "sub": username, "aud": self._login_url,
                       "exp": int(time.time()) + 180}
-            assertion = jwt.encode(claims, self._private_key, algorithm="RS256")
+            assertion = jwt.encode(claims, str(self._private_key), algorithm="RS256")
             return {"grant_type": JWT_GRANT, "assertion": assertion}
         if self.flow == "client_credentials":
             return {"grant_type": "client_credentials", "client_id": str(client_id),

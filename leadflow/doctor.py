@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import requests
 
 from config.settings import Settings
+from config.vendors import Vendor
 from connectors.base import Connector, Finding, VendorError
 
 DOCTOR_EVENT = "Leadflow Doctor Check"
 DOCTOR_USER = "leadflow-doctor@leadflow.invalid"
 
 
-def run(settings: Settings, vendors: list[str],
+def run(settings: Settings, vendors: Sequence[str],
         connectors: Callable[[str, str], Connector]) -> list[Finding]:
     findings: list[Finding] = []
     for vendor in vendors:
@@ -32,7 +33,7 @@ def run(settings: Settings, vendors: list[str],
             findings.append(Finding(vendor=vendor, check="configuration", status="failed",
                                     detail=str(exc)))
             continue
-        if vendor == "segment":
+        if vendor == Vendor.SEGMENT:
             findings += segment(settings, connector)
         else:
             findings += connector.doctor()  # type: ignore[attr-defined]

@@ -8,9 +8,8 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from lead_harness import running_worker, unique_email, until
-from vendor_stack import VENDORS
-
+from tests.support.lead_harness import running_worker, unique_email, until
+from tests.support.vendor_stack import VENDORS
 from workflows.backfill_models import ReconcileInput, ReconcileResult
 
 INDEX_DELAY_S = 2.0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hs_helpers import UPSERT, connector_for, stored
 from hubspot import HubSpot
 from hubspot.crm.contacts import BatchInputSimplePublicObjectBatchInputUpsert as UpsertBatch
 from hubspot.crm.contacts import PublicMergeInput
@@ -13,6 +12,7 @@ from hubspot.crm.contacts import SimplePublicObjectBatchInputUpsert as UpsertInp
 
 from connectors.base import LeadSnapshot
 from emulators.hubspot import Running
+from tests.support.hs_helpers import UPSERT, connector_for, stored
 
 PORTAL_STAGES = ["subscriber", "lead", "marketingqualifiedlead", "trial", "salesqualifiedlead",
                  "opportunity", "customer", "other"]

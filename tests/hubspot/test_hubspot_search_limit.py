@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from hs_helpers import connector_for
 from hubspot import HubSpot
 from hubspot.crm.contacts import PublicObjectSearchRequest
 from hubspot.crm.contacts.exceptions import ApiException
 
 from emulators.hubspot import Running
+from tests.support.hs_helpers import connector_for
 
 SEARCH = "POST /crm/v3/objects/contacts/search"
 

@@ -8,11 +8,11 @@ sends `Sforce-Duplicate-Rule-Header: allowSave=true`.
 from __future__ import annotations
 
 import pytest
-from sf_helpers import lead, make_connector
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from connectors.salesforce import SalesforceConnector
 from emulators.salesforce.state import Save
+from tests.support.sf_helpers import lead, make_connector
 
 UPSERT = "composite/sobjects/Lead/Leadflow_Key__c"
 

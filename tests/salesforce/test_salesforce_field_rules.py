@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sf_helpers import lead
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
 
 from connectors.base import LeadSnapshot, OwnerTask
 from connectors.salesforce import SalesforceConnector
+from tests.support.sf_helpers import lead
 
 UPSERT = "composite/sobjects/Lead/Leadflow_Key__c"
 

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sf_helpers import STAGE_FIELDS, lead, make_connector
 
 from config.settings import Settings
 from connectors.base import VendorError
 from connectors.salesforce import SalesforceConnector
+from tests.support.sf_helpers import STAGE_FIELDS, lead, make_connector
 
 
 def key_pair() -> tuple[str, str]:

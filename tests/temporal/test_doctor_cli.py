@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from vendor_stack import vendor_stack
 
 from emulators import hubspot
 from emulators.run_all import env_for
+from tests.support.vendor_stack import vendor_stack
 
 LEADFLOW = str(Path(sys.prefix) / "bin" / "leadflow")
 

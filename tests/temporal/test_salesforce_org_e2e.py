@@ -8,14 +8,14 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from lead_harness import running_worker, unique_email, until
-from vendor_stack import VENDORS, vendor_stack
 
 from config.playbook_loader import stock_playbook
-from leadflow.client import LeadClient
-from leadflow.team_client import TeamClient
 from lifecycle.events import EventKind, LeadEvent
+from tests.support.lead_harness import running_worker, unique_email, until
+from tests.support.vendor_stack import VENDORS, vendor_stack
+from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadCommand
+from workflows.team_client import TeamClient
 
 
 @pytest.fixture(scope="module")
