@@ -50,7 +50,8 @@ def configured_vendors(settings: Settings) -> list[Vendor]:
     vendors = []
     if settings.hubspot_access_token:
         vendors.append(Vendor.HUBSPOT)
-    if settings.salesforce_username or settings.salesforce_session_id:
+    if (settings.salesforce_username or settings.salesforce_session_id
+            or settings.salesforce_client_id):
         vendors.append(Vendor.SALESFORCE)
     if settings.segment_write_key:
         vendors.append(Vendor.SEGMENT)

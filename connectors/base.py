@@ -8,7 +8,7 @@ lead it belongs to.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -67,6 +67,15 @@ class OwnerTask(BaseModel):
     subject: str
     body: str
     due_at: datetime | None = None
+
+
+class Finding(BaseModel):
+    """One check `leadflow doctor` ran against a vendor: ok, failed, or a step for a person."""
+
+    vendor: str
+    check: str
+    status: Literal["ok", "failed", "manual"]
+    detail: str = ""
 
 
 class Connector(Protocol):

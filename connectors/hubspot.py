@@ -8,6 +8,7 @@ wait; a whole-request failure that outlasts it becomes VendorError(retryable=Tru
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -23,7 +24,11 @@ from typing import Any
 import urllib3
 from hubspot import HubSpot
 from hubspot.crm.contacts import BatchInputSimplePublicObjectBatchInputUpsert as UpsertBatch
-from hubspot.crm.contacts import PublicObjectSearchRequest
+from hubspot.crm.contacts import (
+    BatchReadInputSimplePublicObjectId,
+    PublicObjectSearchRequest,
+    SimplePublicObjectId,
+)
 from hubspot.crm.contacts import SimplePublicObjectBatchInputUpsert as UpsertInput
 from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 from hubspot.crm.objects.tasks import (
@@ -41,6 +46,7 @@ from urllib3.util.retry import Retry
 from connectors.base import (
     ChangedPage,
     ChangedRecord,
+    Finding,
     LeadSnapshot,
     Owner,
     OwnerTask,
@@ -55,9 +61,6 @@ BATCH_SIZE = 100
 PAGE_SIZE = 200
 SEARCH_CAP = 10_000
 TASK_TO_CONTACT = 204  # HubSpot-defined association type id: task -> contact
-# HubSpot's default lifecycle order; a move to an earlier stage must clear the field first.
-LIFECYCLE_ORDER = ["subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead",
-                   "opportunity", "customer", "evangelist", "other"]
 GROUP = {"name": "leadflow", "label": "leadflow"}
 CUSTOM_PROPERTIES = [
     {"name": "lead_stage", "label": "Lead stage", "type": "string", "field_type": "text"},
@@ -79,16 +82,54 @@ VALUE_PATTERNS = {"INVALID_OPTION": re.compile(r"^(.*?) was not one of the allow
 
 
 # ---- transport: pacing + bounded retries -------------------------------------------------
+# CRM search has its own limit, "four requests per second and per authentication token"
+# (developers.hubspot.com/changelog/crm-search-api-rate-limit-increase), and is exempt from the
+# ten-second one. Every connector in a process using the same token shares one search pacer;
+# other processes on the same token (worker and ingest) are met by the 429s it still draws.
+SEARCH_PER_SECOND = 4
+
+
+class _SearchPacer:
+    def __init__(self, per_second: int = SEARCH_PER_SECOND) -> None:
+        # 10% slack: requests sent evenly can still arrive bunched after network jitter.
+        self.spacing = 1.1 / per_second
+        self.next_at = 0.0
+        self.lock = threading.Lock()
+
+    def wait_turn(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        with self.lock:
+            delay = self.next_at - clock()
+            if delay > 0:
+                sleep(delay)
+            self.next_at = max(clock(), self.next_at) + self.spacing
+
+    def back_off(self, clock: Callable[[], float], seconds: float) -> None:
+        """Another process spent this token's second: nobody here searches for `seconds`."""
+        with self.lock:
+            self.next_at = max(self.next_at, clock() + seconds)
+
+
+_SEARCH_PACERS: dict[str, _SearchPacer] = {}
+_SEARCH_PACERS_LOCK = threading.Lock()
+
+
+def search_pacer(access_token: str) -> _SearchPacer:
+    key = hashlib.sha256(access_token.encode()).hexdigest()
+    with _SEARCH_PACERS_LOCK:
+        return _SEARCH_PACERS.setdefault(key, _SearchPacer())
+
+
 class _Pacer:
     """Keeps this process under HubSpot's rolling limit, learned from response headers."""
 
-    def __init__(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+    def __init__(self, clock: Callable[[], float], sleep: Callable[[float], None],
+                 search: _SearchPacer) -> None:
         self.clock, self.sleep = clock, sleep
         self.limit: int | None = None
         self.interval = 10.0
         self.remaining: int | None = None
         self.sent: deque[float] = deque()
-        self.last_search = 0.0
+        self.search = search
         # Threads sharing a connector share its budget: waiting while holding the lock is
         # what queues them behind each other.
         self.lock = threading.Lock()
@@ -97,10 +138,13 @@ class _Pacer:
         return max(1, (self.limit or 0) // 10)  # headroom for other clients of the same app
 
     def wait_turn(self, search: bool) -> None:
+        if search:  # outside the ten-second window: only the token's search pacer applies
+            self.search.wait_turn(self.clock, self.sleep)
+            return
         with self.lock:
-            self._wait_turn(search)
+            self._wait_turn()
 
-    def _wait_turn(self, search: bool) -> None:
+    def _wait_turn(self) -> None:
         now = self.clock()
         while self.sent and self.sent[0] <= now - self.interval:
             self.sent.popleft()
@@ -112,14 +156,9 @@ class _Pacer:
             elif self.remaining is not None and self.remaining <= self._reserve():
                 # Someone else is spending the same budget: wait for our oldest slot to free.
                 delay = (self.sent[0] + self.interval - now) if self.sent else self.interval
-        if search:  # search has its own ~5 requests/second limit and no headers for it
-            delay = max(delay, self.last_search + 0.2 - now)
         if delay > 0:
             self.sleep(delay)
-        stamp = self.clock()
-        self.sent.append(stamp)
-        if search:
-            self.last_search = stamp
+        self.sent.append(self.clock())
 
     def observe(self, headers: Mapping[str, str] | None) -> None:
         h = {k.lower(): v for k, v in (headers or {}).items()}
@@ -144,11 +183,11 @@ def _error_body(exc: Any) -> dict:
 
 
 class _Transport:
-    def __init__(self, max_wait_s: float, max_attempts: int,
+    def __init__(self, max_wait_s: float, max_attempts: int, search: _SearchPacer,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.max_wait_s, self.max_attempts = max_wait_s, max_attempts
-        self.pacer = _Pacer(clock, sleep)
+        self.pacer = _Pacer(clock, sleep, search)
         self.sleep = sleep
 
     def call(self, what: str, fn: Callable[..., Any], *args: Any, search: bool = False,
@@ -182,14 +221,21 @@ class _Transport:
         headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
         retry_after = float(headers["retry-after"]) if "retry-after" in headers else None
         if status in (401, 403):
+            scopes = [sc for e in body.get("errors") or [] if isinstance(e, dict)
+                      for sc in (e.get("context") or {}).get("requiredGranularScopes", [])]
+            needs = f" (needs scope {', '.join(scopes)})" if scopes else ""
             raise VendorError(VENDOR, body.get("category", f"HTTP_{status}"),
-                              f"{what}: {body.get('message', 'not authorised')}",
+                              f"{what}: {body.get('message', 'not authorised')}{needs}",
                               retryable=False) from None
         if status == 429:
             policy = body.get("policyName", "TEN_SECONDLY_ROLLING")
             if policy == "DAILY":  # nothing left today: retrying in-process is pointless
                 raise VendorError(VENDOR, "RATE_LIMIT_DAILY", f"{what}: daily API limit reached",
                                   retryable=True) from None
+            if policy == "SECONDLY":  # search's per-token second, spent by another process
+                delay = retry_after or _backoff(attempt) / 2
+                self.pacer.search.back_off(self.pacer.clock, delay)
+                return "RATE_LIMIT_SECONDLY", delay
             return f"RATE_LIMIT_{policy}", retry_after or self.pacer.interval
         if status == 423:
             return "LOCKED", retry_after or 2.0
@@ -210,8 +256,8 @@ class _Row:
     backward: bool
 
 
-def _lifecycle_rank(value: str | None) -> int:
-    return LIFECYCLE_ORDER.index(value) if value in LIFECYCLE_ORDER else -1
+def _traced(rows: list[_Row], trace: str | None) -> _Row | None:
+    return rows[int(trace)] if trace and trace.isdigit() and int(trace) < len(rows) else None
 
 
 def _failure(email: str, code: str, message: str, retryable: bool = False) -> SyncResult:
@@ -230,6 +276,16 @@ def _property_details(body: dict) -> list[dict]:
     except ValueError:
         return []
     return [d for d in details if isinstance(d, dict) and d.get("name")]
+
+
+def _rejected(row: _Row, details: list[dict], category: str, message: str) -> SyncResult:
+    """A record HubSpot refused, named by the property and code that made it fail."""
+    mine = [d for d in details if _implicates(d, row)] or details
+    if not mine:
+        return _failure(row.email, category, f"{row.email}: {message}")
+    return _failure(row.email, mine[0].get("error", category),
+                    "; ".join(f"{row.email}: property {d['name']} rejected with "
+                              f"{d.get('error')}: {d.get('message')}" for d in mine))
 
 
 def _implicates(detail: dict, row: _Row) -> bool:
@@ -270,7 +326,8 @@ class HubSpotConnector:
         self._groups = client.crm.properties.groups_api
         self._owners = client.crm.owners.owners_api
         self._tasks = client.crm.objects.tasks.basic_api
-        self._io = _Transport(max_wait_s, max_attempts)
+        self._io = _Transport(max_wait_s, max_attempts, search_pacer(access_token))
+        self._lifecycle_order: list[str] | None = None
 
     def __repr__(self) -> str:  # never show the token
         return f"HubSpotConnector(base_url={self.base_url!r})"
@@ -319,8 +376,10 @@ class HubSpotConnector:
         email = lead.email.strip().lower()
         stage = self.stage_fields.get(lead.stage, {})  # a stage may map to no HubSpot values
         props = {**lead.properties, **stage}
+        # No `email` property: the upsert's id sets it on a new contact, and on a merged
+        # contact found by an old address it would replace the survivor's primary email.
+        props.pop("email", None)
         props.update(
-            email=email,
             lead_stage=lead.stage,
             lead_score=str(lead.score),
             # "" clears a stale value, e.g. the reason once a disqualified lead re-enters.
@@ -331,13 +390,30 @@ class HubSpotConnector:
             props["hubspot_owner_id"] = lead.owner_id
         before = self.stage_fields.get(lead.previous_stage or "", {}).get("lifecyclestage")
         after = stage.get("lifecyclestage")
-        backward = bool(after) and _lifecycle_rank(after) < _lifecycle_rank(before)
+        backward = (bool(after) and bool(before) and after != before
+                    and self._lifecycle_rank(after) < self._lifecycle_rank(before))
         return _Row(email, props, backward)
+
+    def _lifecycle_rank(self, value: str | None) -> int:
+        """The stage's place in this portal's lifecycle order (-1: none or unknown).
+
+        Portals add and remove lifecycle stages, so the order is the `lifecyclestage`
+        property's options by displayOrder, read once per connector (one per process and
+        playbook), never HubSpot's eight defaults."""
+        if value is None:
+            return -1
+        if self._lifecycle_order is None:
+            prop = self._io.call("read property lifecyclestage",
+                                 self._props.get_by_name_with_http_info, "contacts",
+                                 "lifecyclestage")
+            options = sorted(prop.options or [], key=lambda o: o.display_order)
+            self._lifecycle_order = [o.value for o in options]
+        return self._lifecycle_order.index(value) if value in self._lifecycle_order else -1
 
     def _clear_lifecycle(self, rows: list[_Row]) -> None:
         """HubSpot only moves lifecyclestage forward unless it is cleared by an earlier,
         separate request (it does not promise order inside one batch)."""
-        cleared = [_Row(r.email, {"email": r.email, "lifecyclestage": ""}, False) for r in rows]
+        cleared = [_Row(r.email, {"lifecyclestage": ""}, False) for r in rows]
         self._upsert(cleared)  # failures here surface on the write that follows
 
     def _upsert(self, rows: list[_Row]) -> tuple[dict[str, SyncResult], dict[str, str | None]]:
@@ -349,23 +425,35 @@ class HubSpotConnector:
 
     def _upsert_batch(self, rows: list[_Row], results: dict[str, SyncResult],
                       stored: dict[str, str | None]) -> None:
+        """Each input carries its position as objectWriteTraceId: HubSpot then answers per
+        record (207 with `errors` for the invalid ones) and echoes the trace id on results.
+        Results are matched by it, never by the returned email, which after a merge can be
+        the surviving contact's own address rather than the one sent."""
         batch = UpsertBatch(inputs=[UpsertInput(id=r.email, id_property="email",
-                                                properties=r.props) for r in rows])
+                                                object_write_trace_id=str(n), properties=r.props)
+                                    for n, r in enumerate(rows)])
         try:
             data = self._io.call("batch upsert", self._batch.upsert_with_http_info, batch)
         except API_ERRORS as exc:
             self._isolate_failures(rows, exc, results, stored)
             return
         for item in data.results:
-            email = (item.properties.get("email") or "").lower()
-            results[email] = SyncResult(email=email, ok=True, record_id=item.id)
-            stored[email] = item.properties.get("lifecyclestage")
+            row = _traced(rows, item.object_write_trace_id)
+            if row is not None:
+                results[row.email] = SyncResult(email=row.email, ok=True, record_id=item.id)
+                stored[row.email] = item.properties.get("lifecyclestage")
         batch_errors = getattr(data, "errors", None) or []
-        reason = "; ".join(e.message for e in batch_errors) or "no result returned"
+        for error in batch_errors:
+            details = _property_details({"message": error.message or ""})
+            for trace in (error.context or {}).get("objectWriteTraceId", []):
+                row = _traced(rows, trace)
+                if row is not None:
+                    results[row.email] = _rejected(row, details, error.category or "BATCH_ERROR",
+                                                   error.message or "")
         for row in rows:
             if row.email not in results:
                 results[row.email] = _failure(row.email, "BATCH_ERROR",
-                                              f"{row.email}: {reason}", retryable=True)
+                                              f"{row.email}: no result returned", retryable=True)
 
     def _isolate_failures(self, rows: list[_Row], exc: Any, results: dict[str, SyncResult],
                           stored: dict[str, str | None]) -> None:
@@ -385,11 +473,7 @@ class HubSpotConnector:
             self._upsert_batch(rows[half:], results, stored)
             return
         for row in guilty or rows:
-            mine = [d for d in details if _implicates(d, row)] or details
-            results[row.email] = _failure(
-                row.email, mine[0].get("error", category),
-                "; ".join(f"{row.email}: property {d['name']} rejected with "
-                          f"{d.get('error')}: {d.get('message')}" for d in mine))
+            results[row.email] = _rejected(row, details, category, body.get("message", ""))
         rest = [r for r in rows if r not in guilty] if guilty else []
         if rest:
             self._upsert_batch(rest, results, stored)
@@ -440,18 +524,25 @@ class HubSpotConnector:
                 after = page.paging.next.after
         return out
 
-    def contact_email(self, record_id: str, archived: bool = False) -> str | None:
-        """The email of contact `record_id` (archived: a deleted or merged-away one), or None
-        when HubSpot has no such contact. Webhooks name contacts by id only."""
-        try:
-            contact = self._io.call("read contact", self._basic.get_by_id_with_http_info,
-                                    record_id, properties=["email"], archived=archived)
-        except API_ERRORS as exc:
-            if exc.status in (400, 404):
-                return None
-            raise VendorError(VENDOR, f"HTTP_{exc.status}", f"reading contact {record_id}",
-                              retryable=False) from None
-        return (contact.properties or {}).get("email") or None
+    def contact_emails(self, record_ids: list[str], archived: bool = False) -> dict[str, str | None]:
+        """{id: email or None} for contacts by id, 100 per batch/read call (archived: deleted or
+        merged-away ones). Webhooks name contacts by id only, and HubSpot waits 5 s for an
+        answer: one call per delivery, not one per contact."""
+        out: dict[str, str | None] = dict.fromkeys(record_ids)
+        for start in range(0, len(record_ids), BATCH_SIZE):
+            chunk = record_ids[start:start + BATCH_SIZE]
+            request = BatchReadInputSimplePublicObjectId(
+                inputs=[SimplePublicObjectId(id=i) for i in chunk], properties=["email"],
+                properties_with_history=[])
+            try:
+                data = self._io.call("read contacts", self._batch.read_with_http_info, request,
+                                     archived=archived)
+            except API_ERRORS as exc:
+                raise VendorError(VENDOR, f"HTTP_{exc.status}", "reading contacts",
+                                  retryable=False) from None
+            for item in data.results:
+                out[str(item.id)] = (item.properties or {}).get("email") or None
+        return out
 
     # ---- tasks and schema ----------------------------------------------------------------
     def create_task(self, task: OwnerTask) -> str:
@@ -497,6 +588,51 @@ class HubSpotConnector:
                                        self._props.get_by_name_with_http_info,
                                        self._props.create_with_http_info, create))
         return report
+
+    def doctor(self) -> list[Finding]:
+        """Read-only proof that the token works and reaches what leadflow uses: the contact
+        search and owners (a private app lacking a scope gets 403 there) and leadflow's custom
+        contact properties with their types."""
+        def check(name: str, probe: Callable[[], str]) -> Finding:
+            try:
+                return Finding(vendor=VENDOR, check=name, status="ok", detail=probe())
+            except VendorError as exc:
+                return Finding(vendor=VENDOR, check=name, status="failed", detail=str(exc))
+            except API_ERRORS as exc:
+                body = _error_body(exc)
+                return Finding(vendor=VENDOR, check=name, status="failed",
+                               detail=f"HTTP {exc.status} {body.get('category', '')}: "
+                                      f"{body.get('message', exc.reason)}")
+
+        def search() -> str:
+            return f"{self.count_changed(datetime(2000, 1, 1, tzinfo=UTC))} contacts searchable"
+
+        def owners() -> str:
+            self._io.call("owners", self._owners.get_page_with_http_info, limit=1)
+            return "owners readable"
+
+        def prop(spec: dict[str, str]) -> Callable[[], str]:
+            def probe() -> str:
+                try:
+                    found = self._io.call(f"read property {spec['name']}",
+                                          self._props.get_by_name_with_http_info, "contacts",
+                                          spec["name"])
+                except API_ERRORS as exc:
+                    if exc.status == 404:
+                        raise VendorError(VENDOR, "MISSING_PROPERTY", f"contact property "
+                                          f"{spec['name']} does not exist: run `leadflow setup "
+                                          "hubspot`", retryable=False) from None
+                    raise
+                if found.type != spec["type"]:
+                    raise VendorError(VENDOR, "WRONG_TYPE", f"contact property {spec['name']} "
+                                      f"is {found.type}, leadflow writes {spec['type']}",
+                                      retryable=False)
+                return f"{spec['name']} ({found.type})"
+            return probe
+
+        return [check("token and contact search (crm.objects.contacts.read)", search),
+                check("owners (crm.objects.owners.read)", owners),
+                *(check(f"property {p['name']}", prop(p)) for p in CUSTOM_PROPERTIES)]
 
     def _ensure(self, kind: str, name: str, get: Callable, create: Callable, body: Any) -> str:
         try:

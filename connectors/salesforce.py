@@ -2,10 +2,11 @@
 
 Login: simple-salesforce builds every login URL as `https://{domain}.salesforce.com/...`, so it
 cannot log in to a My Domain-less custom host or a local emulator. The connector therefore runs
-the OAuth 2.0 username-password flow itself (`POST {login_url}/services/oauth2/token`) and hands
-the token to `Salesforce(instance_url=..., session_id=..., session=...)`. Such a client cannot
-refresh itself, so the connector logs in again once when a call fails with INVALID_SESSION_ID;
-with a bare session id (no credentials) that failure is a non-retryable VendorError.
+the OAuth 2.0 flow itself (`POST {login_url}/services/oauth2/token`: JWT bearer, client
+credentials, or the username-password flow Salesforce is retiring) and hands the token to
+`Salesforce(instance_url=..., session_id=..., session=...)`. Such a client cannot refresh
+itself, so the connector logs in again once when a call fails with INVALID_SESSION_ID; with a
+bare session id (no credentials) that failure is a non-retryable VendorError.
 
 Deploying the custom fields: Salesforce creates fields only through the Metadata API, not the
 REST API the connector uses. `provision()` reports what the org still lacks, and
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 from xml.sax.saxutils import escape
 
+import jwt
 import requests
 from pydantic import SecretStr
 from simple_salesforce import Salesforce, SFType
@@ -42,6 +44,7 @@ from config.settings import Settings
 from connectors.base import (
     ChangedPage,
     ChangedRecord,
+    Finding,
     LeadSnapshot,
     Owner,
     OwnerTask,
@@ -68,6 +71,8 @@ READ_FIELDS = ("Id", "Email", KEY_FIELD, "Status", "Lead_Stage__c", "Lead_Score_
                "MasterRecordId", "SystemModstamp")
 # Per-record codes that another attempt can fix; everything else is the record's own fault.
 RETRYABLE_RECORD_CODES = {"UNABLE_TO_LOCK_ROW"}
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+KNOWN_KEYS_MAX = 100_000  # keys this process saw land; beyond that it forgets and asks again
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,7 @@ class SalesforceConnector:
         security_token: str = "",
         client_id: str | None = None,
         client_secret: str | None = None,
+        private_key: str | None = None,
         instance_url: str | None = None,
         session_id: str | None = None,
         ca_bundle: str | None = None,
@@ -122,18 +128,24 @@ class SalesforceConnector:
         max_wait_s: float = 25.0,
         api_reserve: float = 0.02,
         timeout_s: float = 30.0,
+        assignment_rules: bool = False,
     ) -> None:
         self.stage_fields = {k: dict(v) for k, v in stage_fields.items()}
         self._login_url = login_url.rstrip("/")
         self._creds = (username, password, security_token, client_id, client_secret)
-        self._can_login = all(c is not None for c in (username, password, client_id,
-                                                      client_secret))
+        self._private_key = private_key
+        self.flow = _flow(username, password, client_id, client_secret, private_key)
+        self._can_login = self.flow is not None
         if not self._can_login and not (instance_url and session_id):
-            raise VendorError(self.name, "CONFIG", "need username, password, client id and "
-                              "secret, or an instance URL and session id", retryable=False)
+            raise VendorError(self.name, "CONFIG", "need a client id with a private key and "
+                              "username (JWT bearer), a client secret (client credentials) or a "
+                              "username, password and secret (password flow), or an instance "
+                              "URL and session id", retryable=False)
         self._direct = (instance_url, session_id)
         self.max_attempts, self.backoff_s, self.max_wait_s = max_attempts, backoff_s, max_wait_s
         self.api_reserve, self.timeout_s = api_reserve, timeout_s
+        # True: the org's active Lead assignment rule may reassign leads leadflow routed.
+        self.assignment_rules = assignment_rules
         self.session = requests.Session()
         if ca_bundle:
             # REQUESTS_CA_BUNDLE in the environment would otherwise override `verify`.
@@ -144,6 +156,8 @@ class SalesforceConnector:
         self._retry_after: float | None = None
         self._sf: Salesforce | None = None
         self._login_lock = threading.Lock()
+        # Keys known to be on a Lead already: no adoption query for them (one per batch else).
+        self._known_keys: set[str] = set()
 
     @classmethod
     def from_settings(
@@ -160,9 +174,12 @@ class SalesforceConnector:
             security_token=secret(settings.salesforce_security_token) or "",
             client_id=settings.salesforce_client_id,
             client_secret=secret(settings.salesforce_client_secret),
+            private_key=(settings.salesforce_private_key_file.read_text()
+                         if settings.salesforce_private_key_file else None),
             instance_url=settings.salesforce_instance_url,
             session_id=secret(settings.salesforce_session_id),
             ca_bundle=settings.salesforce_ca_bundle,
+            assignment_rules=settings.salesforce_assignment_rules,
         )
 
     def __repr__(self) -> str:
@@ -171,13 +188,46 @@ class SalesforceConnector:
     # --- the Connector protocol ----------------------------------------------------------
 
     def upsert_leads(self, leads: list[LeadSnapshot]) -> list[SyncResult]:
-        """One sObject Collections upsert per 200 leads; results in input order."""
+        """One sObject Collections upsert per 200 leads; results in input order.
+
+        A collections request may name one external id value only once, so the same lead
+        twice in `leads` is written once, with its later snapshot; both get that result.
+        """
+        latest = {lead.email.strip().lower(): i for i, lead in enumerate(leads)}
+        unique = sorted(latest.values())
         results: list[SyncResult | None] = [None] * len(leads)
         budget = _Budget(self.max_wait_s)
-        for start in range(0, len(leads), COLLECTION_LIMIT):
+        for start in range(0, len(unique), COLLECTION_LIMIT):
             chunk = [(i, leads[i], self._record(leads[i]))
-                     for i in range(start, min(start + COLLECTION_LIMIT, len(leads)))]
-            self._upsert_chunk(chunk, results, budget)
+                     for i in unique[start:start + COLLECTION_LIMIT]]
+            existing = self._adopt(chunk, budget)
+            for _, _, rec in chunk:
+                if rec[KEY_FIELD] in existing:
+                    # Leave the Email as the org has it: changing even its case is an edit the
+                    # duplicate rule looks at, and the key already says who this is.
+                    del rec["Email"]
+                else:
+                    # Required on insert only: never overwrite a name a person typed.
+                    rec.setdefault("LastName", PLACEHOLDER)
+                    rec.setdefault("Company", PLACEHOLDER)
+            # Salesforce runs the active Lead assignment rule on every API create and update
+            # unless told not to (REST API Developer Guide, "Assignment Rule Header"), and the
+            # rule overwrites OwnerId. leadflow lets it run only on a new Lead it gives no
+            # owner (the org routes what leadflow does not); where leadflow sets the owner, or
+            # a person already did, the write says `Sforce-Auto-Assign: FALSE`. One request
+            # per header value. SALESFORCE_ASSIGNMENT_RULES=true lets the rule run on every write.
+            ruled = [c for c in chunk if self.assignment_rules
+                     or ("OwnerId" not in c[2] and c[2][KEY_FIELD] not in existing)]
+            kept = [c for c in chunk if c not in ruled]
+            for group, assign in ((kept, False), (ruled, True)):
+                if group:
+                    self._upsert_chunk(group, results, budget, _headers(auto_assign=assign))
+        for i, lead in enumerate(leads):
+            written = results[latest[lead.email.strip().lower()]]
+            assert written is not None
+            results[i] = written.model_copy(update={"email": lead.email})
+            if written.ok:
+                self._remember(lead.email.strip().lower())
         return [r for r in results if r is not None]
 
     def changed_since(
@@ -190,7 +240,15 @@ class SalesforceConnector:
         """
         budget = _Budget(self.max_wait_s)
         if cursor:
-            page = self._call(budget, lambda sf: sf.query_more(cursor, identifier_is_url=True))
+            try:
+                page = self._call(budget, lambda sf: sf.query_more(cursor, identifier_is_url=True))
+            except VendorError as exc:
+                if exc.code != "INVALID_QUERY_LOCATOR":
+                    raise
+                # Query locators expire (two days); a backfill resuming later reads its
+                # window again from the start: records read twice are applied idempotently.
+                log.info("salesforce: query cursor expired, restarting the window")
+                return self.changed_since(since, until, None)
         else:
             soql = (f"SELECT {', '.join(READ_FIELDS)} FROM Lead WHERE SystemModstamp > "
                     f"{_soql_time(since, math.floor)}")
@@ -208,17 +266,23 @@ class SalesforceConnector:
                       active=bool(r["IsActive"])) for r in rows["records"]]
 
     def create_task(self, task: OwnerTask) -> str:
-        """A Task on the lead (WhoId), assigned to the task's owner or else the lead's owner."""
+        """A Task on the lead (WhoId), assigned to the task's owner or else the lead's owner.
+
+        The lead is found by SOQL, not by `sobjects/Lead/{key field}/{email}`: an email in the
+        URL answers 404 when its ending looks like a file format (the REST guide's example is
+        `.inc`). A converted Lead refuses new tasks, so the task goes on its Contact.
+        """
         budget = _Budget(self.max_wait_s)
-        key = task.email.strip().lower()  # simple-salesforce URL-quotes it
-        try:
-            lead = self._call(budget, lambda sf: _sobject(sf, "Lead").get_by_custom_id(KEY_FIELD, key))
-        except VendorError as exc:
-            if exc.code in ("NOT_FOUND", "ENTITY_IS_DELETED"):
-                raise VendorError(self.name, exc.code, f"no Salesforce lead for {task.email}",
-                                  retryable=False) from exc
-            raise
-        body = {"WhoId": lead["Id"], "OwnerId": task.owner_id or lead["OwnerId"],
+        key = task.email.strip().lower()
+        soql = (f"SELECT Id, OwnerId, IsConverted, ConvertedContactId FROM Lead "
+                f"WHERE {KEY_FIELD} = {_soql_string(key)}")
+        rows = self._call(budget, lambda sf: sf.query(soql))["records"]
+        if not rows:
+            raise VendorError(self.name, "NOT_FOUND", f"no Salesforce lead for {task.email}",
+                              retryable=False)
+        lead = rows[0]
+        who = lead["ConvertedContactId"] if lead.get("IsConverted") else lead["Id"]
+        body = {"WhoId": who, "OwnerId": task.owner_id or lead["OwnerId"],
                 "Subject": task.subject[:255], "Description": task.body,
                 "Status": "Not Started", "Priority": "Normal"}
         if task.due_at is not None:
@@ -240,7 +304,83 @@ class SalesforceConnector:
         missing += [f"Lead.Status picklist value {s!r}" for s in wanted if s not in statuses]
         return missing
 
+    def doctor(self) -> list[Finding]:
+        """Login, the fields leadflow writes, and the Lead query its adoption runs."""
+        def failed(check: str, detail: str) -> Finding:
+            return Finding(vendor=self.name, check=check, status="failed", detail=detail)
+
+        try:
+            missing = self.provision()
+        except VendorError as exc:
+            return [failed("login and Lead describe", str(exc))]
+        out = [Finding(vendor=self.name, check="login and Lead describe", status="ok",
+                       detail=f"logged in at {self._login_url}")]
+        if missing:
+            return out + [failed(f"field {m}", "deploy it: see `leadflow setup salesforce`")
+                          for m in missing]
+        out.append(Finding(vendor=self.name, check="Lead fields and Status values", status="ok",
+                           detail=", ".join(f.name for f in CUSTOM_FIELDS)))
+        try:
+            self._call(_Budget(self.max_wait_s), lambda sf: sf.query(
+                f"SELECT Id FROM Lead WHERE Email IN ('doctor@leadflow.invalid') "
+                f"AND {KEY_FIELD} = null"))
+        except VendorError as exc:
+            return out + [failed("Lead query by Email", str(exc))]
+        return out + [Finding(vendor=self.name, check="Lead query by Email", status="ok")]
+
     # --- upsert internals ------------------------------------------------------------------
+
+    def _adopt(self, chunk: list[tuple[int, LeadSnapshot, dict[str, Any]]],
+               budget: _Budget) -> set[str]:
+        """Put leadflow's key on Leads the org already holds for these emails; returns the keys
+        that are on a Lead now.
+
+        Reps, web-to-lead forms and imports create Leads without `Leadflow_Key__c`; upserting
+        by the key would insert a second Lead with the same Email, which the org's duplicate
+        rule refuses (DUPLICATES_DETECTED) or, without one, keeps as a duplicate. So one SOQL
+        query per batch finds Leads by Email; for every email that has no keyed Lead yet, the
+        oldest open (unconverted) one gets the key, and the upsert then updates it. Converted
+        Leads are not adopted: they are read-only and belong to the Contact they became.
+        """
+        wanted = {rec[KEY_FIELD] for _, _, rec in chunk}
+        keys = wanted - self._known_keys
+        if not keys:
+            return wanted
+        emails = ", ".join(_soql_string(k) for k in sorted(keys))
+        soql = (f"SELECT Id, Email, {KEY_FIELD}, IsConverted, CreatedDate FROM Lead "
+                f"WHERE Email IN ({emails}) ORDER BY CreatedDate")
+        rows = self._call(budget, lambda sf: sf.query_all(soql))["records"]
+        keyed = {str(r[KEY_FIELD]).lower() for r in rows if r.get(KEY_FIELD)}
+        adopt: dict[str, str] = {}
+        for row in rows:  # oldest first
+            email = (row.get("Email") or "").lower()
+            if (email in keys and email not in keyed and email not in adopt
+                    and not row.get(KEY_FIELD) and not row.get("IsConverted")):
+                adopt[email] = row["Id"]
+        existing = (wanted & self._known_keys) | keyed
+        if not adopt:
+            return existing
+        body = {"allOrNone": False, "records": [
+            {"attributes": {"type": "Lead"}, "Id": lead_id, KEY_FIELD: key}
+            for key, lead_id in adopt.items()]}
+        # Putting the key on a rep's Lead must not hand it to the assignment rule.
+        answer = self._call(budget, lambda sf: sf.restful(
+            "composite/sobjects", method="PATCH", json=body, timeout=self.timeout_s,
+            headers=_headers(auto_assign=False)))
+        for (key, lead_id), res in zip(adopt.items(), answer or [], strict=True):
+            if res.get("success"):
+                log.info("salesforce: adopted existing lead %s", lead_id)
+                existing.add(key)
+            else:
+                # The upsert that follows meets the same refusal and reports it per lead.
+                log.info("salesforce: could not adopt lead %s: %s", lead_id,
+                         (res.get("errors") or [{}])[0].get("statusCode"))
+        return existing
+
+    def _remember(self, key: str) -> None:
+        if len(self._known_keys) >= KNOWN_KEYS_MAX:
+            self._known_keys.clear()
+        self._known_keys.add(key)
 
     def _record(self, lead: LeadSnapshot) -> dict[str, Any]:
         record: dict[str, Any] = {"attributes": {"type": "Lead"},
@@ -249,8 +389,6 @@ class SalesforceConnector:
         for prop, field in PROPERTY_FIELDS.items():
             if lead.properties.get(prop):
                 record[field] = lead.properties[prop]
-        record.setdefault("LastName", PLACEHOLDER)
-        record.setdefault("Company", PLACEHOLDER)
         record.update(self.stage_fields.get(lead.stage, {}))
         record.update({
             "Lead_Stage__c": lead.stage,
@@ -265,13 +403,14 @@ class SalesforceConnector:
 
     def _upsert_chunk(
         self, pending: list[tuple[int, LeadSnapshot, dict[str, Any]]],
-        results: list[SyncResult | None], budget: _Budget,
+        results: list[SyncResult | None], budget: _Budget, headers: dict[str, str],
     ) -> None:
         attempt = 0
         while pending:
             body = {"allOrNone": False, "records": [rec for _, _, rec in pending]}
             try:
-                answer = self._call(budget, partial(self._send_upsert, body=body))
+                answer = self._call(budget, partial(self._send_upsert, body=body,
+                                                    headers=headers))
             except VendorError as exc:
                 pending = self._isolate_bad_field(exc, pending, results)
                 continue
@@ -293,8 +432,9 @@ class SalesforceConnector:
             else:
                 pending = []
 
-    def _send_upsert(self, sf: Salesforce, body: dict[str, Any]) -> Any:
-        return sf.restful(UPSERT_PATH, method="PATCH", json=body, timeout=self.timeout_s)
+    def _send_upsert(self, sf: Salesforce, body: dict[str, Any], headers: dict[str, str]) -> Any:
+        return sf.restful(UPSERT_PATH, method="PATCH", json=body, timeout=self.timeout_s,
+                          headers=headers)
 
     def _isolate_bad_field(
         self, exc: VendorError, pending: list[tuple[int, LeadSnapshot, dict[str, Any]]],
@@ -320,6 +460,9 @@ class SalesforceConnector:
 
     def _failure(self, lead: LeadSnapshot, error: Mapping[str, Any]) -> SyncResult:
         code = str(error.get("statusCode") or "UNKNOWN_EXCEPTION")
+        if code == "DUPLICATES_DETECTED":
+            return SyncResult(email=lead.email, ok=False, vendor_code=code, retryable=False,
+                              message=_duplicate_message(lead.email, error))
         fields = ", ".join(error.get("fields") or []) or "(record)"
         return SyncResult(
             email=lead.email, ok=False, vendor_code=code, retryable=code in RETRYABLE_RECORD_CODES,
@@ -340,10 +483,29 @@ class SalesforceConnector:
                                           session=self.session, version=API_VERSION)
             return self._sf
 
-    def _login(self) -> Salesforce:
+    def _grant(self) -> dict[str, str]:
+        """The token request of this connector's OAuth flow (Salesforce Help, "OAuth
+        Authorization Flows"): JWT bearer and client credentials for servers; the
+        username-password flow only for orgs that still allow it."""
         username, password, token, client_id, client_secret = self._creds
-        form = {"grant_type": "password", "client_id": client_id, "client_secret": client_secret,
-                "username": username, "password": f"{password}{token}"}
+        if self.flow == "jwt":
+            # "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration": iss is the
+            # connected app's consumer key, sub the user, aud the login host, RS256-signed,
+            # valid at most 3 minutes.
+            claims = {"iss": client_id, "sub": username, "aud": self._login_url,
+                      "exp": int(time.time()) + 180}
+            assertion = jwt.encode(claims, str(self._private_key), algorithm="RS256")
+            return {"grant_type": JWT_GRANT, "assertion": assertion}
+        if self.flow == "client_credentials":
+            return {"grant_type": "client_credentials", "client_id": str(client_id),
+                    "client_secret": str(client_secret)}
+        return {"grant_type": "password", "client_id": str(client_id),
+                "client_secret": str(client_secret), "username": str(username),
+                "password": f"{password}{token}"}
+
+    def _login(self) -> Salesforce:
+        username = self._creds[0] or f"client {self._creds[3]}"
+        form = self._grant()
         try:
             resp = self.session.post(f"{self._login_url}/services/oauth2/token", data=form,
                                      timeout=self.timeout_s)
@@ -435,6 +597,40 @@ def _first_error(exc: SalesforceError) -> tuple[str, str]:
     if isinstance(exc, SalesforceResourceNotFound):
         return "NOT_FOUND", str(content)[:200]
     return f"HTTP_{exc.status}", str(content)[:200]
+
+
+def _flow(username: str | None, password: str | None, client_id: str | None,
+          client_secret: str | None, private_key: str | None) -> str | None:
+    """Which OAuth flow the configured credentials make: a private key means JWT bearer, a
+    password the username-password flow, a client secret alone client credentials."""
+    if client_id and private_key and username:
+        return "jwt"
+    if client_id and client_secret and username and password is not None:
+        return "password"
+    if client_id and client_secret and not username:
+        return "client_credentials"
+    return None
+
+
+def _headers(*, auto_assign: bool) -> dict[str, str]:
+    return {} if auto_assign else {"Sforce-Auto-Assign": "FALSE"}
+
+
+def _duplicate_message(email: str, error: Mapping[str, Any]) -> str:
+    """DUPLICATES_DETECTED after adoption: what is in the way and what a person can do."""
+    ids = [m["record"]["Id"]
+           for result in (error.get("duplicateResult") or {}).get("matchResults", [])
+           for m in result.get("matchRecords", []) if m.get("record", {}).get("Id")]
+    rule = (error.get("duplicateResult") or {}).get("duplicateRule", "a duplicate rule")
+    return (f"DUPLICATES_DETECTED: duplicate rule {rule} refused lead {email}: other Leads with this "
+            f"email exist ({', '.join(ids) or 'ids not given'}) that leadflow cannot adopt "
+            "(converted, or several open ones). Merge or delete the duplicates in Salesforce, "
+            "then send the lead `resync`.")
+
+
+def _soql_string(value: str) -> str:
+    """A SOQL string literal (SOQL and SOSL Reference, "Quoted String Escape Sequences")."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _json(resp: requests.Response) -> dict[str, Any]:

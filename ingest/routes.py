@@ -58,7 +58,7 @@ async def segment_webhook(request: Request) -> Response:
 async def hubspot_webhook(request: Request) -> Response:
     ctx = context(request)
     raw = await read_body(request)
-    auth.verify_hubspot(request, raw, ctx.settings.hubspot_client_secret)
+    auth.verify_hubspot(request, raw, ctx.settings.hubspot_client_secret, ctx.settings.public_url)
     events = hubspot.parse(parse_json(raw))
     try:
         emails = await ctx.hubspot.emails(hubspot.lookups(events))

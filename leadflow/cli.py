@@ -104,6 +104,19 @@ def setup(vendor: Annotated[str, typer.Argument(help="hubspot, salesforce or tem
         typer.echo(line)
 
 
+@app.command("doctor")
+def doctor() -> None:
+    """Prove each configured vendor accepts what leadflow sends (token, scopes, fields; a
+    tracked Segment test event seen by the source); exit 1 if a check fails."""
+    from leadflow.doctor import report, run
+    from worker import configured_vendors, connector_factory
+
+    settings = load_settings()
+    text, ok = report(run(settings, configured_vendors(settings), connector_factory(settings)))
+    typer.echo(text)
+    raise typer.Exit(0 if ok else 1)
+
+
 def _setup_temporal(settings: Settings) -> None:
     from leadflow.temporal_setup import setup_temporal
 

@@ -84,6 +84,11 @@ class ObjectStore:
             wanted = key.lower() if id_property == "email" else key
             record = next((r for r in table.values()
                            if r.properties.get(id_property) == wanted and not r.archived), None)
+            if record is None and id_property == "email":
+                # After a merge the merged-away address is one of the survivor's additional
+                # emails, and lookups by it answer the survivor (whose email is its own).
+                record = next((r for r in table.values() if not r.archived and wanted in
+                               (r.properties.get("hs_additional_emails") or "").split(";")), None)
         if record is None or record.archived != archived:
             return None
         return record
@@ -144,6 +149,10 @@ class ObjectStore:
                  for o in self.properties[object_type]["lifecyclestage"]["options"]}
         return order.get(new, -1) < order.get(current, -1)
 
+    def purge(self, record: Record) -> None:
+        """GDPR deletion: the record and everything that named it are gone, archive included."""
+        del self.records[record.object_type][record.id]
+
     def archive(self, record: Record) -> None:
         record.archived = True
         record.archived_at = self._clock()
@@ -160,6 +169,12 @@ class ObjectStore:
                 primary.properties[name] = value
         merged = [x for x in (primary.properties.get("hs_merged_object_ids") or "").split(";") if x]
         primary.properties["hs_merged_object_ids"] = ";".join(merged + [other.id])
+        if other.properties.get("email") and other.properties.get("email") != primary.properties.get(
+                "email"):
+            extra = [x for x in (primary.properties.get("hs_additional_emails") or "").split(";")
+                     if x]
+            primary.properties["hs_additional_emails"] = ";".join(
+                extra + [other.properties["email"]])
         self.archive(other)
         other.merged_into = primary.id
         self.update(primary, {})

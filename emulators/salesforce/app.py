@@ -35,10 +35,10 @@ def create_app(state: SalesforceState) -> Starlette:
         state.count_call("oauth.token")
         # Parsed by hand: Starlette's form parser needs python-multipart, not a dependency here.
         form = dict(parse_qsl((await request.body()).decode()))
-        access_token, err = state.login(form)
+        base = f"{request.url.scheme}://{request.url.netloc}"
+        access_token, err = state.login(form, audience=base)
         if err:
             return JSONResponse(err, status_code=400)
-        base = f"{request.url.scheme}://{request.url.netloc}"
         return JSONResponse({
             "access_token": access_token, "instance_url": base, "token_type": "Bearer",
             "id": f"{base}/id/00D000000000001AAA/{state.integration_user}",

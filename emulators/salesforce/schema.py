@@ -55,6 +55,7 @@ _STANDARD_LEAD = (
     Field("OwnerId", "reference", "Owner ID", 18),
     Field("IsConverted", "boolean", "Converted", writable=False),
     Field("ConvertedDate", "date", "Converted Date", writable=False),
+    Field("ConvertedContactId", "reference", "Converted Contact ID", 18, writable=False),
     Field("IsDeleted", "boolean", "Deleted", writable=False),
     Field("MasterRecordId", "reference", "Master Record ID", 18, writable=False),
     Field("CreatedDate", "datetime", "Created Date", writable=False),
@@ -101,6 +102,9 @@ USER_FIELDS = (
 )
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Salesforce Help, "Custom Field Types" (Email): "a valid email address in the form
+# jsmith@acme.com"; the standard Lead.Email holds at most 80 characters (Object Reference, Lead).
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def lead_fields(custom: bool) -> dict[str, Field]:
@@ -144,9 +148,13 @@ def validate(
                                 "field and verify that it is read/write for your profile.", [name]))
         elif value is not None and (msg := _type_error(spec, value)):
             errors.append(error("INVALID_TYPE_ON_FIELD_IN_RECORD", msg, [name]))
-        elif spec.type == "string" and isinstance(value, str) and len(value) > spec.length:
+        elif (spec.type in ("string", "email") and isinstance(value, str) and spec.length
+              and len(value) > spec.length):
             errors.append(error("STRING_TOO_LONG", f"{spec.label}: data value too large: "
                                 f"{value[:40]} (max length={spec.length})", [name]))
+        elif spec.type == "email" and value and not _EMAIL.match(str(value)):
+            errors.append(error("INVALID_EMAIL_ADDRESS", f"{spec.label}: invalid email "
+                                f"address: {value}", [name]))
     if sobject == "Lead" and "Status" in values and values["Status"] not in statuses:
         errors.append(error("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                             f"Lead Status: bad value for restricted picklist field: "

@@ -26,8 +26,9 @@ from lifecycle.events import EventKind, LeadEvent
 
 # Contacts created through the API are most likely leadflow's own upserts.
 API_SOURCES = frozenset({"INTEGRATION", "API"})
-DELETIONS = {"contact.deletion": "deleted in HubSpot",
-             "contact.privacyDeletion": "GDPR deletion in HubSpot"}
+DELETIONS = {"contact.deletion": "deleted in HubSpot"}
+# A GDPR deletion removes the contact for good, archive included: no lookup will ever answer.
+PRIVACY_DELETION = "contact.privacyDeletion"
 
 # (objectId, archived) -> the contact's email, or None when HubSpot has no such contact.
 Emails = Callable[[int, bool], str | None]
@@ -66,6 +67,11 @@ def plan(pb: Playbook, events: list[HubSpotEvent], emails: Emails) -> Plan:
         actor = f"hubspot:{ev.sourceId or ev.changeSource or 'unknown'}"
         if ev.subscriptionType == "contact.merge":
             _merge(out, ev, emails, ref, actor)
+            continue
+        if ev.subscriptionType == PRIVACY_DELETION:
+            out.skip(ref, f"GDPR deletion of HubSpot contact {ev.objectId}: HubSpot keeps no "
+                          "email for it and leadflow keeps no HubSpot contact ids, so the lead "
+                          "cannot be named from this event")
             continue
         archived = ev.subscriptionType in DELETIONS
         email = emails(ev.objectId, archived)

@@ -64,6 +64,16 @@ def test_the_stack_has_every_part_of_a_deployment():
     assert "ledger-db:5432" in services["worker"]["environment"]["LEADFLOW_DATABASE_URL"]
 
 
+def test_up_applies_the_schedules_once_temporal_is_ready():
+    """`docker compose up` alone must leave a deployment that reconciles continuously."""
+    job = COMPOSE["services"]["schedules"]
+    assert job["command"] == ["schedules", "apply"] and job["restart"] == "no"
+    assert job["depends_on"] == {"temporal-namespace": {"condition": "service_completed_successfully"}}
+    assert COMPOSE["services"]["temporal-namespace"]["command"] == ["setup", "temporal"]
+    assert "LEADFLOW_RECONCILE_EVERY" in job["environment"]
+    assert "LEADFLOW_RECONCILE_LAG" in job["environment"]
+
+
 def test_every_dependency_exists_and_its_condition_can_be_met():
     services = COMPOSE["services"]
     for name, service in services.items():

@@ -23,8 +23,10 @@ def test_250_leads_land_in_two_collection_calls(org, connector: SalesforceConnec
 
     results = connector.upsert_leads(leads)
 
-    assert org.state.calls["collections.upsert"] == 2
-    assert org.state.api_usage == 2  # login is not an API call; nothing else was sent
+    # Lead 7 carries its owner, so it goes apart with Sforce-Auto-Assign: FALSE.
+    assert org.state.calls["collections.upsert"] == 3
+    assert org.state.calls["query"] == 2  # one adoption query per collection of new keys
+    assert org.state.api_usage == 5  # login is not an API call; nothing else was sent
     assert [r.email for r in results] == [x.email for x in leads]
     assert all(r.ok for r in results)
     stored = org.state.lead_by_key("person3@example.com")
@@ -152,13 +154,14 @@ def test_daily_limit_is_a_retryable_error_without_hammering(org, connector) -> N
         connector.upsert_leads([lead(1)])
 
     assert caught.value.code == "REQUEST_LIMIT_EXCEEDED" and caught.value.retryable
-    assert org.state.calls["collections.upsert"] == 1
+    assert org.state.calls["query"] == 1  # the adoption query met the limit; nothing retried
+    assert org.state.calls["collections.upsert"] == 0
 
 
 def test_connector_holds_back_before_the_daily_limit(org) -> None:
     connector = make_connector(org, api_reserve=0.05)
-    org.state.api_usage = int(org.state.daily_limit * 0.95) - 1
-    assert connector.upsert_leads([lead(1)])[0].ok  # this call reaches 95 %
+    org.state.api_usage = int(org.state.daily_limit * 0.95) - 2
+    assert connector.upsert_leads([lead(1)])[0].ok  # its query and upsert reach 95 %
 
     with pytest.raises(VendorError) as caught:
         connector.upsert_leads([lead(2)])
@@ -189,6 +192,8 @@ def test_lasting_lock_contention_ends_as_retryable_per_lead_failures(org) -> Non
 
 
 def test_server_errors_are_retried_then_raised_as_retryable(org, connector) -> None:
+    connector.upsert_leads([lead(1), lead(2)])  # keys known: no adoption query below
+    org.state.calls.clear()
     org.state.faults.plant(2, 503, retry_after_s=0)
     assert connector.upsert_leads([lead(1)])[0].ok
     assert org.state.calls["collections.upsert"] == 3
@@ -201,6 +206,8 @@ def test_server_errors_are_retried_then_raised_as_retryable(org, connector) -> N
 
 
 def test_concurrent_request_limit_is_retried_in_process(org, connector) -> None:
+    connector.upsert_leads([lead(1)])
+    org.state.calls.clear()
     org.state.faults.plant(1, 429)  # Salesforce answers 403 ConcurrentPerOrgLongTxn, not 429
 
     assert connector.upsert_leads([lead(1)])[0].ok
