@@ -1,0 +1,86 @@
+"""Nothing a lead was asked to do is lost: work pending when a run continues-as-new, syncs of
+every changed field, and each vendor syncing on its own (issue 14).
+
+These run on the dev server (it suggests continue-as-new past 120 history events) with
+leadflow's real workers and the three vendor emulators.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from lead_harness import running_worker, unique_email, until
+from vendor_stack import VENDORS, vendor_stack
+
+from leadflow.client import LeadClient
+from lifecycle.events import EventKind, LeadEvent, lead_workflow_id
+
+SDR = "ana.sdr@example.com"
+SDR_HUBSPOT_ID = "101"
+
+
+def fact(kind: str, **props: str) -> LeadEvent:
+    return LeadEvent(event_id=uuid.uuid4().hex, kind=EventKind(kind),
+                     occurred_at=datetime.now(UTC), properties=props)
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with vendor_stack() as running:
+        running.sdr_sf_id = running.salesforce.add_user(SDR, "Ana Sdr")
+        yield running
+
+
+def hs_tasks(stack, email: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    return [dict(t.properties) for t in stack.hubspot.records("tasks")
+            if email in t.properties.get("hs_task_subject", "")]
+
+
+def sf_tasks(stack, email: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    lead = stack.salesforce_lead(email)
+    return [t for t in stack.salesforce.select("Task", False) if lead and t.get("WhoId") == lead["Id"]]
+
+
+async def test_work_pending_at_continue_as_new_reaches_every_vendor_and_the_owner(dev_env, stack):
+    """A demo request lands while the run drains for continue-as-new (a slow HubSpot holds the
+    drain): its routing, owner tasks and syncs must survive into the next run."""
+    async with running_worker(dev_env.client, VENDORS, stack.connectors()) as h:
+        leads = LeadClient(dev_env.client, h.task_queue)
+        email = unique_email("burst")
+        stack.hubspot.faults.latency_s = 3.0  # the creation sync stays in flight for seconds
+        try:
+            handle = await leads.send_event(email, fact("content_download", firstname="Ada",
+                                                        lastname="Lovelace", company="Acme"))
+            h.handles.append(dev_env.client.get_workflow_handle(lead_workflow_id(email)))
+            first_run = (await handle.describe()).run_id
+            for _ in range(45):  # past the dev server's continue-as-new suggestion
+                await leads.send_event(email, fact("content_download"))
+            desc = await dev_env.client.get_workflow_handle(lead_workflow_id(email)).describe()
+            assert desc.run_id == first_run, "the run should still be draining its slow sync"
+            await leads.send_event(email, fact("demo_requested"))  # MQL: route, task the SDR
+        finally:
+            stack.hubspot.faults.latency_s = 0.0
+
+        async def continued() -> bool:
+            desc = await dev_env.client.get_workflow_handle(lead_workflow_id(email)).describe()
+            return desc.run_id != first_run
+
+        await until(continued, what="the lead continued as new")
+        await until(lambda: stack.hubspot_contact(email).get("lead_stage") == "MQL",
+                    what="HubSpot says MQL")
+        await until(lambda: stack.salesforce_lead(email).get("Lead_Stage__c") == "MQL",
+                    what="Salesforce says MQL")
+        await until(lambda: stack.segment_traits(email).get("lead_stage") == "MQL",
+                    what="Segment says MQL")
+        await until(lambda: stack.hubspot_contact(email).get("hubspot_owner_id") == SDR_HUBSPOT_ID,
+                    what="HubSpot has the routed owner")
+        await until(lambda: stack.salesforce_lead(email).get("OwnerId") == stack.sdr_sf_id,
+                    what="Salesforce has the routed owner")
+        await until(lambda: any(t.get("hubspot_owner_id") == SDR_HUBSPOT_ID
+                                for t in hs_tasks(stack, email)), what="the SDR's HubSpot task")
+        await until(lambda: any(t["OwnerId"] == stack.sdr_sf_id for t in sf_tasks(stack, email)),
+                    what="the SDR's Salesforce task")
+        state = await leads.state(email)
+        assert state.stage == "MQL" and state.owner == SDR and state.sync_errors == {}
