@@ -84,3 +84,22 @@ async def test_work_pending_at_continue_as_new_reaches_every_vendor_and_the_owne
                     what="the SDR's Salesforce task")
         state = await leads.state(email)
         assert state.stage == "MQL" and state.owner == SDR and state.sync_errors == {}
+
+
+async def test_a_score_change_within_a_stage_reaches_every_vendor(dev_env, stack):
+    async with running_worker(dev_env.client, VENDORS, stack.connectors()) as h:
+        leads = LeadClient(dev_env.client, h.task_queue)
+        email = unique_email("score")
+        await leads.send_event(email, fact("form_submitted"))  # 10 points, still New Lead
+        h.handles.append(dev_env.client.get_workflow_handle(lead_workflow_id(email)))
+        await until(lambda: stack.hubspot_contact(email).get("lead_score") == "10")
+        for _ in range(2):
+            await leads.send_event(email, fact("content_download"))  # 5 points each
+        await until(lambda: stack.hubspot_contact(email).get("lead_score") == "20",
+                    what="HubSpot has the new score")
+        await until(lambda: stack.salesforce_lead(email).get("Lead_Score__c") == 20,
+                    what="Salesforce has the new score")
+        await until(lambda: stack.segment_traits(email).get("lead_score") == 20,
+                    what="Segment has the new score")
+        state = await leads.state(email)
+        assert state.stage == "New Lead" and state.score == 20

@@ -1,0 +1,53 @@
+"""A CRM merge racing events for the merged-away email (issue 14): every acknowledged event
+reaches the survivor, and the merged-away lead never runs again."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+from lead_harness import running_worker, unique_email, until
+from temporalio.client import WorkflowExecutionStatus
+
+from leadflow.client import LeadClient
+from lifecycle.events import EventKind, LeadEvent, lead_workflow_id
+
+
+def download() -> LeadEvent:
+    return LeadEvent(event_id=uuid.uuid4().hex, kind=EventKind.CONTENT_DOWNLOAD,
+                     occurred_at=datetime.now(UTC))
+
+
+async def test_events_racing_a_merge_all_reach_the_survivor(dev_env):
+    async with running_worker(dev_env.client) as h:
+        leads = LeadClient(dev_env.client, h.task_queue)
+        pairs = [(unique_email("merged"), unique_email("survivor")) for _ in range(3)]
+        for merged, survivor in pairs:
+            await leads.send_event(merged, download())
+            await leads.send_event(survivor, download())
+            h.handles += [dev_env.client.get_workflow_handle(lead_workflow_id(e))
+                          for e in (merged, survivor)]
+
+        async def stream(merged: str, survivor: str) -> list[str]:
+            """Events keep coming for the merged-away email before, during and after the merge."""
+            acknowledged = []
+            for i in range(40):
+                if i == 10:
+                    await leads.merge(merged, survivor, actor="hubspot:merge")
+                event = download()
+                await leads.send_event(merged, event)  # acknowledged once this returns
+                acknowledged.append(event.event_id)
+                if i > 10:
+                    await asyncio.sleep(0.05)
+            return acknowledged
+
+        sent = await asyncio.gather(*(stream(m, s) for m, s in pairs))
+        for (merged, survivor), acknowledged in zip(pairs, sent, strict=True):
+            async def all_seen(survivor: str = survivor, acknowledged: list[str] = acknowledged) -> bool:
+                state = await leads.state(survivor)
+                return all(state.has_seen(e) for e in acknowledged)
+
+            await until(all_seen, what=f"every acknowledged event on {survivor}")
+            desc = await dev_env.client.get_workflow_handle(lead_workflow_id(merged)).describe()
+            assert desc.status == WorkflowExecutionStatus.COMPLETED, "the merged-away lead runs again"
