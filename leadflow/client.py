@@ -14,14 +14,24 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from config.playbook import Playbook
 from lifecycle.events import LeadEvent, lead_workflow_id
 from lifecycle.state import LeadState
 from workflows.lead import LeadWorkflow
-from workflows.lead_models import DeleteRequest, LeadCommand, LeadInput, LeadView, MergeRequest
+from workflows.lead_models import (
+    DeleteRequest,
+    LeadClosed,
+    LeadCommand,
+    LeadInput,
+    LeadView,
+    MergeRequest,
+)
+
+# How many merges an event follows (a merged into b merged into c ...) before giving up.
+MAX_MERGE_HOPS = 5
 
 
 class CommandRejected(Exception):
@@ -41,11 +51,31 @@ class LeadClient:
                          playbook=None if isinstance(pb, str) else pb)
 
     async def send_event(self, email: str, event: LeadEvent) -> WorkflowHandle:
-        """Durable once this returns: Temporal has accepted the signal (and started the lead)."""
-        return await self.client.start_workflow(
-            LeadWorkflow.run, self._input(email), id=lead_workflow_id(email),
-            task_queue=self.task_queue, start_signal="event", start_signal_args=[event],
-        )
+        """Durable once this returns: Temporal has accepted the signal (and started the lead).
+        An event for a lead that was merged into another goes to the survivor."""
+        return await self.signal_with_start(email, "event", event)
+
+    async def signal_with_start(self, email: str, signal: str, arg: object) -> WorkflowHandle:
+        """Signals the lead, starting it if new; a lead closed by a merge forwards to its survivor.
+
+        A lead whose workflow completed (merged or deleted) is not restarted by the signal:
+        Temporal refuses the start (reuse only after a failed run) and its result says where
+        the lead went. A deleted lead starts afresh, as a new person with that email."""
+        policy = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
+        for _ in range(MAX_MERGE_HOPS + 1):
+            try:
+                return await self.client.start_workflow(
+                    LeadWorkflow.run, self._input(email), id=lead_workflow_id(email),
+                    task_queue=self.task_queue, start_signal=signal, start_signal_args=[arg],
+                    id_reuse_policy=policy)
+            except WorkflowAlreadyStartedError:
+                closed = await self.client.get_workflow_handle(
+                    lead_workflow_id(email), result_type=LeadClosed).result()
+                if closed.survivor_email is None:
+                    policy = WorkflowIDReusePolicy.ALLOW_DUPLICATE
+                else:
+                    email = closed.survivor_email
+        raise RuntimeError(f"{email}: more than {MAX_MERGE_HOPS} merges to follow")
 
     async def command(self, email: str, cmd: LeadCommand) -> LeadView:
         """Runs a command on the lead (starting it if new); raises CommandRejected with the reason."""
