@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -95,6 +96,9 @@ async def _call(fn, *args):  # type: ignore[no-untyped-def]
     try:
         return await asyncio.to_thread(fn, *args)
     except VendorError as exc:
+        # A vendor that says when to come back (a daily limit's next probe) is retried then,
+        # not after the retry policy's backoff, which by then may have grown to minutes.
+        wait = timedelta(seconds=exc.retry_after) if exc.retry_after else None
         raise ApplicationError(str(exc), exc.code, type="VendorError",
-                               non_retryable=not exc.retryable) from exc
+                               non_retryable=not exc.retryable, next_retry_delay=wait) from exc
 

@@ -122,6 +122,7 @@ class SalesforceConnector:
         max_wait_s: float = 25.0,
         api_reserve: float = 0.02,
         timeout_s: float = 30.0,
+        limit_probe_s: float = 30.0,
     ) -> None:
         self.stage_fields = {k: dict(v) for k, v in stage_fields.items()}
         self._login_url = login_url.rstrip("/")
@@ -134,6 +135,7 @@ class SalesforceConnector:
         self._direct = (instance_url, session_id)
         self.max_attempts, self.backoff_s, self.max_wait_s = max_attempts, backoff_s, max_wait_s
         self.api_reserve, self.timeout_s = api_reserve, timeout_s
+        self.limit_probe_s = limit_probe_s
         self.session = requests.Session()
         if ca_bundle:
             # REQUESTS_CA_BUNDLE in the environment would otherwise override `verify`.
@@ -141,6 +143,7 @@ class SalesforceConnector:
             self.session.verify = ca_bundle
         self.session.hooks["response"].append(self._observe)
         self.api_usage: tuple[int, int] | None = None
+        self._usage_seen_at = 0.0  # time.monotonic() of the last Sforce-Limit-Info
         self._retry_after: float | None = None
         self._sf: Salesforce | None = None
         self._login_lock = threading.Lock()
@@ -378,8 +381,9 @@ class SalesforceConnector:
             except SalesforceError as exc:
                 last = _first_error(exc)
                 if not self._transient(exc, *last):
-                    raise VendorError(self.name, last[0], last[1],
-                                      retryable=last[0] == "REQUEST_LIMIT_EXCEEDED") from exc
+                    limited = last[0] == "REQUEST_LIMIT_EXCEEDED"
+                    raise VendorError(self.name, last[0], last[1], retryable=limited,
+                                      retry_after=self.limit_probe_s if limited else None) from exc
             except requests.RequestException as exc:
                 last = ("CONNECTION_ERROR", type(exc).__name__)
             delay = self._retry_after or self._backoff(attempt)
@@ -399,14 +403,22 @@ class SalesforceConnector:
 
     def _pace(self) -> None:
         """Stop before the org's daily API allowance is gone, leaving a reserve for the people
-        and other integrations sharing it; waiting seconds cannot help a 24-hour limit."""
+        and other integrations sharing it; waiting seconds cannot help a 24-hour limit.
+
+        The allowance is counted over the last 24 hours and calls are blocked "until usage for
+        the preceding 24 hours drops below the limit" (Salesforce Help, System Overview: API
+        Usage), so there is no reset time to wait for: once the usage seen is older than
+        `limit_probe_s`, one call goes through and its Sforce-Limit-Info says whether room is
+        back. Callers are told when the next probe is due (`retry_after`)."""
         if self.api_usage is None:
             return
         used, total = self.api_usage
         if total and used >= total * (1 - self.api_reserve):
-            raise VendorError(self.name, "REQUEST_LIMIT_EXCEEDED", f"holding back at api-usage "
-                              f"{used}/{total} to keep {self.api_reserve:.0%} in reserve",
-                              retryable=True)
+            wait = self.limit_probe_s - (time.monotonic() - self._usage_seen_at)
+            if wait > 0:
+                raise VendorError(self.name, "REQUEST_LIMIT_EXCEEDED", f"holding back at api-usage "
+                                  f"{used}/{total} to keep {self.api_reserve:.0%} in reserve",
+                                  retryable=True, retry_after=wait)
 
     def _backoff(self, attempt: int) -> float:
         return float(min(self.backoff_s * 2 ** (attempt - 1), 8.0))
@@ -416,6 +428,7 @@ class SalesforceConnector:
         usage = re.search(r"api-usage=(\d+)/(\d+)", resp.headers.get("Sforce-Limit-Info", ""))
         if usage:
             self.api_usage = (int(usage[1]), int(usage[2]))
+            self._usage_seen_at = time.monotonic()
         retry_after = resp.headers.get("Retry-After", "")
         if retry_after.isdigit():
             self._retry_after = float(retry_after)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -165,6 +166,23 @@ def test_connector_holds_back_before_the_daily_limit(org) -> None:
 
     assert caught.value.code == "REQUEST_LIMIT_EXCEEDED" and caught.value.retryable
     assert org.state.calls["collections.upsert"] == 1
+
+
+def test_daily_limit_holds_writes_until_a_probe_finds_room_again(org) -> None:
+    connector = make_connector(org, limit_probe_s=0.5)
+    org.state.api_usage = org.state.daily_limit
+    with pytest.raises(VendorError) as first:
+        connector.upsert_leads([lead(1)])
+    assert 0 < first.value.retry_after <= 0.5  # the caller knows when the next probe is due
+    with pytest.raises(VendorError) as held:
+        connector.upsert_leads([lead(1)])  # held in the process: Salesforce sees nothing
+    assert held.value.retryable and 0 < held.value.retry_after <= 0.5
+    assert org.state.calls["collections.upsert"] == 1
+
+    org.state.api_usage = 0  # the rolling 24-hour window freed room
+    time.sleep(0.6)
+    assert connector.upsert_leads([lead(1)])[0].ok  # the next call probes, and goes through
+    assert org.state.calls["collections.upsert"] == 2
 
 
 def test_lock_contention_is_retried_until_the_rows_free_up(org, connector) -> None:
