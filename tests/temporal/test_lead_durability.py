@@ -7,6 +7,7 @@ leadflow's real workers and the three vendor emulators.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -141,3 +142,26 @@ async def test_a_salesforce_daily_limit_pauses_only_salesforce_and_it_resumes_pr
             await until(lambda e=email: any(t["OwnerId"] == stack.sdr_sf_id
                                             for t in sf_tasks(stack, e)),
                         timeout=45, what="the SDR's Salesforce task after the reset")
+
+
+async def test_redeliveries_after_a_burst_of_thousands_are_not_applied_twice(dev_env):
+    """A sender redelivering the start of a long burst (HubSpot and Segment retry for hours),
+    across the continue-as-new runs the burst caused."""
+    async with running_worker(dev_env.client) as h:
+        leads = LeadClient(dev_env.client, h.task_queue)
+        email = unique_email("redelivered")
+        burst = [fact("email_open") for _ in range(1_500)]  # opens never score: the state stays small
+        for start in range(0, len(burst), 50):
+            await asyncio.gather(*(leads.send_event(email, e) for e in burst[start:start + 50]))
+        h.handles.append(dev_env.client.get_workflow_handle(lead_workflow_id(email)))
+        marker = fact("email_open")
+        for event in [*burst[:100], marker]:  # the first 100 again, then one new event
+            await leads.send_event(email, event)
+
+        async def marker_applied() -> bool:
+            return (await leads.state(email)).has_seen(marker.event_id)
+
+        await until(marker_applied, timeout=120)
+        state = await leads.state(email)
+        assert state.events_applied == len(burst) + 1, "redelivered events were applied again"
+        assert state.touches["New Lead"] == len(burst) + 1
