@@ -254,7 +254,7 @@ class LeadWorkflow:
         if self._state.has_seen(marker):
             return
         merged = absorb(self._playbook, self._state, request.merged_state, workflow.now())
-        merged.seen_event_ids.append(marker)
+        merged.remember(marker, workflow.now())
         self._commit(Decision(state=merged), None, detail=f"absorbed {request.merged_id}")
         self._sync_dirty = True
 
