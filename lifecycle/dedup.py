@@ -19,7 +19,7 @@ import heapq
 import struct
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 
 WINDOW = timedelta(hours=72)
 MAX_IDS = 10_000
@@ -32,9 +32,12 @@ def _digest(event_id: str) -> bytes:
 
 class SeenEvents(BaseModel):
     packed: str = ""  # base64 of (digest, first-seen second) entries, oldest first
+    _decoded: bytes | None = PrivateAttr(default=None)  # `packed` decoded, once per copy
 
     def _raw(self) -> bytes:
-        return base64.b64decode(self.packed)
+        if self._decoded is None:
+            self._decoded = base64.b64decode(self.packed)
+        return self._decoded
 
     def __len__(self) -> int:
         return len(self._raw()) // _ENTRY.size
@@ -79,4 +82,6 @@ def _bounded(raw: bytes, now: datetime) -> SeenEvents:
     start = max(0, len(raw) - MAX_IDS * _ENTRY.size)
     while start < len(raw) and _ENTRY.unpack_from(raw, start)[1] < cutoff:
         start += _ENTRY.size  # oldest first: expired ids are a prefix
-    return SeenEvents(packed=base64.b64encode(raw[start:]).decode())
+    seen = SeenEvents(packed=base64.b64encode(raw[start:]).decode())
+    seen._decoded = raw[start:]
+    return seen
