@@ -165,3 +165,21 @@ async def test_redeliveries_after_a_burst_of_thousands_are_not_applied_twice(dev
         state = await leads.state(email)
         assert state.events_applied == len(burst) + 1, "redelivered events were applied again"
         assert state.touches["New Lead"] == len(burst) + 1
+
+
+async def test_an_owner_task_whose_answer_was_lost_is_created_once(dev_env, stack):
+    """The task is written but the answer never comes back: the retry finds it, in both CRMs."""
+    async with running_worker(dev_env.client, VENDORS, stack.connectors()) as h:
+        leads = LeadClient(dev_env.client, h.task_queue)
+        email = unique_email("once")
+        stack.hubspot.faults.plant_lost(1, "/crm/v3/objects/tasks")
+        stack.salesforce.faults.plant_lost(1, "/sobjects/Task")
+        await leads.send_event(email, fact("demo_requested"))
+        h.handles.append(dev_env.client.get_workflow_handle(lead_workflow_id(email)))
+        await until(lambda: hs_tasks(stack, email) and sf_tasks(stack, email),
+                    what="the SDR's task in both CRMs")
+        await until(lambda: stack.hubspot.faults.lose_next == 0 == stack.salesforce.faults.lose_next,
+                    what="both answers were lost")
+        await asyncio.sleep(5)  # time for any retry to land
+        assert len(hs_tasks(stack, email)) == 1, "HubSpot got a second task"
+        assert len(sf_tasks(stack, email)) == 1, "Salesforce got a second task"
