@@ -67,6 +67,9 @@ class OwnerTask(BaseModel):
     subject: str
     body: str
     due_at: datetime | None = None
+    # leadflow's key for this task, the same on every retry: a connector that finds a task
+    # with it already written returns that one instead of creating a second.
+    key: str | None = None
 
 
 class Connector(Protocol):

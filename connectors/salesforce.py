@@ -9,7 +9,8 @@ with a bare session id (no credentials) that failure is a non-retryable VendorEr
 
 Deploying the custom fields: Salesforce creates fields only through the Metadata API, not the
 REST API the connector uses. `provision()` reports what the org still lacks, and
-`metadata_xml(directory)` writes a `package.xml` plus `objects/Lead.object` that an admin
+`metadata_xml(directory)` writes a `package.xml` plus `objects/Lead.object` and
+`objects/Activity.object` (the Task key field) that an admin
 deploys (`sf project deploy start --metadata-dir DIR`, or Workbench > Migration > Deploy).
 """
 
@@ -79,6 +80,9 @@ class CustomField:
     external_id: bool = False
 
 
+# On Task (an Activity field, deployed on Activity): the owner task's key, checked before a create.
+TASK_KEY_FIELD = "Leadflow_Task_Key__c"
+TASK_KEY = CustomField(TASK_KEY_FIELD, "Leadflow Task Key", "Text", 255)
 CUSTOM_FIELDS = (
     CustomField(KEY_FIELD, "Leadflow Key", "Text", 255, external_id=True),
     CustomField("Lead_Stage__c", "Lead Stage", "Text", 80),
@@ -211,7 +215,10 @@ class SalesforceConnector:
                       active=bool(r["IsActive"])) for r in rows["records"]]
 
     def create_task(self, task: OwnerTask) -> str:
-        """A Task on the lead (WhoId), assigned to the task's owner or else the lead's owner."""
+        """A Task on the lead (WhoId), assigned to the task's owner or else the lead's owner.
+
+        A keyed task is looked up by its key first (SOQL reads what is committed), inside the
+        same retry as the create, so a create whose answer was lost is found, not repeated."""
         budget = _Budget(self.max_wait_s)
         key = task.email.strip().lower()  # simple-salesforce URL-quotes it
         try:
@@ -226,8 +233,18 @@ class SalesforceConnector:
                 "Status": "Not Started", "Priority": "Normal"}
         if task.due_at is not None:
             body["ActivityDate"] = task.due_at.date().isoformat()
-        created = self._call(budget, lambda sf: _sobject(sf, "Task").create(body))
-        return str(created["id"])
+        if task.key is not None:
+            body[TASK_KEY_FIELD] = task.key
+
+        def find_or_create(sf: Salesforce) -> str:
+            if task.key is not None:
+                key = task.key.replace("\\", "\\\\").replace("'", "\\'")
+                rows = sf.query(f"SELECT Id FROM Task WHERE {TASK_KEY_FIELD} = '{key}' LIMIT 1")
+                if rows["records"]:
+                    return str(rows["records"][0]["Id"])
+            return str(_sobject(sf, "Task").create(body)["id"])
+
+        return self._call(budget, find_or_create)
 
     def provision(self) -> list[str]:
         """What the org still lacks for leadflow: custom fields and Status picklist values.
@@ -241,6 +258,9 @@ class SalesforceConnector:
         statuses = {p["value"] for p in fields.get("Status", {}).get("picklistValues", [])}
         wanted = sorted({v["Status"] for v in self.stage_fields.values() if "Status" in v})
         missing += [f"Lead.Status picklist value {s!r}" for s in wanted if s not in statuses]
+        task = self._call(_Budget(self.max_wait_s), lambda sf: _sobject(sf, "Task").describe())
+        if TASK_KEY_FIELD not in {f["name"] for f in task["fields"]}:
+            missing.append(f"Task.{TASK_KEY_FIELD} (Text, an Activity field)")
         return missing
 
     # --- upsert internals ------------------------------------------------------------------
@@ -483,28 +503,33 @@ def _changed(row: Mapping[str, Any]) -> ChangedRecord | None:
 def metadata_xml(directory: str | Path) -> list[Path]:
     """Write a Metadata API deploy package adding leadflow's Lead fields; returns the files.
 
-    Layout: `package.xml` and `objects/Lead.object` (CustomField entries). Deploy with
+    Layout: `package.xml`, `objects/Lead.object` and `objects/Activity.object` (CustomField
+    entries; Task's custom fields are Activity fields). Deploy with
     `sf project deploy start --metadata-dir <directory>` or Workbench; then grant field-level
     security on the fields to the integration user's profile or permission set.
     """
     root = Path(directory)
     (root / "objects").mkdir(parents=True, exist_ok=True)
     members = "".join(f"        <members>Lead.{f.name}</members>\n" for f in CUSTOM_FIELDS)
+    members += f"        <members>Activity.{TASK_KEY.name}</members>\n"
     package = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<Package xmlns="http://soap.sforce.com/2006/04/metadata">\n'
         f"    <types>\n{members}        <name>CustomField</name>\n    </types>\n"
         f"    <version>{API_VERSION}</version>\n</Package>\n"
     )
-    obj = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">\n'
-        + "".join(_field_xml(f) for f in CUSTOM_FIELDS) + "</CustomObject>\n"
-    )
-    paths = [root / "package.xml", root / "objects" / "Lead.object"]
+    paths = [root / "package.xml", root / "objects" / "Lead.object",
+             root / "objects" / "Activity.object"]
     paths[0].write_text(package, encoding="utf-8")
-    paths[1].write_text(obj, encoding="utf-8")
+    paths[1].write_text(_object_xml(CUSTOM_FIELDS), encoding="utf-8")
+    paths[2].write_text(_object_xml((TASK_KEY,)), encoding="utf-8")
     return paths
+
+
+def _object_xml(fields: tuple[CustomField, ...]) -> str:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">\n'
+            + "".join(_field_xml(f) for f in fields) + "</CustomObject>\n")
 
 
 def _field_xml(f: CustomField) -> str:

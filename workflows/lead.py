@@ -95,6 +95,7 @@ class LeadWorkflow:
         self._ledger: list[LedgerEntry] = []
         self._ledger_seq = inp.ledger_seq
         self._jobs: set[asyncio.Task[None]] = set()
+        self._task_seq = 0  # numbers this run's owner tasks: their keys in the CRMs
         self._sync_task: asyncio.Task[None] | None = None
         self._ledger_task: asyncio.Task[None] | None = None
         self._events_this_run = 0
@@ -432,9 +433,10 @@ class LeadWorkflow:
     async def _create_task(self, vendor: str, notice: fx.NotifyOwner) -> None:
         assert self._state is not None and self._playbook is not None
         subject = f"[Escalation] {notice.subject}" if notice.escalate else notice.subject
+        self._task_seq += 1  # the key is the same on every retry of this activity, and unique
+        key = f"{workflow.info().run_id}:{self._task_seq}"
         task = OwnerTask(email=self._state.email, owner_id=self._task_owner(vendor, notice.escalate),
-                         subject=subject,
-                         body=notice.body, due_at=workflow.now())
+                         subject=subject, body=notice.body, due_at=workflow.now(), key=key)
         try:
             await workflow.execute_activity(
                 "create_owner_task", OwnerTaskInput(vendor=vendor, playbook=self._playbook.name,

@@ -108,10 +108,13 @@ def lead_fields(custom: bool) -> dict[str, Field]:
     return {f.name: f for f in fields}
 
 
+CUSTOM_TASK = (Field("Leadflow_Task_Key__c", "string", "Leadflow Task Key", 255, custom=True),)
+
+
 def fields_for(sobject: str, custom: bool) -> dict[str, Field]:
     if sobject == "Lead":
         return lead_fields(custom)
-    table = {"Task": TASK_FIELDS, "User": USER_FIELDS}[sobject]
+    table = {"Task": TASK_FIELDS + (CUSTOM_TASK if custom else ()), "User": USER_FIELDS}[sobject]
     return {f.name: f for f in table}
 
 

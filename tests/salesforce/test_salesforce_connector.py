@@ -85,7 +85,7 @@ def test_fields_not_deployed_is_a_configuration_error() -> None:
         assert connector.provision() == [
             "Lead.Leadflow_Key__c (Text, External ID, Unique)", "Lead.Lead_Stage__c (Text)",
             "Lead.Lead_Score__c (Number)", "Lead.Disqualification_Reason__c (Text)",
-            "Lead.Follow_Up_Date__c (Date)",
+            "Lead.Follow_Up_Date__c (Date)", "Task.Leadflow_Task_Key__c (Text, an Activity field)",
         ]
         with pytest.raises(VendorError) as caught:
             connector.upsert_leads([lead(1)])
@@ -99,12 +99,15 @@ def test_provision_reports_missing_status_values_and_nothing_when_ready(org) -> 
 
 
 def test_metadata_xml_declares_every_custom_field(tmp_path: Path) -> None:
-    package, lead_object = metadata_xml(tmp_path)
+    package, lead_object, activity_object = metadata_xml(tmp_path)
     ns = {"m": "http://soap.sforce.com/2006/04/metadata"}
     members = [m.text for m in ET.parse(package).findall(".//m:members", ns)]
     fields = ET.parse(lead_object).findall("m:fields", ns)
     names = [f.findtext("m:fullName", namespaces=ns) for f in fields]
-    assert members == [f"Lead.{n}" for n in names]
+    task_fields = [f.findtext("m:fullName", namespaces=ns)
+                   for f in ET.parse(activity_object).findall("m:fields", ns)]
+    assert members == [f"Lead.{n}" for n in names] + ["Activity.Leadflow_Task_Key__c"]
+    assert task_fields == ["Leadflow_Task_Key__c"]
     assert set(names) == {"Leadflow_Key__c", "Lead_Stage__c", "Lead_Score__c",
                           "Disqualification_Reason__c", "Follow_Up_Date__c"}
     key = next(f for f in fields if f.findtext("m:fullName", namespaces=ns) == "Leadflow_Key__c")
