@@ -12,6 +12,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from leadflow.client import LeadClient
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id
+from workflows.lead_models import LeadCommand
 
 
 def download() -> LeadEvent:
@@ -51,3 +52,23 @@ async def test_events_racing_a_merge_all_reach_the_survivor(dev_env):
             await until(all_seen, what=f"every acknowledged event on {survivor}")
             desc = await dev_env.client.get_workflow_handle(lead_workflow_id(merged)).describe()
             assert desc.status == WorkflowExecutionStatus.COMPLETED, "the merged-away lead runs again"
+
+
+async def test_a_command_for_a_merged_away_lead_goes_to_the_survivor(dev_env):
+    async with running_worker(dev_env.client) as h:
+        leads = LeadClient(dev_env.client, h.task_queue)
+        merged, survivor = unique_email("merged"), unique_email("survivor")
+        for email in (merged, survivor):
+            await leads.send_event(email, download())
+            h.handles.append(dev_env.client.get_workflow_handle(lead_workflow_id(email)))
+        await leads.merge(merged, survivor)
+        closed = dev_env.client.get_workflow_handle(lead_workflow_id(merged))
+        await until(lambda: closed.describe(), what="merged lead described")
+
+        async def completed() -> bool:
+            return (await closed.describe()).status == WorkflowExecutionStatus.COMPLETED
+
+        await until(completed, what="the merged-away lead closed")
+        view = await leads.command(merged, LeadCommand(kind="snooze", properties={"path": "too_early"}))
+        assert view.email == survivor and view.stage == "Nurture"
+        assert (await closed.describe()).status == WorkflowExecutionStatus.COMPLETED
