@@ -111,6 +111,8 @@ class LeadWorkflow:
             "lead_config", inp.playbook_name, result_type=LeadConfig,
             start_to_close_timeout=timedelta(seconds=30))
         self._vendors, self._ledger_on = config.vendors, config.ledger
+        for vendor in [v for v in self._held if v not in self._vendors]:
+            del self._held[vendor]  # a vendor this worker no longer syncs takes no tasks
         if self._playbook is None:
             self._playbook = config.playbook
             self._start(config.playbook)
@@ -369,8 +371,10 @@ class LeadWorkflow:
         for vendor in self._vendors:
             if self._held.get(vendor) and vendor not in self._lanes and vendor not in self._lane_dirty:
                 for effect in self._held.pop(vendor):
-                    self._spawn(self._track(effect) if isinstance(effect, fx.EmitAnalytics)
-                                else self._create_task(vendor, effect))  # type: ignore[arg-type]
+                    if isinstance(effect, fx.EmitAnalytics):
+                        self._spawn(self._track(effect))
+                    elif isinstance(effect, fx.NotifyOwner):
+                        self._spawn(self._create_task(vendor, effect))
 
     def _spawn(self, coro) -> None:  # type: ignore[no-untyped-def]
         job = asyncio.create_task(coro)
@@ -545,8 +549,8 @@ class LeadWorkflow:
             outcome = f"deleted: {request.reason}"
         self._record("decision", self._state, None, [], detail=outcome)
         await self._drain()
-        if self._forwarding():
-            await self._forward_late_arrivals(request)  # type: ignore[arg-type]
+        if self._merge_forward and isinstance(request, MergeRequest):
+            await self._forward_late_arrivals(request)
         survivor_email = request.survivor_email if isinstance(request, MergeRequest) else None
         return LeadClosed(email=self._state.email, outcome=outcome, stage=self._state.stage,
                           survivor_email=survivor_email)
