@@ -72,3 +72,26 @@ async def test_a_command_for_a_merged_away_lead_goes_to_the_survivor(dev_env):
         view = await leads.command(merged, LeadCommand(kind="snooze", properties={"path": "too_early"}))
         assert view.email == survivor and view.stage == "Nurture"
         assert (await closed.describe()).status == WorkflowExecutionStatus.COMPLETED
+
+
+async def test_a_merge_into_a_lead_that_was_itself_merged_lands_on_the_last_survivor(dev_env):
+    async with running_worker(dev_env.client) as h:
+        leads = LeadClient(dev_env.client, h.task_queue)
+        a, b, c = unique_email("a"), unique_email("b"), unique_email("c")
+        for email in (a, b, c):
+            await leads.send_event(email, download())
+            h.handles.append(dev_env.client.get_workflow_handle(lead_workflow_id(email)))
+        handle_b = dev_env.client.get_workflow_handle(lead_workflow_id(b))
+        await leads.merge(b, c)  # b is gone into c first ...
+
+        async def closed() -> bool:
+            return (await handle_b.describe()).status == WorkflowExecutionStatus.COMPLETED
+
+        await until(closed, what="b closed")
+        await leads.merge(a, b)  # ... then the CRM reports a merged into b
+
+        async def on_c() -> bool:
+            return (await leads.state(c)).has_seen(f"merge:lead:{a}")
+
+        await until(on_c, what="a's timeline on c")
+        assert (await handle_b.describe()).status == WorkflowExecutionStatus.COMPLETED, "b runs again"
