@@ -8,7 +8,7 @@ from temporalio.client import Client
 
 from lifecycle.events import lead_workflow_id
 from lifecycle.state import LeadState
-from workflows.lead_models import AbsorbRequest, ForwardEvents, LeadInput
+from workflows.lead_models import AbsorbRequest, ForwardEvents
 
 
 class ForwardMerge(BaseModel):
@@ -25,24 +25,24 @@ class LeadOpsActivities:
 
     @activity.defn(name="forward_merge")
     async def forward_merge(self, inp: ForwardMerge) -> str:
-        """Hands a merged-away lead's timeline to the survivor, starting it if it is new."""
-        survivor_id = lead_workflow_id(inp.survivor_email)
-        await self._client.start_workflow(
-            "LeadWorkflow", LeadInput(email=inp.survivor_email, playbook_name=inp.playbook_name),
-            id=survivor_id, task_queue=self._task_queue, start_signal="absorb",
-            start_signal_args=[AbsorbRequest(merged_id=inp.merged_id, merged_state=inp.merged_state)],
-        )
-        return survivor_id
+        """Hands a merged-away lead's timeline to the survivor, starting it if it is new, or
+        to the survivor's own survivor when it was merged away too."""
+        absorb = AbsorbRequest(merged_id=inp.merged_id, merged_state=inp.merged_state)
+        handle = await self._leads(inp.playbook_name).signal_with_start(
+            inp.survivor_email, "absorb", absorb)
+        return handle.id
 
     @activity.defn(name="forward_events")
     async def forward_events(self, inp: ForwardEvents) -> str:
         """Signals that reached a merged-away lead while it closed go on to the survivor, in
         order; a retry resends them, which the survivor's deduplication absorbs."""
-        survivor_id = lead_workflow_id(inp.survivor_email)
+        leads, survivor_id = self._leads(inp.playbook_name), lead_workflow_id(inp.survivor_email)
         for item in inp.items:
-            await self._client.start_workflow(
-                "LeadWorkflow", LeadInput(email=inp.survivor_email, playbook_name=inp.playbook_name),
-                id=survivor_id, task_queue=self._task_queue,
-                start_signal="absorb" if isinstance(item, AbsorbRequest) else "event",
-                start_signal_args=[item])
+            signal = "absorb" if isinstance(item, AbsorbRequest) else "event"
+            survivor_id = (await leads.signal_with_start(inp.survivor_email, signal, item)).id
         return survivor_id
+
+    def _leads(self, playbook_name: str):  # type: ignore[no-untyped-def]
+        from leadflow.client import LeadClient  # the client imports the lead workflow
+
+        return LeadClient(self._client, self._task_queue, playbook_name)
