@@ -365,8 +365,8 @@ class LeadWorkflow:
                 self._routing = asyncio.create_task(self._route(effect))
                 continue
             targets = ("segment",) if isinstance(effect, fx.EmitAnalytics) else TASK_VENDORS
-            for vendor in targets:
-                if vendor in self._vendors:
+            for vendor in self._vendors:
+                if vendor in targets:
                     self._held.setdefault(vendor, []).append(effect)
         for vendor in self._vendors:
             if self._held.get(vendor) and vendor not in self._lanes and vendor not in self._lane_dirty:
