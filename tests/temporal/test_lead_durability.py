@@ -117,25 +117,26 @@ async def test_a_salesforce_daily_limit_pauses_only_salesforce_and_it_resumes_pr
         sf = stack.salesforce
         with sf.lock:  # the org's rolling 24-hour allowance is used up: 403 TotalRequests
             sf.api_usage = sf.daily_limit
-        emails = [unique_email("limited") for _ in range(3)]
-        for email in emails:
-            await leads.send_event(email, fact("demo_requested", company="Acme"))
-            h.handles.append(dev_env.client.get_workflow_handle(lead_workflow_id(email)))
-        for email in emails:  # HubSpot, Segment and the HubSpot owner tasks keep flowing
-            await until(lambda e=email: stack.hubspot_contact(e).get("lead_stage") == "MQL",
-                        timeout=30, what="HubSpot says MQL while Salesforce is limited")
-            await until(lambda e=email: stack.segment_traits(e).get("lead_stage") == "MQL",
-                        timeout=30, what="Segment says MQL while Salesforce is limited")
-            await until(lambda e=email: any(t.get("hubspot_owner_id") == SDR_HUBSPOT_ID
-                                            for t in hs_tasks(stack, e)),
-                        timeout=30, what="the SDR's HubSpot task while Salesforce is limited")
-        await leads.send_event(emails[0], fact("content_download"))  # later changes flow too
-        await until(lambda: stack.hubspot_contact(emails[0]).get("lead_score") == "35", timeout=30,
-                    what="HubSpot has the later score while Salesforce is limited")
-        assert all(not stack.salesforce_lead(e) for e in emails)
-
-        with sf.lock:  # the rolling window frees room again
-            sf.api_usage = 0
+        try:
+            emails = [unique_email("limited") for _ in range(3)]
+            for email in emails:
+                await leads.send_event(email, fact("demo_requested", company="Acme"))
+                h.handles.append(dev_env.client.get_workflow_handle(lead_workflow_id(email)))
+            for email in emails:  # HubSpot, Segment and the HubSpot owner tasks keep flowing
+                await until(lambda e=email: stack.hubspot_contact(e).get("lead_stage") == "MQL",
+                            timeout=30, what="HubSpot says MQL while Salesforce is limited")
+                await until(lambda e=email: stack.segment_traits(e).get("lead_stage") == "MQL",
+                            timeout=30, what="Segment says MQL while Salesforce is limited")
+                await until(lambda e=email: any(t.get("hubspot_owner_id") == SDR_HUBSPOT_ID
+                                                for t in hs_tasks(stack, e)),
+                            timeout=30, what="the SDR's HubSpot task while Salesforce is limited")
+            await leads.send_event(emails[0], fact("content_download"))  # later changes flow too
+            await until(lambda: stack.hubspot_contact(emails[0]).get("lead_score") == "35", timeout=30,
+                        what="HubSpot has the later score while Salesforce is limited")
+            assert all(not stack.salesforce_lead(e) for e in emails)
+        finally:
+            with sf.lock:  # the rolling window frees room again
+                sf.api_usage = 0
         for email in emails:
             await until(lambda e=email: stack.salesforce_lead(e).get("Lead_Stage__c") == "MQL",
                         timeout=45, what="Salesforce resumes within its probe interval")
