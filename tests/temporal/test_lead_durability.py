@@ -12,11 +12,11 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from lead_harness import running_worker, unique_email, until
-from vendor_stack import VENDORS, vendor_stack
 
-from leadflow.client import LeadClient
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id
+from tests.support.lead_harness import running_worker, unique_email, until
+from tests.support.vendor_stack import VENDORS, vendor_stack
+from workflows.lead_client import LeadClient
 
 SDR = "ana.sdr@example.com"
 SDR_HUBSPOT_ID = "101"

@@ -7,11 +7,11 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
-from lead_harness import running_worker, unique_email, until
 from temporalio.client import WorkflowExecutionStatus
 
-from leadflow.client import LeadClient
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id
+from tests.support.lead_harness import running_worker, unique_email, until
+from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadCommand
 
 
