@@ -496,6 +496,11 @@ class HubSpotConnector:
                                  attempts=1 if task.key else None)
         except API_ERRORS as exc:
             body = _error_body(exc)
+            if task.key and TASK_KEY["name"] in str(body.get("message", "")):
+                log.warning("hubspot: the task property %s is missing (run `leadflow setup "
+                            "hubspot`); the task is created without its key, so a retry may "
+                            "duplicate it", TASK_KEY["name"])
+                return self.create_task(task.model_copy(update={"key": None}))
             raise VendorError(VENDOR, body.get("category", f"HTTP_{exc.status}"),
                               f"task for {email}: {body.get('message', exc.reason)}",
                               retryable=False) from None

@@ -244,7 +244,14 @@ class SalesforceConnector:
                     return str(rows["records"][0]["Id"])
             return str(_sobject(sf, "Task").create(body)["id"])
 
-        return self._call(budget, find_or_create)
+        try:
+            return self._call(budget, find_or_create)
+        except VendorError as exc:
+            if task.key is None or TASK_KEY_FIELD not in str(exc):
+                raise
+        log.warning("salesforce: Task.%s is not deployed (see `leadflow setup salesforce`); the "
+                    "task is created without its key, so a retry may duplicate it", TASK_KEY_FIELD)
+        return self.create_task(task.model_copy(update={"key": None}))
 
     def provision(self) -> list[str]:
         """What the org still lacks for leadflow: custom fields and Status picklist values.

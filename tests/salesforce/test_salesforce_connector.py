@@ -188,6 +188,21 @@ def test_daily_limit_holds_writes_until_a_probe_finds_room_again(org) -> None:
     assert org.state.calls["collections.upsert"] == 2
 
 
+def test_a_keyed_task_is_created_once_and_an_org_without_the_key_field_still_gets_it(org) -> None:
+    connector = make_connector(org)
+    connector.upsert_leads([lead(1)])
+    task = OwnerTask(email=lead(1).email, owner_id=None, subject="Call", body="b", key="run-1:1")
+    assert connector.create_task(task) == connector.create_task(task)
+    assert len(org.state.select("Task", False)) == 1
+
+    with sf_emulator.start(custom_fields="Lead") as older:  # Lead fields only, no Task key
+        connector = make_connector(older)
+        connector.upsert_leads([lead(1)])
+        connector.create_task(task)
+        [made] = older.state.select("Task", False)
+        assert made["Subject"] == "Call" and "Leadflow_Task_Key__c" not in made
+
+
 def test_lock_contention_is_retried_until_the_rows_free_up(org, connector) -> None:
     org.state.plant_lock_failures(2)
 
