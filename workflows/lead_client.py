@@ -21,7 +21,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from config.playbook import Playbook
-from lifecycle.events import LeadEvent, lead_workflow_id
+from lifecycle.events import LeadEvent, check_event_size, lead_workflow_id
 from lifecycle.state import LeadState
 from workflows.lead import LeadWorkflow
 from workflows.lead_models import (
@@ -57,7 +57,9 @@ class LeadClient:
 
     async def send_event(self, email: str, event: LeadEvent) -> WorkflowHandle:
         """Durable once this returns: Temporal has accepted the signal (and started the lead).
-        An event for a lead that was merged into another goes to the survivor."""
+        An event for a lead that was merged into another goes to the survivor. ValueError for an
+        email that is none or an event over MAX_EVENT_BYTES."""
+        check_event_size(event)
         return await self.signal_with_start(email, EVENT_SIGNAL, event)
 
     async def signal_with_start(self, email: str, signal: str, arg: object) -> WorkflowHandle:

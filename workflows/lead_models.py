@@ -45,7 +45,7 @@ class LeadInput(BaseModel):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
-        return normalize_email(value)
+        return normalize_email(value, strict=False)  # replays leads started before strict emails
 
 
 class LeadCommand(BaseModel):
@@ -66,7 +66,7 @@ class MergeRequest(BaseModel):
     @field_validator("survivor_email")
     @classmethod
     def _email(cls, value: str) -> str:
-        return normalize_email(value)
+        return normalize_email(value, strict=False)  # replays leads started before strict emails
 
 
 class AbsorbRequest(BaseModel):
