@@ -98,7 +98,8 @@ def build_workers(
     sync = SyncActivities(connectors)
     backfill = BackfillActivities(client, task_queue, list(vendors), connectors)
     routing = RoutingActivities(client, task_queue, vendors, connectors)
-    main: list[Callable[..., Any]] = [setup.lead_config, ops.forward_merge, backfill.backfill_pages,
+    main: list[Callable[..., Any]] = [setup.lead_config, ops.forward_merge, ops.forward_events,
+                                      backfill.backfill_pages,
                                       routing.assign_owner, routing.reconcile_owners]
     workers = [Worker(client, task_queue=task_queue, workflows=WORKFLOWS, workflow_runner=SANDBOX,
                       activities=main + ([ledger] if ledger else []), activity_executor=executor,

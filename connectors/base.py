@@ -67,6 +67,9 @@ class OwnerTask(BaseModel):
     subject: str
     body: str
     due_at: datetime | None = None
+    # leadflow's key for this task, the same on every retry: a connector that finds a task
+    # with it already written returns that one instead of creating a second.
+    key: str | None = None
 
 
 class Finding(BaseModel):
@@ -95,10 +98,13 @@ class Connector(Protocol):
 
 
 class VendorError(Exception):
-    """A vendor refused a request. `retryable` tells the activity layer what to do with it."""
+    """A vendor refused a request. `retryable` tells the activity layer what to do with it;
+    `retry_after` (seconds), when the vendor's answer says how long a retry should wait."""
 
-    def __init__(self, vendor: str, code: str, message: str, *, retryable: bool) -> None:
+    def __init__(self, vendor: str, code: str, message: str, *, retryable: bool,
+                 retry_after: float | None = None) -> None:
         super().__init__(f"{vendor} {code}: {message}")
         self.vendor = vendor
         self.code = code
         self.retryable = retryable
+        self.retry_after = retry_after

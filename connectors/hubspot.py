@@ -33,8 +33,10 @@ from hubspot.crm.contacts import SimplePublicObjectBatchInputUpsert as UpsertInp
 from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 from hubspot.crm.objects.tasks import (
     AssociationSpec,
+    BatchReadInputSimplePublicObjectId,
     PublicAssociationsForObject,
     PublicObjectId,
+    SimplePublicObjectId,
     SimplePublicObjectInputForCreate,
 )
 from hubspot.crm.objects.tasks.exceptions import ApiException as TasksApiException
@@ -62,6 +64,10 @@ PAGE_SIZE = 200
 SEARCH_CAP = 10_000
 TASK_TO_CONTACT = 204  # HubSpot-defined association type id: task -> contact
 GROUP = {"name": "leadflow", "label": "leadflow"}
+# On tasks: leadflow's key for an owner task, checked before creating one (creates are not
+# idempotent, so a retry after a lost answer would otherwise make a second task).
+TASK_KEY = {"name": "leadflow_task_key", "label": "leadflow task key", "type": "string",
+            "field_type": "text"}
 CUSTOM_PROPERTIES = [
     {"name": "lead_stage", "label": "Lead stage", "type": "string", "field_type": "text"},
     {"name": "lead_score", "label": "Lead score", "type": "number", "field_type": "number"},
@@ -191,11 +197,11 @@ class _Transport:
         self.sleep = sleep
 
     def call(self, what: str, fn: Callable[..., Any], *args: Any, search: bool = False,
-             **kwargs: Any) -> Any:
+             attempts: int | None = None, **kwargs: Any) -> Any:
         """Run a *_with_http_info client method; returns its data. 4xx other than auth,
         429 and 423 are re-raised as the client's ApiException for the caller to map."""
-        waited, code = 0.0, "UNKNOWN"
-        for attempt in range(self.max_attempts):
+        waited, code, attempts = 0.0, "UNKNOWN", attempts or self.max_attempts
+        for attempt in range(attempts):
             self.pacer.wait_turn(search)
             try:
                 data, _status, headers = fn(*args, _request_timeout=(5, 60), **kwargs)
@@ -208,7 +214,7 @@ class _Transport:
             else:
                 self.pacer.observe(headers)
                 return data
-            if waited + delay > self.max_wait_s:
+            if waited + delay > self.max_wait_s or attempt + 1 == attempts:
                 break
             log.warning("hubspot %s: %s, retrying in %.1fs", what, code, delay)
             self.sleep(delay)
@@ -326,6 +332,7 @@ class HubSpotConnector:
         self._groups = client.crm.properties.groups_api
         self._owners = client.crm.owners.owners_api
         self._tasks = client.crm.objects.tasks.basic_api
+        self._task_batch = client.crm.objects.tasks.batch_api
         self._io = _Transport(max_wait_s, max_attempts, search_pacer(access_token))
         self._lifecycle_order: list[str] | None = None
 
@@ -546,12 +553,15 @@ class HubSpotConnector:
 
     # ---- tasks and schema ----------------------------------------------------------------
     def create_task(self, task: OwnerTask) -> str:
-        """A HubSpot task on the contact. Not idempotent: a retry after a lost response can
-        create a second task."""
+        """A HubSpot task on the contact. HubSpot's create is not idempotent, so a keyed task
+        is first looked for among the contact's tasks (associations are read with the contact,
+        not through search, which lags writes), and the create itself is tried once: a failed
+        try fails the activity, whose retry looks again before creating."""
         email = task.email.strip().lower()
         try:
             contact = self._io.call("find contact", self._basic.get_by_id_with_http_info,
-                                    email, id_property="email", properties=["email"])
+                                    email, id_property="email", properties=["email"],
+                                    associations=["tasks"] if task.key else None)
         except API_ERRORS as exc:
             raise VendorError(VENDOR, "CONTACT_NOT_FOUND" if exc.status == 404 else
                               f"HTTP_{exc.status}", f"no HubSpot contact for {email}",
@@ -561,6 +571,11 @@ class HubSpotConnector:
                  "hs_timestamp": str(_ms(task.due_at or datetime.now(UTC)))}
         if task.owner_id:
             props["hubspot_owner_id"] = task.owner_id
+        if task.key:
+            found = self._task_with_key(contact, task.key)
+            if found is not None:
+                return found
+            props[TASK_KEY["name"]] = task.key
         link = PublicAssociationsForObject(
             to=PublicObjectId(id=contact.id),
             types=[AssociationSpec(association_category="HUBSPOT_DEFINED",
@@ -568,25 +583,46 @@ class HubSpotConnector:
         try:
             made = self._io.call("create task", self._tasks.create_with_http_info,
                                  SimplePublicObjectInputForCreate(properties=props,
-                                                                  associations=[link]))
+                                                                  associations=[link]),
+                                 attempts=1 if task.key else None)
         except API_ERRORS as exc:
             body = _error_body(exc)
+            if task.key and TASK_KEY["name"] in str(body.get("message", "")):
+                log.warning("hubspot: the task property %s is missing (run `leadflow setup "
+                            "hubspot`); the task is created without its key, so a retry may "
+                            "duplicate it", TASK_KEY["name"])
+                return self.create_task(task.model_copy(update={"key": None}))
             raise VendorError(VENDOR, body.get("category", f"HTTP_{exc.status}"),
                               f"task for {email}: {body.get('message', exc.reason)}",
                               retryable=False) from None
         return str(made.id)
 
+    def _task_with_key(self, contact: Any, key: str) -> str | None:
+        linked = (contact.associations or {}).get("tasks")
+        ids = [a.id for a in (linked.results if linked else [])]
+        for start in range(0, len(ids), BATCH_SIZE):
+            read = BatchReadInputSimplePublicObjectId(
+                inputs=[SimplePublicObjectId(id=i) for i in ids[start:start + BATCH_SIZE]],
+                properties=[TASK_KEY["name"]], properties_with_history=[])
+            page = self._io.call("read tasks", self._task_batch.read_with_http_info, read)
+            for found in page.results:
+                if (found.properties or {}).get(TASK_KEY["name"]) == key:
+                    return str(found.id)
+        return None
+
     def provision(self) -> list[str]:
-        """Create leadflow's property group and custom contact properties if missing."""
-        report = [self._ensure("group", GROUP["name"], self._groups.get_by_name_with_http_info,
-                               self._groups.create_with_http_info,
-                               PropertyGroupCreate(name=GROUP["name"], label=GROUP["label"],
-                                                   display_order=-1))]
-        for spec in CUSTOM_PROPERTIES:
-            create = PropertyCreate(group_name=GROUP["name"], form_field=False, **spec)
-            report.append(self._ensure("property", spec["name"],
-                                       self._props.get_by_name_with_http_info,
-                                       self._props.create_with_http_info, create))
+        """Create leadflow's property groups and custom contact and task properties if missing."""
+        report = []
+        for object_type, specs in (("contacts", CUSTOM_PROPERTIES), ("tasks", [TASK_KEY])):
+            report.append(self._ensure(
+                object_type, "group", GROUP["name"], self._groups.get_by_name_with_http_info,
+                self._groups.create_with_http_info,
+                PropertyGroupCreate(name=GROUP["name"], label=GROUP["label"], display_order=-1)))
+            for spec in specs:
+                create = PropertyCreate(group_name=GROUP["name"], form_field=False, **spec)
+                report.append(self._ensure(object_type, "property", spec["name"],
+                                           self._props.get_by_name_with_http_info,
+                                           self._props.create_with_http_info, create))
         return report
 
     def doctor(self) -> list[Finding]:
@@ -634,9 +670,11 @@ class HubSpotConnector:
                 check("owners (crm.objects.owners.read)", owners),
                 *(check(f"property {p['name']}", prop(p)) for p in CUSTOM_PROPERTIES)]
 
-    def _ensure(self, kind: str, name: str, get: Callable, create: Callable, body: Any) -> str:
+    def _ensure(self, object_type: str, kind: str, name: str, get: Callable, create: Callable,
+                body: Any) -> str:
+        kind = kind if object_type == "contacts" else f"{object_type[:-1]} {kind}"  # task group
         try:
-            found = self._io.call(f"read {kind} {name}", get, "contacts", name)
+            found = self._io.call(f"read {kind} {name}", get, object_type, name)
         except API_ERRORS as exc:
             if exc.status != 404:
                 raise VendorError(VENDOR, f"HTTP_{exc.status}", f"reading {kind} {name}",
@@ -647,7 +685,7 @@ class HubSpotConnector:
                 return f"{kind} {name}: found with type {found.type}, expected {wanted}"
             return f"{kind} {name}: found"
         try:
-            self._io.call(f"create {kind} {name}", create, "contacts", body)
+            self._io.call(f"create {kind} {name}", create, object_type, body)
         except API_ERRORS as exc:
             if exc.status == 409:  # created meanwhile by another worker
                 return f"{kind} {name}: found"

@@ -10,7 +10,8 @@ bare session id (no credentials) that failure is a non-retryable VendorError.
 
 Deploying the custom fields: Salesforce creates fields only through the Metadata API, not the
 REST API the connector uses. `provision()` reports what the org still lacks, and
-`metadata_xml(directory)` writes a `package.xml` plus `objects/Lead.object` that an admin
+`metadata_xml(directory)` writes a `package.xml` plus `objects/Lead.object` and
+`objects/Activity.object` (the Task key field) that an admin
 deploys (`sf project deploy start --metadata-dir DIR`, or Workbench > Migration > Deploy).
 """
 
@@ -84,6 +85,9 @@ class CustomField:
     external_id: bool = False
 
 
+# On Task (an Activity field, deployed on Activity): the owner task's key, checked before a create.
+TASK_KEY_FIELD = "Leadflow_Task_Key__c"
+TASK_KEY = CustomField(TASK_KEY_FIELD, "Leadflow Task Key", "Text", 255)
 CUSTOM_FIELDS = (
     CustomField(KEY_FIELD, "Leadflow Key", "Text", 255, external_id=True),
     CustomField("Lead_Stage__c", "Lead Stage", "Text", 80),
@@ -129,6 +133,7 @@ class SalesforceConnector:
         api_reserve: float = 0.02,
         timeout_s: float = 30.0,
         assignment_rules: bool = False,
+        limit_probe_s: float = 30.0,
     ) -> None:
         self.stage_fields = {k: dict(v) for k, v in stage_fields.items()}
         self._login_url = login_url.rstrip("/")
@@ -146,6 +151,7 @@ class SalesforceConnector:
         self.api_reserve, self.timeout_s = api_reserve, timeout_s
         # True: the org's active Lead assignment rule may reassign leads leadflow routed.
         self.assignment_rules = assignment_rules
+        self.limit_probe_s = limit_probe_s
         self.session = requests.Session()
         if ca_bundle:
             # REQUESTS_CA_BUNDLE in the environment would otherwise override `verify`.
@@ -153,6 +159,7 @@ class SalesforceConnector:
             self.session.verify = ca_bundle
         self.session.hooks["response"].append(self._observe)
         self.api_usage: tuple[int, int] | None = None
+        self._usage_seen_at = 0.0  # time.monotonic() of the last Sforce-Limit-Info
         self._retry_after: float | None = None
         self._sf: Salesforce | None = None
         self._login_lock = threading.Lock()
@@ -270,7 +277,9 @@ class SalesforceConnector:
 
         The lead is found by SOQL, not by `sobjects/Lead/{key field}/{email}`: an email in the
         URL answers 404 when its ending looks like a file format (the REST guide's example is
-        `.inc`). A converted Lead refuses new tasks, so the task goes on its Contact.
+        `.inc`). A converted Lead refuses new tasks, so the task goes on its Contact. A keyed task
+        is looked up by its key first (SOQL reads what is committed), inside the same retry as
+        the create, so a create whose answer was lost is found, not repeated.
         """
         budget = _Budget(self.max_wait_s)
         key = task.email.strip().lower()
@@ -287,8 +296,25 @@ class SalesforceConnector:
                 "Status": "Not Started", "Priority": "Normal"}
         if task.due_at is not None:
             body["ActivityDate"] = task.due_at.date().isoformat()
-        created = self._call(budget, lambda sf: _sobject(sf, "Task").create(body))
-        return str(created["id"])
+        if task.key is not None:
+            body[TASK_KEY_FIELD] = task.key
+
+        def find_or_create(sf: Salesforce) -> str:
+            if task.key is not None:
+                rows = sf.query(f"SELECT Id FROM Task WHERE {TASK_KEY_FIELD} = "
+                                f"{_soql_string(task.key)} LIMIT 1")
+                if rows["records"]:
+                    return str(rows["records"][0]["Id"])
+            return str(_sobject(sf, "Task").create(body)["id"])
+
+        try:
+            return self._call(budget, find_or_create)
+        except VendorError as exc:
+            if task.key is None or TASK_KEY_FIELD not in str(exc):
+                raise
+        log.warning("salesforce: Task.%s is not deployed (see `leadflow setup salesforce`); the "
+                    "task is created without its key, so a retry may duplicate it", TASK_KEY_FIELD)
+        return self.create_task(task.model_copy(update={"key": None}))
 
     def provision(self) -> list[str]:
         """What the org still lacks for leadflow: custom fields and Status picklist values.
@@ -302,6 +328,9 @@ class SalesforceConnector:
         statuses = {p["value"] for p in fields.get("Status", {}).get("picklistValues", [])}
         wanted = sorted({v["Status"] for v in self.stage_fields.values() if "Status" in v})
         missing += [f"Lead.Status picklist value {s!r}" for s in wanted if s not in statuses]
+        task = self._call(_Budget(self.max_wait_s), lambda sf: _sobject(sf, "Task").describe())
+        if TASK_KEY_FIELD not in {f["name"] for f in task["fields"]}:
+            missing.append(f"Task.{TASK_KEY_FIELD} (Text, an Activity field)")
         return missing
 
     def doctor(self) -> list[Finding]:
@@ -540,8 +569,9 @@ class SalesforceConnector:
             except SalesforceError as exc:
                 last = _first_error(exc)
                 if not self._transient(exc, *last):
-                    raise VendorError(self.name, last[0], last[1],
-                                      retryable=last[0] == "REQUEST_LIMIT_EXCEEDED") from exc
+                    limited = last[0] == "REQUEST_LIMIT_EXCEEDED"
+                    raise VendorError(self.name, last[0], last[1], retryable=limited,
+                                      retry_after=self.limit_probe_s if limited else None) from exc
             except requests.RequestException as exc:
                 last = ("CONNECTION_ERROR", type(exc).__name__)
             delay = self._retry_after or self._backoff(attempt)
@@ -561,14 +591,22 @@ class SalesforceConnector:
 
     def _pace(self) -> None:
         """Stop before the org's daily API allowance is gone, leaving a reserve for the people
-        and other integrations sharing it; waiting seconds cannot help a 24-hour limit."""
+        and other integrations sharing it; waiting seconds cannot help a 24-hour limit.
+
+        The allowance is counted over the last 24 hours and calls are blocked "until usage for
+        the preceding 24 hours drops below the limit" (Salesforce Help, System Overview: API
+        Usage), so there is no reset time to wait for: once the usage seen is older than
+        `limit_probe_s`, one call goes through and its Sforce-Limit-Info says whether room is
+        back. Callers are told when the next probe is due (`retry_after`)."""
         if self.api_usage is None:
             return
         used, total = self.api_usage
         if total and used >= total * (1 - self.api_reserve):
-            raise VendorError(self.name, "REQUEST_LIMIT_EXCEEDED", f"holding back at api-usage "
-                              f"{used}/{total} to keep {self.api_reserve:.0%} in reserve",
-                              retryable=True)
+            wait = self.limit_probe_s - (time.monotonic() - self._usage_seen_at)
+            if wait > 0:
+                raise VendorError(self.name, "REQUEST_LIMIT_EXCEEDED", f"holding back at api-usage "
+                                  f"{used}/{total} to keep {self.api_reserve:.0%} in reserve",
+                                  retryable=True, retry_after=wait)
 
     def _backoff(self, attempt: int) -> float:
         return float(min(self.backoff_s * 2 ** (attempt - 1), 8.0))
@@ -578,6 +616,7 @@ class SalesforceConnector:
         usage = re.search(r"api-usage=(\d+)/(\d+)", resp.headers.get("Sforce-Limit-Info", ""))
         if usage:
             self.api_usage = (int(usage[1]), int(usage[2]))
+            self._usage_seen_at = time.monotonic()
         retry_after = resp.headers.get("Retry-After", "")
         if retry_after.isdigit():
             self._retry_after = float(retry_after)
@@ -666,28 +705,33 @@ def _changed(row: Mapping[str, Any]) -> ChangedRecord | None:
 def metadata_xml(directory: str | Path) -> list[Path]:
     """Write a Metadata API deploy package adding leadflow's Lead fields; returns the files.
 
-    Layout: `package.xml` and `objects/Lead.object` (CustomField entries). Deploy with
+    Layout: `package.xml`, `objects/Lead.object` and `objects/Activity.object` (CustomField
+    entries; Task's custom fields are Activity fields). Deploy with
     `sf project deploy start --metadata-dir <directory>` or Workbench; then grant field-level
     security on the fields to the integration user's profile or permission set.
     """
     root = Path(directory)
     (root / "objects").mkdir(parents=True, exist_ok=True)
     members = "".join(f"        <members>Lead.{f.name}</members>\n" for f in CUSTOM_FIELDS)
+    members += f"        <members>Activity.{TASK_KEY.name}</members>\n"
     package = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<Package xmlns="http://soap.sforce.com/2006/04/metadata">\n'
         f"    <types>\n{members}        <name>CustomField</name>\n    </types>\n"
         f"    <version>{API_VERSION}</version>\n</Package>\n"
     )
-    obj = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">\n'
-        + "".join(_field_xml(f) for f in CUSTOM_FIELDS) + "</CustomObject>\n"
-    )
-    paths = [root / "package.xml", root / "objects" / "Lead.object"]
+    paths = [root / "package.xml", root / "objects" / "Lead.object",
+             root / "objects" / "Activity.object"]
     paths[0].write_text(package, encoding="utf-8")
-    paths[1].write_text(obj, encoding="utf-8")
+    paths[1].write_text(_object_xml(CUSTOM_FIELDS), encoding="utf-8")
+    paths[2].write_text(_object_xml((TASK_KEY,)), encoding="utf-8")
     return paths
+
+
+def _object_xml(fields: tuple[CustomField, ...]) -> str:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">\n'
+            + "".join(_field_xml(f) for f in fields) + "</CustomObject>\n")
 
 
 def _field_xml(f: CustomField) -> str:

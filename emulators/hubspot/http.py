@@ -124,10 +124,15 @@ async def _serve(state: HubSpotState, request: Request, handler: Handler,
         return error(400, "VALIDATION_ERROR", f"Invalid input JSON on line 1: {exc.msg}"), None
     with state.lock:
         try:
-            return handler(state, request, body), None
+            response = handler(state, request, body)
         except ValidationFailed as exc:
             return validation(exc), None
         except NotFound as exc:
             return error(404, "OBJECT_NOT_FOUND", str(exc) or "resource not found"), None
         except Conflict as exc:
             return error(409, "CONFLICT", str(exc)), None
+    if response.status_code < 300 and state.faults.take_lost(request.url.path):
+        # Written, but the answer is lost: HubSpot documents 502/504 timeouts as answers to
+        # retry after a pause (developers.hubspot.com/docs/api-reference/error-handling).
+        return error(504, "GATEWAY_TIMEOUT", "The request timed out"), None
+    return response, None

@@ -67,7 +67,17 @@ def get_one(state: HubSpotState, request: Request, _: dict) -> Response:
                               q.get("idProperty"), (q.get("archived") or "").lower() == "true")
     if record is None:
         return Response(status_code=404)  # HubSpot's GET-by-id 404 has an empty body
-    return JSONResponse(record.to_json(_names(request)))
+    body = record.to_json(_names(request))
+    # `associations=tasks,...`: the associated records' ids, read with the record itself
+    # (HubSpot CRM objects API, "Retrieve a record": the associations query parameter).
+    wanted = [t for part in q.getlist("associations") for t in part.split(",") if t]
+    linked = {t: sorted(record.associations.get(t, ()), key=int) for t in wanted}
+    if any(linked.values()):
+        body["associations"] = {
+            t: {"results": [{"id": i, "type": f"{record.object_type[:-1]}_to_{t[:-1]}"}
+                            for i in ids]}
+            for t, ids in linked.items() if ids}
+    return JSONResponse(body)
 
 
 def create(state: HubSpotState, request: Request, body: dict) -> Response:

@@ -112,10 +112,16 @@ def lead_fields(custom: bool) -> dict[str, Field]:
     return {f.name: f for f in fields}
 
 
-def fields_for(sobject: str, custom: bool) -> dict[str, Field]:
+CUSTOM_TASK = (Field("Leadflow_Task_Key__c", "string", "Leadflow Task Key", 255, custom=True),)
+
+
+def fields_for(sobject: str, custom: bool | str) -> dict[str, Field]:
+    """`custom`: True (all of leadflow's fields deployed), False (none) or "Lead" (an org that
+    deployed the Lead fields before the Task key existed)."""
     if sobject == "Lead":
-        return lead_fields(custom)
-    table = {"Task": TASK_FIELDS, "User": USER_FIELDS}[sobject]
+        return lead_fields(bool(custom))
+    task = TASK_FIELDS + (CUSTOM_TASK if custom is True else ())
+    table = {"Task": task, "User": USER_FIELDS}[sobject]
     return {f.name: f for f in table}
 
 
@@ -123,7 +129,7 @@ def error(code: str, message: str, fields: list[str] | None = None) -> dict[str,
     return {"statusCode": code, "message": message, "fields": fields or []}
 
 
-def unknown_field(sobject: str, values: dict[str, Any], custom: bool) -> str | None:
+def unknown_field(sobject: str, values: dict[str, Any], custom: bool | str) -> str | None:
     """The first field Salesforce would refuse to deserialize (a whole-request INVALID_FIELD)."""
     known = fields_for(sobject, custom)
     for name in values:
@@ -133,7 +139,7 @@ def unknown_field(sobject: str, values: dict[str, Any], custom: bool) -> str | N
 
 
 def validate(
-    sobject: str, values: dict[str, Any], *, custom: bool, insert: bool, statuses: tuple[str, ...]
+    sobject: str, values: dict[str, Any], *, custom: bool | str, insert: bool, statuses: tuple[str, ...]
 ) -> list[dict[str, Any]]:
     """Per-record validation errors, in the order Salesforce reports them."""
     known = fields_for(sobject, custom)
@@ -182,7 +188,7 @@ def _type_error(spec: Field, value: Any) -> str | None:
     return None
 
 
-def describe(sobject: str, custom: bool, statuses: tuple[str, ...]) -> dict[str, Any]:
+def describe(sobject: str, custom: bool | str, statuses: tuple[str, ...]) -> dict[str, Any]:
     """The subset of a describe payload clients read: names, types, picklists, flags."""
     return {
         "name": sobject,

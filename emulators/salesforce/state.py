@@ -45,7 +45,7 @@ class SalesforceState:
     def __init__(
         self,
         *,
-        custom_fields: bool = True,
+        custom_fields: bool | str = True,
         daily_limit: int = 15_000,
         query_batch_size: int = 2000,
         statuses: tuple[str, ...] = schema.DEFAULT_STATUSES,
