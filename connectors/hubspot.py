@@ -33,12 +33,12 @@ from hubspot.crm.contacts import SimplePublicObjectBatchInputUpsert as UpsertInp
 from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 from hubspot.crm.objects.tasks import (
     AssociationSpec,
-    BatchReadInputSimplePublicObjectId,
     PublicAssociationsForObject,
     PublicObjectId,
-    SimplePublicObjectId,
     SimplePublicObjectInputForCreate,
 )
+from hubspot.crm.objects.tasks import BatchReadInputSimplePublicObjectId as TaskBatchRead
+from hubspot.crm.objects.tasks import SimplePublicObjectId as TaskId
 from hubspot.crm.objects.tasks.exceptions import ApiException as TasksApiException
 from hubspot.crm.owners.exceptions import ApiException as OwnersApiException
 from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
@@ -601,8 +601,8 @@ class HubSpotConnector:
         linked = (contact.associations or {}).get("tasks")
         ids = [a.id for a in (linked.results if linked else [])]
         for start in range(0, len(ids), BATCH_SIZE):
-            read = BatchReadInputSimplePublicObjectId(
-                inputs=[SimplePublicObjectId(id=i) for i in ids[start:start + BATCH_SIZE]],
+            read = TaskBatchRead(
+                inputs=[TaskId(id=i) for i in ids[start:start + BATCH_SIZE]],
                 properties=[TASK_KEY["name"]], properties_with_history=[])
             page = self._io.call("read tasks", self._task_batch.read_with_http_info, read)
             for found in page.results:
