@@ -16,7 +16,6 @@ from functools import cache
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
@@ -31,6 +30,7 @@ from connectors.base import Connector
 from leadflow import temporal_connection
 from leadflow.metrics import runtime_for
 from ledger.activity import ledger_activity
+from privacy.converter import data_converter
 from workflows.backfill import BackfillWorkflow
 from workflows.lead import LeadWorkflow
 from workflows.reconcile import ReconcileWorkflow
@@ -78,7 +78,7 @@ def connector_factory(settings: Settings) -> Callable[[str, str], Connector]:
 
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                data_converter=pydantic_data_converter, runtime=runtime,
+                                data_converter=data_converter(settings), runtime=runtime,
                                 **temporal_connection.options(settings))
 
 

@@ -16,13 +16,13 @@ from collections import defaultdict
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from config.settings import Settings
 from ingest.actions import Action, Delete, Merge, Signal, lead_of
 from ingest.metrics import IngestMetrics
 from leadflow.client import LeadClient
+from privacy.converter import data_converter
 
 log = logging.getLogger("leadflow.ingest")
 
@@ -50,7 +50,7 @@ class Delivery:
                 # Lazy: the service starts (and answers 503) while Temporal is still down.
                 self._client = await Client.connect(
                     self.settings.temporal_address, namespace=self.settings.temporal_namespace,
-                    data_converter=pydantic_data_converter, retry_config=RETRY, lazy=True)
+                    data_converter=data_converter(self.settings), retry_config=RETRY, lazy=True)
         return LeadClient(self._client, self.settings.task_queue, self.settings.playbook)
 
     async def healthy(self) -> bool:

@@ -1,0 +1,47 @@
+"""A dev server writing to a SQLite file we can read, and leadflow's real workers with payload
+encryption on: the same connect, codec and key store every leadflow process uses."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "temporal"))
+sys.path.insert(0, str(Path(__file__).parent))
+
+from lead_harness import workers_on  # noqa: E402
+from privacy_stack import NEW_KEYS, PrivacyStack  # noqa: E402
+
+from ledger.activity import ledger_activity  # noqa: E402
+from worker import connect  # noqa: E402
+from workflows import search_attributes as sa  # noqa: E402
+
+
+@pytest.fixture(scope="package")
+async def privacy_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[PrivacyStack]:
+    root = tmp_path_factory.mktemp("privacy")
+    db_file = root / "temporal.db"
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(Path(sys.prefix) / "bin" / "temporal"),
+        search_attributes=sa.REGISTERED_KEYS,
+        dev_server_extra_args=["--db-filename", str(db_file)],
+    )
+    try:
+        yield PrivacyStack(env, db_file, root / "data", f"privacy-{uuid.uuid4().hex[:8]}")
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="package")
+async def encrypted_workers(privacy_stack: PrivacyStack) -> AsyncIterator[Client]:
+    """Workers with the current keys (old key still listed) and the ledger on."""
+    settings = privacy_stack.settings(NEW_KEYS)
+    client = await connect(settings)
+    async with workers_on(client, privacy_stack.task_queue, ledger=ledger_activity(settings)):
+        yield client

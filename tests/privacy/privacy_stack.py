@@ -1,0 +1,57 @@
+"""Shared pieces of the privacy tests (a module with a unique name, importable from tests)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "temporal"))
+
+from config.settings import Settings  # noqa: E402
+from privacy.keys import new_key_entry  # noqa: E402
+from worker import connect  # noqa: E402
+
+OLD_KEYS = new_key_entry("2026-05")
+NEW_KEYS = f"{new_key_entry('2026-11')},{OLD_KEYS}"  # rotation: a new key first, the old one kept
+INGEST_SECRETS = {"LEADFLOW_INGEST_TOKEN": "ingest-token-for-privacy-tests",
+                  "HUBSPOT_CLIENT_SECRET": "hubspot-app-client-secret",
+                  "SALESFORCE_WEBHOOK_SECRET": "salesforce-callout-secret"}
+
+
+@dataclass
+class PrivacyStack:
+    env: WorkflowEnvironment
+    db_file: Path
+    data_dir: Path
+    task_queue: str
+
+    @property
+    def address(self) -> str:
+        return str(self.env.client.service_client.config.target_host)
+
+    def settings(self, keys: str | None = OLD_KEYS, **extra: Any) -> Settings:
+        """Settings as a process of this stack reads them; `keys=None`: encryption off."""
+        env: dict[str, Any] = dict(INGEST_SECRETS, LEADFLOW_TEMPORAL_ADDRESS=self.address,
+                                   LEADFLOW_TASK_QUEUE=self.task_queue,
+                                   LEADFLOW_DATA_DIR=str(self.data_dir),
+                                   LEADFLOW_INGEST_HOST="127.0.0.1")
+        if keys is not None:
+            env["LEADFLOW_ENCRYPTION_KEYS"] = keys
+        env.update(extra)
+        return Settings(_env_file=None, **env)  # type: ignore[call-arg]
+
+    async def client(self, keys: str = OLD_KEYS) -> Client:
+        return await connect(self.settings(keys))
+
+
+
+
+async def lead_state(leads, email: str, what: str = "the lead's state"):  # type: ignore[no-untyped-def]
+    """The lead's state once its workflow has run its first task (a query answers None before)."""
+    from lead_harness import until
+    return await until(lambda: leads.state(email), timeout=30, what=what)
