@@ -23,7 +23,7 @@ from typing import Any
 import urllib3
 from hubspot import HubSpot
 from hubspot.crm.contacts import BatchInputSimplePublicObjectBatchInputUpsert as UpsertBatch
-from hubspot.crm.contacts import PublicObjectSearchRequest
+from hubspot.crm.contacts import PublicGdprDeleteInput, PublicObjectSearchRequest
 from hubspot.crm.contacts import SimplePublicObjectBatchInputUpsert as UpsertInput
 from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 from hubspot.crm.objects.tasks import (
@@ -452,6 +452,16 @@ class HubSpotConnector:
             raise VendorError(VENDOR, f"HTTP_{exc.status}", f"reading contact {record_id}",
                               retryable=False) from None
         return (contact.properties or {}).get("email") or None
+
+    def gdpr_delete(self, email: str) -> None:
+        """Erases the contact for good (GDPR delete, by email); an email HubSpot does not know
+        is blocklisted so it cannot be re-created. Answers 204 either way."""
+        try:
+            self._io.call("GDPR-delete contact", self._basic.purge_with_http_info,
+                          PublicGdprDeleteInput(object_id=email.strip().lower(), id_property="email"))
+        except API_ERRORS as exc:
+            raise VendorError(VENDOR, f"HTTP_{exc.status}", "GDPR delete refused",
+                              retryable=exc.status in (429, 500, 502, 503, 504)) from None
 
     # ---- tasks and schema ----------------------------------------------------------------
     def create_task(self, task: OwnerTask) -> str:

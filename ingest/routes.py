@@ -21,6 +21,7 @@ def context(request: Request) -> IngestContext:
 
 
 async def accept(ctx: IngestContext, plan: Plan, source: str) -> Response:
+    plan = await ctx.delivery.screen(plan)
     await ctx.delivery.deliver(plan.actions, source)
     if plan.skipped:
         ctx.metrics.actions.labels(source, "skipped").inc(len(plan.skipped))

@@ -18,6 +18,7 @@ from config.settings import Settings, load_settings
 from leadflow import ledger_cli
 from leadflow.backfill_cli import backfill, schedules_app
 from leadflow.client import LeadClient
+from leadflow.privacy_cli import codec_server, forget, keys_app
 from leadflow.show import render_playbook
 from leadflow.team_cli import team_app
 
@@ -28,6 +29,9 @@ app.add_typer(playbook_app, name="playbook")
 app.add_typer(schedules_app, name="schedules")
 app.command("backfill")(backfill)
 app.add_typer(team_app, name="team")
+app.add_typer(keys_app, name="keys")
+app.command("forget")(forget)
+app.command("codec-server")(codec_server)
 
 
 @playbook_app.command("validate")

@@ -18,7 +18,6 @@ in search attributes (`AccountDomain`), which Temporal indexes unencrypted.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Self
 
@@ -75,8 +74,8 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
             keys = self.store.keys
             return MASTER_PREFIX + keys.current_id, keys.current
         store = self.store  # the database is read in a thread, and only when the cache cannot answer
-        pseudonym = store.pseudonym_if_ready(email) or await asyncio.to_thread(store.pseudonym, email)
-        key = store.cached_key(pseudonym) or await asyncio.to_thread(store.lead_key, pseudonym, True)
+        pseudonym = store.pseudonym_if_ready(email) or await store.call(store.pseudonym, email)
+        key = store.cached_key(pseudonym) or await store.call(store.lead_key, pseudonym, True)
         assert key is not None
         return lead_ref(pseudonym), key
 
@@ -85,7 +84,7 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
             return self.store.keys.get(ref[len(MASTER_PREFIX):])
         if ref.startswith(LEAD_PREFIX):
             pseudonym = ref[len(LEAD_PREFIX):]
-            key = self.store.cached_key(pseudonym) or await asyncio.to_thread(
+            key = self.store.cached_key(pseudonym) or await self.store.call(
                 self.store.lead_key, pseudonym)
             if key is None:
                 raise MissingKey(f"the data key of {ref} was erased (the lead was forgotten)")

@@ -12,12 +12,15 @@ time. The codec server runs with no cache, so an erasure shows in the Web UI at 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +34,7 @@ from privacy.models import ErasureRow, ForgottenRow, WrappedKeyRow
 PSEUDONYM_REF = "pseudonym"
 LEAD_PREFIX = "lead:"
 PSEUDONYM_HEX = 32  # 128 bits of the HMAC: collisions are out of reach for any lead count
+T = TypeVar("T")
 
 
 class LeadForgotten(Exception):
@@ -52,6 +56,13 @@ class KeyStore:
         self._lock = threading.Lock()
         self._pseudonym_key: bytes | None = None
         self._cache: dict[str, tuple[bytes, float]] = {}
+        # Its own threads: the codec runs inside workflow activations, and must never queue
+        # behind vendor calls that fill the event loop's default executor (asyncio.to_thread).
+        self._threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="keystore")
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Runs a blocking key store method off the event loop, on the store's own threads."""
+        return await asyncio.get_running_loop().run_in_executor(self._threads, fn, *args)
 
     def __repr__(self) -> str:
         return f"KeyStore(keys={self.keys!r})"

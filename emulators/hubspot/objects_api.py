@@ -93,6 +93,13 @@ def archive(state: HubSpotState, request: Request, _: dict) -> Response:
     return Response(status_code=204)  # HubSpot answers 204 even for an unknown id
 
 
+def gdpr_delete(state: HubSpotState, request: Request, body: dict) -> Response:
+    """POST /crm/v3/objects/contacts/gdpr-delete `{"objectId", "idProperty"?}`: permanent, 204
+    (developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/gdpr/gdpr-delete-contact)."""
+    state.store.gdpr_delete(str(body.get("objectId", "")), body.get("idProperty"))
+    return Response(status_code=204)
+
+
 def list_page(state: HubSpotState, request: Request, _: dict) -> Response:
     q = request.query_params
     archived = (q.get("archived") or "").lower() == "true"
@@ -189,6 +196,7 @@ def routes() -> list[Route]:
     batch = BASE + "/batch/"
     table = [
         (BASE + "/search", "POST", run_search), (BASE + "/merge", "POST", merge),
+        ("/crm/v3/objects/contacts/gdpr-delete", "POST", gdpr_delete),
         (batch + "read", "POST", batch_read), (batch + "create", "POST", batch_create),
         (batch + "update", "POST", batch_update), (batch + "upsert", "POST", batch_upsert),
         (batch + "archive", "POST", batch_archive),

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from config.playbook import Playbook
-from ingest.actions import Delete, Merge, Plan, Signal
+from ingest.actions import Delete, Forget, Merge, Plan, Signal
 from ingest.models import HubSpotEvent
 from ingest.problems import Problem
 from ingest.sources.common import batch_of, stable_id, validate
@@ -69,6 +69,8 @@ def plan(pb: Playbook, events: list[HubSpotEvent], emails: Emails) -> Plan:
         email = emails(ev.objectId, archived)
         if email is None:
             out.skip(ref, f"HubSpot has no contact {ev.objectId} with an email")
+        elif ev.subscriptionType == "contact.privacyDeletion":
+            out.actions.append(Forget(email, DELETIONS[ev.subscriptionType], actor, "hubspot"))
         elif archived:
             out.actions.append(Delete(email, DELETIONS[ev.subscriptionType], actor))
         elif ev.subscriptionType == "contact.propertyChange":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,14 +17,23 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from lead_harness import workers_on  # noqa: E402
 from privacy_stack import NEW_KEYS, PrivacyStack  # noqa: E402
+from vendor_stack import VENDORS, VendorStack, vendor_stack  # noqa: E402
 
+from emulators.run_all import env_for  # noqa: E402
 from ledger.activity import ledger_activity  # noqa: E402
 from worker import connect  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
 
 
 @pytest.fixture(scope="package")
-async def privacy_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[PrivacyStack]:
+def vendors() -> Iterator[VendorStack]:
+    with vendor_stack() as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+async def privacy_stack(tmp_path_factory: pytest.TempPathFactory,
+                        vendors: VendorStack) -> AsyncIterator[PrivacyStack]:
     root = tmp_path_factory.mktemp("privacy")
     db_file = root / "temporal.db"
     env = await WorkflowEnvironment.start_local(
@@ -33,15 +42,17 @@ async def privacy_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
         dev_server_extra_args=["--db-filename", str(db_file)],
     )
     try:
-        yield PrivacyStack(env, db_file, root / "data", f"privacy-{uuid.uuid4().hex[:8]}")
+        yield PrivacyStack(env, db_file, root / "data", f"privacy-{uuid.uuid4().hex[:8]}",
+                           dict(env_for(vendors.running)))
     finally:
         await env.shutdown()
 
 
 @pytest.fixture(scope="package")
-async def encrypted_workers(privacy_stack: PrivacyStack) -> AsyncIterator[Client]:
-    """Workers with the current keys (old key still listed) and the ledger on."""
+async def encrypted_workers(privacy_stack: PrivacyStack, vendors: VendorStack) -> AsyncIterator[Client]:
+    """Workers with the current keys (old key still listed), the three vendors and the ledger."""
     settings = privacy_stack.settings(NEW_KEYS)
     client = await connect(settings)
-    async with workers_on(client, privacy_stack.task_queue, ledger=ledger_activity(settings)):
+    async with workers_on(client, privacy_stack.task_queue, VENDORS, vendors.connectors(),
+                          ledger=ledger_activity(settings)):
         yield client

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,25 +27,28 @@ INGEST_SECRETS = {"LEADFLOW_INGEST_TOKEN": "ingest-token-for-privacy-tests",
 
 @dataclass
 class PrivacyStack:
-    env: WorkflowEnvironment
+    temporal: WorkflowEnvironment
     db_file: Path
     data_dir: Path
     task_queue: str
+    vendor_env: dict[str, Any] = field(default_factory=dict)  # the emulators' settings
 
     @property
     def address(self) -> str:
-        return str(self.env.client.service_client.config.target_host)
+        return str(self.temporal.client.service_client.config.target_host)
 
-    def settings(self, keys: str | None = OLD_KEYS, **extra: Any) -> Settings:
-        """Settings as a process of this stack reads them; `keys=None`: encryption off."""
-        env: dict[str, Any] = dict(INGEST_SECRETS, LEADFLOW_TEMPORAL_ADDRESS=self.address,
-                                   LEADFLOW_TASK_QUEUE=self.task_queue,
-                                   LEADFLOW_DATA_DIR=str(self.data_dir),
-                                   LEADFLOW_INGEST_HOST="127.0.0.1")
+    def env(self, keys: str | None = OLD_KEYS, **extra: Any) -> dict[str, str]:
+        """The environment of a process of this stack; `keys=None`: encryption off."""
+        env = dict(self.vendor_env, **INGEST_SECRETS)
+        env.update(LEADFLOW_TEMPORAL_ADDRESS=self.address, LEADFLOW_TASK_QUEUE=self.task_queue,
+                   LEADFLOW_DATA_DIR=str(self.data_dir), LEADFLOW_INGEST_HOST="127.0.0.1")
         if keys is not None:
             env["LEADFLOW_ENCRYPTION_KEYS"] = keys
         env.update(extra)
-        return Settings(_env_file=None, **env)  # type: ignore[call-arg]
+        return env
+
+    def settings(self, keys: str | None = OLD_KEYS, **extra: Any) -> Settings:
+        return Settings(_env_file=None, **self.env(keys, **extra))  # type: ignore[call-arg]
 
     async def client(self, keys: str = OLD_KEYS) -> Client:
         return await connect(self.settings(keys))
@@ -55,3 +60,22 @@ async def lead_state(leads, email: str, what: str = "the lead's state"):  # type
     """The lead's state once its workflow has run its first task (a query answers None before)."""
     from lead_harness import until
     return await until(lambda: leads.state(email), timeout=30, what=what)
+
+
+async def leadflow_cli(stack: PrivacyStack, *args: str, keys: str = NEW_KEYS) -> Ran:
+    """`leadflow ARGS` in its own process, configured like the stack's other processes (without
+    blocking this event loop: the workers it talks to run on it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEADFLOW_", "HUBSPOT_"))}
+    env.update(stack.env(keys))
+    proc = await asyncio.create_subprocess_exec(
+        str(Path(sys.prefix) / "bin" / "leadflow"), *args, env=env, cwd=stack.data_dir.parent,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    return Ran(proc.returncode or 0, out.decode(), err.decode())
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str

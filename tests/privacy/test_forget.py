@@ -1,0 +1,119 @@
+"""`leadflow forget` and the vendors' GDPR deletions: crypto-shredding a lead, everywhere leadflow
+keeps it, while other leads carry on."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from lead_harness import until
+from privacy_stack import NEW_KEYS, PrivacyStack, lead_state, leadflow_cli
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from temporalio.client import WorkflowExecutionStatus
+
+from ingest.server import serving
+from leadflow.client import LeadClient
+from ledger.engine import database_url, make_engine
+from ledger.models import FactRow
+from lifecycle.events import EventKind, LeadEvent, lead_workflow_id
+from privacy.codec import ENCODING
+from privacy.converter import data_converter, key_store
+from privacy.keys import MissingKey
+
+
+def demo_request(email: str) -> LeadEvent:
+    return LeadEvent(event_id=f"ev-{uuid.uuid4().hex}", kind=EventKind.DEMO_REQUESTED,
+                     name="Demo Requested", occurred_at=datetime.now(UTC), actor="product",
+                     properties={"name": "Ada Lovelace", "company": "Analytical Engines"})
+
+
+def facts(stack: PrivacyStack) -> list[FactRow]:
+    with Session(make_engine(database_url(stack.settings(NEW_KEYS)))) as session:
+        return list(session.scalars(select(FactRow)))
+
+
+@pytest.fixture
+async def two_leads(privacy_stack: PrivacyStack, vendors, encrypted_workers):  # type: ignore[no-untyped-def]
+    """Two leads synced to HubSpot with facts in the ledger: one to forget, one to keep."""
+    leads = LeadClient(encrypted_workers, privacy_stack.task_queue)
+    tag = uuid.uuid4().hex[:8]
+    gone, kept = f"ada-{tag}@analytical.io", f"bob-{tag}@analytical.io"
+    for email in (gone, kept):
+        await leads.send_event(email, demo_request(email))
+        await lead_state(leads, email)
+        await until(lambda e=email: vendors.hubspot_contact(e), what=f"{email} in HubSpot")
+        await until(lambda e=email: any(f.email == e for f in facts(privacy_stack)),
+                    what=f"{email} in the ledger")
+    return leads, gone, kept
+
+
+async def test_forget_erases_the_lead_everywhere_and_other_leads_carry_on(
+        privacy_stack: PrivacyStack, vendors, two_leads) -> None:  # type: ignore[no-untyped-def]
+    leads, gone, kept = two_leads
+    handle = leads.client.get_workflow_handle(lead_workflow_id(gone))
+
+    dry = await leadflow_cli(privacy_stack, "forget", gone, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would close the running lead" in dry.stdout and "would delete the data key" in dry.stdout
+    assert "hubspot: would ask for erasure" in dry.stdout
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING  # nothing changed
+    assert vendors.hubspot_contact(gone)
+
+    before = [f for f in facts(privacy_stack) if f.email == gone]
+    done = await leadflow_cli(privacy_stack, "forget", gone, "--reason", "ticket 4711")
+    assert done.returncode == 0, done.stderr
+    assert "temporal: closed" in done.stdout and "key: data key deleted" in done.stdout
+    assert "hubspot: erased" in done.stdout
+    assert gone not in done.stdout + done.stderr  # the output names the pseudonym only
+
+    # Temporal: the lead is closed and its history is ciphertext nobody can open any more.
+    assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+    history = await handle.fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes.input.payloads[0]
+    assert started.metadata["encoding"] == ENCODING
+    fresh = data_converter(privacy_stack.settings(NEW_KEYS))  # any process, past its key cache
+    with pytest.raises(MissingKey, match="erased"):
+        await fresh.decode([started])
+    # The other lead still decodes and moves on.
+    assert (await leads.state(kept)).email == kept
+
+    # The ledger keeps its counts, without a personal field.
+    store = key_store(privacy_stack.settings(NEW_KEYS))
+    pseudonym = store.pseudonym(gone)
+    after = [f for f in facts(privacy_stack) if f.email == f"forgotten:{pseudonym}"]
+    assert len(after) >= len(before) > 0
+    for row in facts(privacy_stack):
+        assert gone not in " ".join(str(v) for v in vars(row).values())
+
+    # HubSpot erased the contact leadflow had created (GDPR delete, not an archive).
+    assert not vendors.hubspot_contact(gone)
+    assert vendors.hubspot.contact(kept) is not None
+
+    # Again: nothing left to do, and an audit trail of both runs.
+    again = await leadflow_cli(privacy_stack, "forget", gone)
+    assert again.returncode == 0 and "already forgotten" in again.stdout, again.stderr
+    assert [e.actor for e in store.erasures(pseudonym)] == ["cli", "cli"]
+    assert store.erasures(pseudonym)[0].systems["hubspot"] == "erased"
+
+
+async def test_a_later_event_for_a_forgotten_email_is_skipped_and_never_recreates_the_lead(
+        privacy_stack: PrivacyStack, vendors, two_leads) -> None:  # type: ignore[no-untyped-def]
+    leads, gone, kept = two_leads
+    assert (await leadflow_cli(privacy_stack, "forget", gone)).returncode == 0
+    run_id = (await leads.client.get_workflow_handle(lead_workflow_id(gone)).describe()).run_id
+
+    import httpx
+    settings = privacy_stack.settings(NEW_KEYS)
+    async with serving(settings, port=0) as url, httpx.AsyncClient(base_url=url) as http:
+        event = {"email": gone, "name": "Pricing Page Viewed", "event_id": f"e-{uuid.uuid4().hex}",
+                 "occurred_at": datetime.now(UTC).isoformat(), "properties": {"plan": "pro"}}
+        other = dict(event, email=kept, event_id=f"e-{uuid.uuid4().hex}")
+        token = settings.ingest_token.get_secret_value() if settings.ingest_token else ""
+        answer = await http.post("/v1/events", json={"events": [event, other]},
+                                 headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 202, answer.text
+    assert answer.json() == {"accepted": 1, "skipped": [{"ref": event["event_id"], "reason": "forgotten"}]}
+    latest = await leads.client.get_workflow_handle(lead_workflow_id(gone)).describe()
+    assert latest.run_id == run_id and latest.status == WorkflowExecutionStatus.COMPLETED
