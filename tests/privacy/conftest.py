@@ -15,11 +15,15 @@ from temporalio.testing import WorkflowEnvironment
 sys.path.insert(0, str(Path(__file__).parents[1] / "temporal"))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from lead_harness import workers_on  # noqa: E402
-from privacy_stack import NEW_KEYS, PrivacyStack  # noqa: E402
+from lead_harness import (
+    until,  # noqa: E402
+    workers_on,  # noqa: E402
+)
+from privacy_stack import NEW_KEYS, PrivacyStack, demo_request, facts, lead_state  # noqa: E402
 from vendor_stack import VENDORS, VendorStack, vendor_stack  # noqa: E402
 
 from emulators.run_all import env_for  # noqa: E402
+from leadflow.client import LeadClient  # noqa: E402
 from ledger.activity import ledger_activity  # noqa: E402
 from worker import connect  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
@@ -56,3 +60,18 @@ async def encrypted_workers(privacy_stack: PrivacyStack, vendors: VendorStack) -
     async with workers_on(client, privacy_stack.task_queue, VENDORS, vendors.connectors(),
                           ledger=ledger_activity(settings)):
         yield client
+
+
+@pytest.fixture
+async def two_leads(privacy_stack: PrivacyStack, vendors, encrypted_workers):  # type: ignore[no-untyped-def]
+    """Two leads synced to HubSpot with facts in the ledger: one to forget, one to keep."""
+    leads = LeadClient(encrypted_workers, privacy_stack.task_queue)
+    tag = uuid.uuid4().hex[:8]
+    gone, kept = f"ada-{tag}@analytical.io", f"bob-{tag}@analytical.io"
+    for email in (gone, kept):
+        await leads.send_event(email, demo_request(email))
+        await lead_state(leads, email)
+        await until(lambda e=email: vendors.hubspot_contact(e), what=f"{email} in HubSpot")
+        await until(lambda e=email: any(f.email == e for f in facts(privacy_stack)),
+                    what=f"{email} in the ledger")
+    return leads, gone, kept

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,13 @@ from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "temporal"))
 
+from sqlalchemy import select  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
 from config.settings import Settings  # noqa: E402
+from ledger.engine import database_url, make_engine  # noqa: E402
+from ledger.models import FactRow  # noqa: E402
+from lifecycle.events import EventKind, LeadEvent  # noqa: E402
 from privacy.keys import new_key_entry  # noqa: E402
 from worker import connect  # noqa: E402
 
@@ -79,3 +87,14 @@ class Ran:
     returncode: int
     stdout: str
     stderr: str
+
+
+def demo_request(email: str) -> LeadEvent:
+    return LeadEvent(event_id=f"ev-{uuid.uuid4().hex}", kind=EventKind.DEMO_REQUESTED,
+                     name="Demo Requested", occurred_at=datetime.now(UTC), actor="product",
+                     properties={"name": "Ada Lovelace", "company": "Analytical Engines"})
+
+
+def facts(stack: PrivacyStack) -> list[FactRow]:
+    with Session(make_engine(database_url(stack.settings(NEW_KEYS)))) as session:
+        return list(session.scalars(select(FactRow)))

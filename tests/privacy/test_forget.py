@@ -7,46 +7,14 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from lead_harness import until
-from privacy_stack import NEW_KEYS, PrivacyStack, lead_state, leadflow_cli
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from privacy_stack import NEW_KEYS, PrivacyStack, facts, leadflow_cli
 from temporalio.client import WorkflowExecutionStatus
 
 from ingest.server import serving
-from leadflow.client import LeadClient
-from ledger.engine import database_url, make_engine
-from ledger.models import FactRow
-from lifecycle.events import EventKind, LeadEvent, lead_workflow_id
+from lifecycle.events import lead_workflow_id
 from privacy.codec import ENCODING
 from privacy.converter import data_converter, key_store
 from privacy.keys import MissingKey
-
-
-def demo_request(email: str) -> LeadEvent:
-    return LeadEvent(event_id=f"ev-{uuid.uuid4().hex}", kind=EventKind.DEMO_REQUESTED,
-                     name="Demo Requested", occurred_at=datetime.now(UTC), actor="product",
-                     properties={"name": "Ada Lovelace", "company": "Analytical Engines"})
-
-
-def facts(stack: PrivacyStack) -> list[FactRow]:
-    with Session(make_engine(database_url(stack.settings(NEW_KEYS)))) as session:
-        return list(session.scalars(select(FactRow)))
-
-
-@pytest.fixture
-async def two_leads(privacy_stack: PrivacyStack, vendors, encrypted_workers):  # type: ignore[no-untyped-def]
-    """Two leads synced to HubSpot with facts in the ledger: one to forget, one to keep."""
-    leads = LeadClient(encrypted_workers, privacy_stack.task_queue)
-    tag = uuid.uuid4().hex[:8]
-    gone, kept = f"ada-{tag}@analytical.io", f"bob-{tag}@analytical.io"
-    for email in (gone, kept):
-        await leads.send_event(email, demo_request(email))
-        await lead_state(leads, email)
-        await until(lambda e=email: vendors.hubspot_contact(e), what=f"{email} in HubSpot")
-        await until(lambda e=email: any(f.email == e for f in facts(privacy_stack)),
-                    what=f"{email} in the ledger")
-    return leads, gone, kept
 
 
 async def test_forget_erases_the_lead_everywhere_and_other_leads_carry_on(
