@@ -23,7 +23,7 @@ from ingest.actions import Action, Delete, Forget, Merge, Plan, Signal, lead_of
 from ingest.metrics import IngestMetrics
 from ingest.models import Skipped
 from leadflow.client import LeadClient
-from privacy.converter import data_converter, key_store
+from privacy.converter import data_converter, encryption_keys, key_store
 from privacy.erasure import Eraser, eraser
 
 log = logging.getLogger("leadflow.ingest")
@@ -46,7 +46,7 @@ class Delivery:
         self._client: Client | None = None
         self._lock = asyncio.Lock()
         # Erasure and tombstones need the key store: only with LEADFLOW_ENCRYPTION_KEYS set.
-        self._store = key_store(settings) if settings.encryption_keys is not None else None
+        self._store = key_store(settings) if encryption_keys(settings) is not None else None
         self._eraser: Eraser | None = None
 
     async def _leads(self) -> LeadClient:

@@ -67,6 +67,7 @@ def up(
     emulator_port: Annotated[int, typer.Option(help="first of three emulator ports")] = 8701,
     metrics_port: Annotated[int, typer.Option(help="Prometheus port, unless LEADFLOW_METRICS_PORT")] = 9464,
     ingest_port: Annotated[int | None, typer.Option(help="ingest API port [LEADFLOW_INGEST_PORT]")] = None,
+    codec_port: Annotated[int | None, typer.Option(help="codec server port [LEADFLOW_CODEC_PORT]")] = None,
     demo: Annotated[bool, typer.Option(help="seed demo leads across the three stock playbooks")] = False,
 ) -> None:
     """Run the whole local stack: Temporal dev server + UI, emulators for vendors without
@@ -77,7 +78,7 @@ def up(
     emulators = {"hubspot": emulator_port, "salesforce": emulator_port + 1, "segment": emulator_port + 2}
     try:
         run_stack(Ports(temporal=port, ui=ui_port, emulators=emulators, metrics=metrics_port,
-                        ingest=ingest_port), demo=demo)
+                        ingest=ingest_port, codec=codec_port), demo=demo)
     except RuntimeError as exc:
         typer.echo(f"leadflow up: {exc}", err=True)
         raise typer.Exit(1) from exc

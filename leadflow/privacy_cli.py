@@ -26,10 +26,11 @@ def forget(
     becomes unreadable), pseudonymise the ledger, ask vendors to erase what leadflow created,
     refuse later events for the email. Idempotent."""
     from leadflow.cli_session import with_client
+    from privacy.converter import encryption_keys
     from privacy.erasure import eraser
 
     async def run(client: Client, settings: Settings) -> None:
-        if settings.encryption_keys is None:
+        if encryption_keys(settings) is None:
             typer.echo("forget needs LEADFLOW_ENCRYPTION_KEYS (docs/privacy.md)", err=True)
             raise typer.Exit(2)
         done = await eraser(client, settings).forget(email, actor, reason, dry_run=dry_run)

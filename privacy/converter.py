@@ -1,13 +1,16 @@
 """The data converter every leadflow process uses: pydantic JSON, sealed when keys are configured.
 
-With `LEADFLOW_ENCRYPTION_KEYS` set, payloads go through EncryptionCodec and failures' messages
-and stack traces move into an encoded attribute (an error message can quote a lead's email), so
-nothing personal reaches Temporal in plain text but the workflow id and search attributes.
-Without it, the plain pydantic converter: existing deployments keep working unchanged, and
-plain payloads written before encryption was turned on always stay readable.
+With `LEADFLOW_ENCRYPTION_KEYS` set (or the local stack's key file in the data dir), payloads go
+through EncryptionCodec and failures' messages and stack traces move into an encoded attribute
+(an error message can quote a lead's email), so nothing personal reaches Temporal in plain text
+but the workflow id and search attributes. Without keys, the plain pydantic converter: existing
+deployments keep working unchanged, and plain payloads written before encryption was turned on
+always stay readable.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
@@ -18,6 +21,17 @@ from privacy.codec import EncryptionCodec
 from privacy.keys import MasterKeys
 from privacy.keystore import KeyStore
 
+# `leadflow up` keeps the local stack's master key here; every local process finds it.
+LOCAL_KEYS_FILE = "encryption-keys"
+
+
+def encryption_keys(settings: Settings) -> str | None:
+    """LEADFLOW_ENCRYPTION_KEYS, else the local stack's key file in the data dir, else None."""
+    if settings.encryption_keys is not None:
+        return settings.encryption_keys.get_secret_value()
+    local = Path(settings.data_dir) / LOCAL_KEYS_FILE
+    return local.read_text().strip() if local.is_file() else None
+
 
 def key_store_url(settings: Settings) -> str:
     """LEADFLOW_KEY_STORE_URL, else the ledger's database."""
@@ -27,9 +41,10 @@ def key_store_url(settings: Settings) -> str:
 
 
 def key_store(settings: Settings, cache_seconds: float = 30.0) -> KeyStore:
-    if settings.encryption_keys is None:
+    text = encryption_keys(settings)
+    if text is None:
         raise ValueError("LEADFLOW_ENCRYPTION_KEYS is not set (see docs/privacy.md)")
-    keys = MasterKeys.parse(settings.encryption_keys.get_secret_value())
+    keys = MasterKeys.parse(text)
     url = key_store_url(settings)
     return KeyStore(lambda: make_engine(url), keys, cache_seconds=cache_seconds)
 
@@ -41,6 +56,6 @@ def encrypting_converter(store: KeyStore) -> DataConverter:
 
 
 def data_converter(settings: Settings) -> DataConverter:
-    if settings.encryption_keys is None:
+    if encryption_keys(settings) is None:
         return pydantic_data_converter
     return encrypting_converter(key_store(settings))
