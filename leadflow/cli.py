@@ -137,11 +137,10 @@ def ingest(
 ) -> None:
     """Serve the inbound HTTP API (POST /v1/events, Segment/HubSpot/Salesforce webhooks,
     /healthz, /metrics, /openapi.json) until SIGINT/SIGTERM."""
-    import logging
-
     from ingest.server import main
+    from leadflow.logs import configure
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure(load_settings().log_format)
     main(host, port)
 
 

@@ -75,6 +75,8 @@ def codec_server(
     port: Annotated[int | None, typer.Option(help="port (LEADFLOW_CODEC_PORT)")] = None,
 ) -> None:
     """Serve Temporal's remote codec protocol (POST /decode, /encode) for the Web UI and CLI."""
+    from leadflow.logs import configure
     from privacy.codec_server import main
 
+    configure(load_settings().log_format)
     main(host, port)

@@ -110,7 +110,6 @@ def main(host: str | None = None, port: int | None = None) -> None:
     settings = load_settings()
     updates = {k: v for k, v in (("codec_host", host), ("codec_port", port)) if v is not None}
     settings = settings.model_copy(update=updates)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     async def serve() -> None:
         stop = asyncio.Event()
