@@ -1,5 +1,5 @@
 """`leadflow codec-server`: Temporal's remote codec protocol, so people read live leads' payloads
-in the Web UI (and `temporal workflow show --codec-endpoint`) and nothing else does.
+in the Web UI and nothing else does.
 
 `POST /decode` and `POST /encode` take and answer a Payloads message in protobuf JSON
 (`{"payloads": [{"metadata": {...}, "data": "<base64>"}]}`), as the UI sends it (with an
