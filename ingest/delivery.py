@@ -66,8 +66,7 @@ class Delivery:
         for action in plan.actions:
             emails = [action.merged_email, action.survivor_email] if isinstance(action, Merge) \
                 else [action.email]
-            if not isinstance(action, Forget) and await store.call(
-                    lambda emails=emails: any(store.is_forgotten(store.pseudonym(e)) for e in emails)):
+            if not isinstance(action, Forget) and await store.forgotten(emails):
                 ref = action.event.event_id if isinstance(action, Signal) else type(action).__name__.lower()
                 skipped.append(Skipped(ref=ref, reason="forgotten"))
             else:

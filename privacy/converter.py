@@ -55,6 +55,12 @@ def encrypting_converter(store: KeyStore) -> DataConverter:
                          failure_converter_class=DefaultFailureConverterWithEncodedAttributes)
 
 
+def key_store_of(converter: DataConverter) -> KeyStore | None:
+    """The key store behind a client's converter (None when payloads are not encrypted)."""
+    codec = converter.payload_codec
+    return codec.store if isinstance(codec, EncryptionCodec) else None
+
+
 def data_converter(settings: Settings) -> DataConverter:
     if encryption_keys(settings) is None:
         return pydantic_data_converter

@@ -163,6 +163,17 @@ class KeyStore:
         with Session(self.engine) as session:
             return session.get(ForgottenRow, pseudonym) is not None
 
+    def forgotten_among(self, emails: list[str]) -> set[str]:
+        """The emails that were forgotten."""
+        by_pseudonym = {self.pseudonym(e): e for e in emails}
+        with Session(self.engine) as session:
+            found = session.scalars(select(ForgottenRow.pseudonym)
+                                    .where(ForgottenRow.pseudonym.in_(list(by_pseudonym))))
+            return {by_pseudonym[p] for p in found}
+
+    async def forgotten(self, emails: list[str]) -> set[str]:
+        return await self.call(self.forgotten_among, emails)
+
     def tombstone(self, pseudonym: str, actor: str, reason: str) -> bool:
         """Remembers the erasure by pseudonym; False when it was already there."""
         try:

@@ -4,17 +4,23 @@ keeps it, while other leads carry on."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from privacy_stack import NEW_KEYS, PrivacyStack, facts, leadflow_cli
+from lead_harness import until
+from privacy_stack import NEW_KEYS, PrivacyStack, facts, lead_state, leadflow_cli
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 
 from ingest.server import serving
 from lifecycle.events import lead_workflow_id
 from privacy.codec import ENCODING
 from privacy.converter import data_converter, key_store
 from privacy.keys import MissingKey
+from workflows.backfill import BackfillWorkflow
+from workflows.backfill_models import BackfillInput
 
 
 async def test_forget_erases_the_lead_everywhere_and_other_leads_carry_on(
@@ -85,3 +91,39 @@ async def test_a_later_event_for_a_forgotten_email_is_skipped_and_never_recreate
     assert answer.json() == {"accepted": 1, "skipped": [{"ref": event["event_id"], "reason": "forgotten"}]}
     latest = await leads.client.get_workflow_handle(lead_workflow_id(gone)).describe()
     assert latest.run_id == run_id and latest.status == WorkflowExecutionStatus.COMPLETED
+
+
+async def test_a_backfill_never_brings_a_forgotten_person_back(
+        privacy_stack: PrivacyStack, vendors, two_leads) -> None:  # type: ignore[no-untyped-def]
+    """Retention removed the closed run, and a rep re-created the contact in HubSpot: the backfill
+    imports the others but neither starts the forgotten lead nor writes it to another vendor."""
+    leads, gone, kept = two_leads
+    assert (await leadflow_cli(privacy_stack, "forget", gone)).returncode == 0
+    client = leads.client
+    await client.workflow_service.delete_workflow_execution(DeleteWorkflowExecutionRequest(
+        namespace=client.namespace, workflow_execution=WorkflowExecution(workflow_id=lead_workflow_id(gone))))
+
+    async def run_gone() -> bool:
+        try:
+            await client.get_workflow_handle(lead_workflow_id(gone)).describe()
+        except RPCError as exc:
+            return exc.status == RPCStatusCode.NOT_FOUND
+        return False
+
+    await until(run_gone, what="the closed run deleted")
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    newcomer = f"new-{uuid.uuid4().hex[:6]}@analytical.io"
+    with vendors.hubspot.lock:
+        for i, email in enumerate((gone, newcomer)):
+            vendors.hubspot.store.create("contacts", {"email": email, "lifecyclestage": "lead"},
+                                         at=start + timedelta(seconds=i))
+    salesforce_before = vendors.salesforce_lead(gone)
+
+    result = await (await client.start_workflow(
+        BackfillWorkflow.run, BackfillInput(source="hubspot", modified_after=start,
+                                            modified_before=start + timedelta(seconds=2)),
+        id=f"backfill-{uuid.uuid4().hex[:8]}", task_queue=privacy_stack.task_queue)).result()
+    assert result.tally.created == 1 and "1 forgotten people skipped" in result.tally.failures
+    assert await run_gone()  # no lead started for the forgotten email
+    await lead_state(leads, newcomer)
+    assert vendors.salesforce_lead(gone) == salesforce_before  # nothing written for them
