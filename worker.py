@@ -30,7 +30,7 @@ from connectors.base import Connector
 from leadflow import temporal_connection
 from leadflow.metrics import runtime_for
 from ledger.activity import ledger_activity
-from privacy.converter import data_converter
+from privacy.converter import data_converter, key_store_of
 from workflows.backfill import BackfillWorkflow
 from workflows.lead import LeadWorkflow
 from workflows.reconcile import ReconcileWorkflow
@@ -94,7 +94,9 @@ def build_workers(
     setup = SetupActivities(list(vendors), ledger=ledger is not None)
     ops = LeadOpsActivities(client, task_queue)
     sync = SyncActivities(connectors)
-    backfill = BackfillActivities(client, task_queue, list(vendors), connectors)
+    store = key_store_of(client.data_converter)
+    backfill = BackfillActivities(client, task_queue, list(vendors), connectors,
+                                  forgotten=store.forgotten if store else None)
     routing = RoutingActivities(client, task_queue, vendors, connectors)
     main: list[Callable[..., Any]] = [setup.lead_config, ops.forward_merge, backfill.backfill_pages,
                                       routing.assign_owner, routing.reconcile_owners]
