@@ -17,6 +17,7 @@ A dry run reports what would be done and changes nothing but creating the pseudo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -66,20 +67,31 @@ class Eraser:
                       already_forgotten=await self.store.call(self.store.is_forgotten, pseudonym))
         if not dry_run:
             await self.store.call(self.store.tombstone, pseudonym, actor, reason)
-        source, out.systems["temporal"] = await self._close(email, actor, reason, dry_run)
+        source, out.systems["temporal"] = await self._close(email, pseudonym, actor, reason, dry_run)
         had_lead = out.systems["temporal"] != NO_LEAD
+        confirmed = await self.store.call(self._confirmed, pseudonym)
         out.systems["key"] = await self._shred(pseudonym, dry_run)
         if self.ledger is not None:
             out.systems["ledger"] = await asyncio.to_thread(self._ledger, email, pseudonym, dry_run)
         for vendor, erase in self.vendors.items():
-            out.systems[vendor] = (await self._vendor(vendor, erase, email, source, origin, dry_run)
-                                   if had_lead else "not asked: leadflow never synced this email")
+            if vendor in confirmed:
+                out.systems[vendor] = confirmed[vendor]
+            elif not had_lead:
+                out.systems[vendor] = "not asked: leadflow never synced this email"
+            else:
+                out.systems[vendor] = await self._vendor(vendor, erase, email, source, origin, dry_run)
         if not dry_run:
             await self.store.call(self.store.audit, pseudonym, actor, reason, out.systems)
             log.info("forgot lead %s (%s): %s", pseudonym, reason, out.systems)
         return out
 
-    async def _close(self, email: str, actor: str, reason: str,
+    def _confirmed(self, pseudonym: str) -> dict[str, str]:
+        """Vendors that confirmed an earlier erasure of this person: not asked again."""
+        return {system: outcome for entry in self.store.erasures(pseudonym)
+                for system, outcome in entry.systems.items()
+                if system in self.vendors and outcome.startswith("erased")}
+
+    async def _close(self, email: str, pseudonym: str, actor: str, reason: str,
                      dry_run: bool) -> tuple[str | None, str]:
         """(the lead's source, what happened to its workflow)."""
         handle = self.client.get_workflow_handle(lead_workflow_id(email))
@@ -89,7 +101,7 @@ class Eraser:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 return None, NO_LEAD
             raise
-        source = await self._source(email)
+        source = await self._source(email, pseudonym)
         if status != WorkflowExecutionStatus.RUNNING:
             return source, "already closed"
         if dry_run:
@@ -99,16 +111,16 @@ class Eraser:
             await asyncio.wait_for(handle.result(), self.close_timeout)
             return source, "closed"
         except TimeoutError:
-            await handle.terminate("forgotten (GDPR erasure)")
-            return source, "terminated (did not close in time)"
+            outcome = "terminated (did not close in time)"
         except Exception:  # noqa: BLE001 - a failed close still has to stop the lead
+            outcome = "terminated"
+        with contextlib.suppress(RPCError):  # it may have ended meanwhile
             await handle.terminate("forgotten (GDPR erasure)")
-            return source, "terminated"
+        return source, outcome
 
-    async def _source(self, email: str) -> str | None:
+    async def _source(self, email: str, pseudonym: str) -> str | None:
         """Where the lead came from (the CRM it was imported from), while its key still opens."""
-        if not await self.store.call(self.store.has_lead_key,
-                                       await self.store.call(self.store.pseudonym, email)):
+        if not await self.store.call(self.store.has_lead_key, pseudonym):
             return None
         try:
             state: LeadState = await self.client.get_workflow_handle(lead_workflow_id(email)).query(

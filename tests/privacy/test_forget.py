@@ -66,10 +66,14 @@ async def test_forget_erases_the_lead_everywhere_and_other_leads_carry_on(
     assert vendors.hubspot.contact(kept) is not None
 
     # Again: nothing left to do, and an audit trail of both runs.
+    gdpr_deletes = vendors.hubspot.calls["POST /crm/v3/objects/contacts/gdpr-delete"]
+    assert gdpr_deletes >= 1
     again = await leadflow_cli(privacy_stack, "forget", gone)
     assert again.returncode == 0 and "already forgotten" in again.stdout, again.stderr
     assert [e.actor for e in store.erasures(pseudonym)] == ["cli", "cli"]
-    assert store.erasures(pseudonym)[0].systems["hubspot"] == "erased"
+    assert [e.systems["hubspot"] for e in store.erasures(pseudonym)] == ["erased", "erased"]
+    # confirmed before: not asked again
+    assert vendors.hubspot.calls["POST /crm/v3/objects/contacts/gdpr-delete"] == gdpr_deletes
 
 
 async def test_a_later_event_for_a_forgotten_email_is_skipped_and_never_recreates_the_lead(
