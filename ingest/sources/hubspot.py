@@ -2,8 +2,9 @@
 
 HubSpot names contacts by objectId, so the caller resolves emails first (`lookups`, then
 `plan` with the answers). A person's stage change arrives as a propertyChange of
-`lead_stage` (leadflow's own stage name) or of `lifecyclestage` (mapped back through the
-playbook when exactly one stage writes that value). `eventId` alone is not unique, so each
+`lead_stage` (leadflow's own stage name) or of `lifecyclestage`, read by lifecycle.crm_stage
+as reconcile reads a whole contact (a value several stages write names no stage here, since
+the event does not say what leadflow wrote). `eventId` alone is not unique, so each
 event's id is a hash of what identifies the change.
 """
 
@@ -14,14 +15,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from config.playbook import Playbook
+from config.vendors import Vendor
+from connectors.stage_fields import changed_field
 from ingest.actions import Delete, Forget, Merge, Plan, Signal
 from ingest.models import HubSpotEvent
 from ingest.problems import Problem
 from ingest.sources.common import batch_of, stable_id, validate
-from ingest.stages import from_field, is_stage
+from lifecycle.crm_stage import crm_stage, is_stage
 from lifecycle.events import EventKind, LeadEvent
 
-STAGE_PROPERTY = "lead_stage"
 # Contacts created through the API are most likely leadflow's own upserts.
 API_SOURCES = frozenset({"INTEGRATION", "API"})
 DELETIONS = {"contact.deletion": "deleted in HubSpot",
@@ -70,7 +72,7 @@ def plan(pb: Playbook, events: list[HubSpotEvent], emails: Emails) -> Plan:
         if email is None:
             out.skip(ref, f"HubSpot has no contact {ev.objectId} with an email")
         elif ev.subscriptionType == "contact.privacyDeletion":
-            out.actions.append(Forget(email, DELETIONS[ev.subscriptionType], actor, "hubspot"))
+            out.actions.append(Forget(email, DELETIONS[ev.subscriptionType], actor, Vendor.HUBSPOT))
         elif archived:
             out.actions.append(Delete(email, DELETIONS[ev.subscriptionType], actor))
         elif ev.subscriptionType == "contact.propertyChange":
@@ -92,18 +94,19 @@ def _stage_change(out: Plan, pb: Playbook, ev: HubSpotEvent, email: str, ref: st
     if not value:
         out.skip(ref, f"{ev.propertyName} was cleared")
         return
-    if ev.propertyName == STAGE_PROPERTY:
-        stage, why = (value, "") if is_stage(pb, value) else (
-            None, f"{value!r} is not a stage of playbook {pb.name}")
-    elif ev.propertyName == "lifecyclestage":
-        stage, why = from_field(pb, "hubspot", "lifecyclestage", value)
-    else:
+    fields = changed_field(Vendor.HUBSPOT, ev.propertyName or "", value)
+    if fields is None:
         stage, why = None, f"property {ev.propertyName} does not carry the lead's stage"
+    elif fields.written is not None and not is_stage(pb, value):
+        stage, why = None, f"{value!r} is not a stage of playbook {pb.name}"
+    else:
+        shown = crm_stage(pb, Vendor.HUBSPOT, fields)
+        stage, why = shown.stage, shown.why
     if stage is None:
         out.skip(ref, why)
         return
     out.actions.append(Signal(email, _event(ev, EventKind.CRM_STAGE_CHANGED, actor,
-                                            {"system": "hubspot", "stage": stage})))
+                                            {"system": Vendor.HUBSPOT.value, "stage": stage})))
 
 
 def _merge(out: Plan, ev: HubSpotEvent, emails: Emails, ref: str, actor: str) -> None:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from backfill_helpers import run_backfill
-from lead_harness import running_worker, unique_email, until
-from vendor_stack import VENDORS
-
 from connectors.base import LeadSnapshot
+from tests.support.backfill_helpers import run_backfill
+from tests.support.lead_harness import running_worker, unique_email, until
+from tests.support.vendor_stack import VENDORS
 from workflows.lead_models import LeadClosed
 
 

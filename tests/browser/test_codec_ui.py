@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from local_stack import BIN, Stack
 from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.support.local_stack import BIN, Stack
 
 CHROMIUM = "/usr/bin/chromium"
 

@@ -12,21 +12,14 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "temporal"))
-sys.path.insert(0, str(Path(__file__).parent))
-
-from lead_harness import (
-    until,  # noqa: E402
-    workers_on,  # noqa: E402
-)
-from privacy_stack import NEW_KEYS, PrivacyStack, demo_request, facts, lead_state  # noqa: E402
-from vendor_stack import VENDORS, VendorStack, vendor_stack  # noqa: E402
-
-from emulators.run_all import env_for  # noqa: E402
-from leadflow.client import LeadClient  # noqa: E402
-from ledger.activity import ledger_activity  # noqa: E402
-from worker import connect  # noqa: E402
-from workflows import search_attributes as sa  # noqa: E402
+from activities.ledger import ledger_activity
+from config.temporal import connect
+from emulators.run_all import env_for
+from tests.support.lead_harness import until, workers_on
+from tests.support.privacy_stack import NEW_KEYS, PrivacyStack, demo_request, facts, lead_state
+from tests.support.vendor_stack import VENDORS, VendorStack, vendor_stack
+from workflows import search_attributes as sa
+from workflows.lead_client import LeadClient
 
 
 @pytest.fixture(scope="package")

@@ -7,7 +7,6 @@ import json
 
 import httpx
 from google.protobuf import json_format
-from privacy_stack import NEW_KEYS, PrivacyStack, leadflow_cli
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.client import Client
 
@@ -15,6 +14,7 @@ from ingest.server import serving_app
 from lifecycle.events import lead_workflow_id
 from privacy.codec import ENCODING
 from privacy.codec_server import create_app
+from tests.support.privacy_stack import NEW_KEYS, PrivacyStack, leadflow_cli
 
 TOKEN = "codec-token-for-tests"
 UI = "http://localhost:8233"

@@ -8,14 +8,15 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from lead_harness import workers_on
-from privacy_stack import NEW_KEYS, OLD_KEYS, PrivacyStack, lead_state
 from temporalio.worker import Replayer
 
-from leadflow.client import LeadClient
+from config.temporal import connect
 from lifecycle.events import EventKind, LeadEvent
 from privacy.converter import data_converter, key_store
-from worker import WORKFLOWS, connect
+from tests.support.lead_harness import workers_on
+from tests.support.privacy_stack import NEW_KEYS, OLD_KEYS, PrivacyStack, lead_state
+from worker import WORKFLOWS
+from workflows.lead_client import LeadClient
 
 
 def person() -> dict[str, str]:

@@ -7,8 +7,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from lead_harness import until
-from privacy_stack import NEW_KEYS, PrivacyStack, facts, lead_state, leadflow_cli
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import WorkflowExecutionStatus
@@ -19,6 +17,8 @@ from lifecycle.events import lead_workflow_id
 from privacy.codec import ENCODING
 from privacy.converter import data_converter, key_store
 from privacy.keys import MissingKey
+from tests.support.lead_harness import until
+from tests.support.privacy_stack import NEW_KEYS, PrivacyStack, facts, lead_state, leadflow_cli
 from workflows.backfill import BackfillWorkflow
 from workflows.backfill_models import BackfillInput
 

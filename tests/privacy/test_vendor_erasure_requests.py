@@ -7,8 +7,6 @@ import time
 
 import httpx
 import pytest
-from lead_harness import until
-from privacy_stack import INGEST_SECRETS, NEW_KEYS, PrivacyStack
 from temporalio.client import WorkflowExecutionStatus
 
 from emulators.hubspot.webhooks import deletion_event, signed_request
@@ -16,6 +14,8 @@ from emulators.salesforce.callouts import signed_callout
 from ingest.server import serving
 from lifecycle.events import lead_workflow_id
 from privacy.converter import key_store
+from tests.support.lead_harness import until
+from tests.support.privacy_stack import INGEST_SECRETS, NEW_KEYS, PrivacyStack
 
 
 @pytest.fixture

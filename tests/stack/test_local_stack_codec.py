@@ -9,7 +9,8 @@ import subprocess
 import urllib.request
 
 import pytest
-from local_stack import BIN, Stack
+
+from tests.support.local_stack import BIN, Stack
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import json
 import urllib.request
 
 import pytest
-from local_stack import Stack
 
 from privacy.keys import new_key_entry
+from tests.support.local_stack import Stack
 
 KEY = new_key_entry("logs-test")
 SECRETS = {"LEADFLOW_INGEST_TOKEN": "ingest-secret-7f3a", "LEADFLOW_CODEC_TOKEN": "codec-secret-91bc",

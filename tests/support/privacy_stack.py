@@ -1,4 +1,5 @@
-"""Shared pieces of the privacy tests (a module with a unique name, importable from tests)."""
+"""Shared pieces of the privacy tests: a dev server whose SQLite file the tests read, the settings
+and environment of its processes, the `leadflow` CLI run beside them."""
 
 from __future__ import annotations
 
@@ -11,20 +12,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "temporal"))
-
-from sqlalchemy import select  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-
-from config.settings import Settings  # noqa: E402
-from ledger.engine import database_url, make_engine  # noqa: E402
-from ledger.models import FactRow  # noqa: E402
-from lifecycle.events import EventKind, LeadEvent  # noqa: E402
-from privacy.keys import new_key_entry  # noqa: E402
-from worker import connect  # noqa: E402
+from config.settings import Settings
+from config.temporal import connect
+from ledger.engine import database_url, make_engine
+from ledger.models import FactRow
+from lifecycle.events import EventKind, LeadEvent
+from privacy.keys import new_key_entry
+from tests.support.lead_harness import until
 
 OLD_KEYS = new_key_entry("2026-05")
 NEW_KEYS = f"{new_key_entry('2026-11')},{OLD_KEYS}"  # rotation: a new key first, the old one kept
@@ -66,7 +65,6 @@ class PrivacyStack:
 
 async def lead_state(leads, email: str, what: str = "the lead's state"):  # type: ignore[no-untyped-def]
     """The lead's state once its workflow has run its first task (a query answers None before)."""
-    from lead_harness import until
     return await until(lambda: leads.state(email), timeout=30, what=what)
 
 
