@@ -74,7 +74,9 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
             keys = self.store.keys
             return MASTER_PREFIX + keys.current_id, keys.current
         store = self.store  # the database is read in a thread, and only when the cache cannot answer
-        pseudonym = store.pseudonym_if_ready(email) or await store.call(store.pseudonym, email)
+        pseudonym = store.pseudonym_if_ready(email)
+        if pseudonym is None:
+            pseudonym = await store.call(store.pseudonym, email)
         key = store.cached_key(pseudonym) or await store.call(store.lead_key, pseudonym, True)
         assert key is not None
         return lead_ref(pseudonym), key

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -191,7 +191,11 @@ class KeyStore:
         ref = lead_ref(pseudonym)
         self._cache.pop(ref, None)
         with Session(self.engine) as session, session.begin():
-            return session.execute(delete(WrappedKeyRow).where(WrappedKeyRow.key_ref == ref)).rowcount > 0
+            row = session.get(WrappedKeyRow, ref)
+            if row is None:
+                return False
+            session.delete(row)
+            return True
 
     def has_lead_key(self, pseudonym: str) -> bool:
         with Session(self.engine) as session:
