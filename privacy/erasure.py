@@ -33,6 +33,7 @@ from ledger.engine import database_url, make_engine
 from ledger.erasure import count_facts, pseudonymise
 from lifecycle.events import lead_workflow_id, normalize_email
 from lifecycle.state import LeadState
+from privacy.converter import key_store
 from privacy.keystore import KeyStore
 from workflows.lead_models import DeleteRequest
 
@@ -169,6 +170,5 @@ def vendor_erasers(settings: Settings) -> dict[str, VendorErase]:
 def eraser(client: Client, settings: Settings, store: KeyStore | None = None,
            close_timeout: float = 30.0) -> Eraser:
     """The configured eraser: the key store, the ledger's database, the vendors with credentials."""
-    from privacy.converter import key_store
     return Eraser(client, store or key_store(settings), make_engine(database_url(settings)),
                   vendor_erasers(settings), close_timeout=close_timeout)
