@@ -30,7 +30,7 @@ from xml.sax.saxutils import escape
 
 import requests
 from pydantic import SecretStr
-from simple_salesforce import Salesforce, SFType
+from simple_salesforce import Salesforce, SFType, format_soql
 from simple_salesforce.exceptions import (
     SalesforceError,
     SalesforceExpiredSession,
@@ -225,6 +225,16 @@ class SalesforceConnector:
             body["ActivityDate"] = task.due_at.date().isoformat()
         created = self._call(budget, lambda sf: _sobject(sf, "Task").create(body))
         return str(created["id"])
+
+    def erase_lead(self, email: str) -> None:
+        """Deletes the Leads leadflow keyed with this email (Salesforce keeps a deleted record in
+        the Recycle Bin until it is emptied, 15 days at most). Leads leadflow did not key are left
+        to the org's own erasure process."""
+        budget = _Budget(self.max_wait_s)
+        soql = format_soql(f"SELECT Id FROM Lead WHERE {KEY_FIELD} = {{}}", email.strip().lower())
+        rows = self._call(budget, lambda sf: sf.query_all(soql))["records"]
+        for row in rows:
+            self._call(budget, lambda sf, lead_id=row["Id"]: _sobject(sf, "Lead").delete(lead_id))
 
     def provision(self) -> list[str]:
         """What the org still lacks for leadflow: custom fields and Status picklist values.

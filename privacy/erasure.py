@@ -28,6 +28,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from config.settings import Settings
+from config.vendors import Vendor
 from connectors.base import VendorError
 from ledger.engine import database_url, make_engine
 from ledger.erasure import count_facts, pseudonymise
@@ -159,12 +160,16 @@ class Eraser:
 
 
 def vendor_erasers(settings: Settings) -> dict[str, VendorErase]:
-    """The vendors leadflow can ask to erase a person: HubSpot's GDPR delete when a token is set.
-    (Salesforce has no erasure call in leadflow yet: docs/privacy.md.)"""
-    if settings.hubspot_access_token is None:
-        return {}
-    from connectors.hubspot import HubSpotConnector
-    return {"hubspot": HubSpotConnector.from_settings(settings, {}).gdpr_delete}
+    """The vendors leadflow can ask to erase a person, when their credentials are set: HubSpot's
+    GDPR delete, Salesforce's delete of the Leads leadflow keyed. (Segment: docs/privacy.md.)"""
+    erasers: dict[str, VendorErase] = {}
+    if settings.hubspot_access_token is not None:
+        from connectors.hubspot import HubSpotConnector
+        erasers[Vendor.HUBSPOT] = HubSpotConnector.from_settings(settings, {}).gdpr_delete
+    if settings.salesforce_username or settings.salesforce_session_id:
+        from connectors.salesforce import SalesforceConnector
+        erasers[Vendor.SALESFORCE] = SalesforceConnector.from_settings(settings, {}).erase_lead
+    return erasers
 
 
 def eraser(client: Client, settings: Settings, store: KeyStore | None = None,

@@ -32,6 +32,7 @@ async def test_forget_erases_the_lead_everywhere_and_other_leads_carry_on(
     assert dry.returncode == 0, dry.stderr
     assert "would close the running lead" in dry.stdout and "would delete the data key" in dry.stdout
     assert "hubspot: would ask for erasure" in dry.stdout
+    assert "salesforce: would ask for erasure" in dry.stdout
     assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING  # nothing changed
     assert vendors.hubspot_contact(gone)
 
@@ -39,7 +40,7 @@ async def test_forget_erases_the_lead_everywhere_and_other_leads_carry_on(
     done = await leadflow_cli(privacy_stack, "forget", gone, "--reason", "ticket 4711")
     assert done.returncode == 0, done.stderr
     assert "temporal: closed" in done.stdout and "key: data key deleted" in done.stdout
-    assert "hubspot: erased" in done.stdout
+    assert "hubspot: erased" in done.stdout and "salesforce: erased" in done.stdout
     assert gone not in done.stdout + done.stderr  # the output names the pseudonym only
 
     # Temporal: the lead is closed and its history is ciphertext nobody can open any more.
@@ -64,6 +65,10 @@ async def test_forget_erases_the_lead_everywhere_and_other_leads_carry_on(
     # HubSpot erased the contact leadflow had created (GDPR delete, not an archive).
     assert not vendors.hubspot_contact(gone)
     assert vendors.hubspot.contact(kept) is not None
+    # Salesforce deleted the Lead leadflow had keyed (into its Recycle Bin).
+    deleted = [r for r in vendors.salesforce.select("Lead", True) if r.get("Leadflow_Key__c") == gone]
+    assert deleted and all(r["IsDeleted"] for r in deleted) and not vendors.salesforce_lead(gone)
+    assert vendors.salesforce_lead(kept)
 
     # Again: nothing left to do, and an audit trail of both runs.
     gdpr_deletes = vendors.hubspot.calls["POST /crm/v3/objects/contacts/gdpr-delete"]

@@ -46,6 +46,7 @@ async def test_a_salesforce_deletion_flagged_should_forget_erases_the_person(
     assert answer.status_code == 202, answer.text
     systems = await assert_forgotten(privacy_stack, leads.client, gone)
     assert systems["hubspot"] == "erased" and not vendors.hubspot_contact(gone)  # leadflow made it
+    assert systems["salesforce"].startswith("erased by salesforce")
     assert (await leads.state(kept)).email == kept
 
 
