@@ -88,8 +88,8 @@ def build_workers(
     """The main worker (lead workflows, their config, merges and the ledger) and one per vendor."""
     setup = LeadConfigActivities(list(vendors), ledger=ledger is not None)
     ops = MergeActivities(client, task_queue)
-    sync = SyncActivities(connectors)
     store = key_store_of(client.data_converter)
+    sync = SyncActivities(connectors, remember=store.remember_record if store else None)
     backfill = BackfillActivities(client, task_queue, list(vendors), connectors,
                                   forgotten=store.forgotten if store else None)
     routing = RoutingActivities(client, task_queue, vendors, connectors)

@@ -234,7 +234,7 @@ class SalesforceConnector:
         soql = format_soql(f"SELECT Id FROM Lead WHERE {KEY_FIELD} = {{}}", email.strip().lower())
         rows = self._call(budget, lambda sf: sf.query_all(soql))["records"]
         for row in rows:
-            self._call(budget, lambda sf, lead_id=row["Id"]: _sobject(sf, "Lead").delete(lead_id))
+            self._call(budget, partial(_delete_lead, lead_id=row["Id"]))
 
     def provision(self) -> list[str]:
         """What the org still lacks for leadflow: custom fields and Status picklist values.
@@ -429,6 +429,10 @@ class SalesforceConnector:
         retry_after = resp.headers.get("Retry-After", "")
         if retry_after.isdigit():
             self._retry_after = float(retry_after)
+
+
+def _delete_lead(sf: Salesforce, lead_id: str) -> Any:
+    return _sobject(sf, "Lead").delete(lead_id)
 
 
 def _sobject(sf: Salesforce, name: str) -> SFType:

@@ -72,6 +72,15 @@ class Delivery:
                 kept.append(action)
         return Plan(actions=kept, skipped=skipped)
 
+    async def recorded_emails(self, vendor: str, record_ids: list[int]) -> dict[int, str]:
+        """Emails of vendor records leadflow synced (kept sealed in the key store), for a vendor
+        that no longer answers for them (HubSpot after a GDPR delete)."""
+        if self._store is None or not record_ids:
+            return {}
+        store = self._store
+        found = {rid: await store.call(store.email_of_record, vendor, str(rid)) for rid in record_ids}
+        return {rid: email for rid, email in found.items() if email}
+
     async def healthy(self) -> bool:
         try:
             leads = await self._leads()

@@ -22,14 +22,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ledger.engine import migrate
 from lifecycle.events import normalize_email
 from privacy.keys import MasterKeys, MissingKey, new_key, open_sealed, seal
-from privacy.models import ErasureRow, ForgottenRow, WrappedKeyRow
+from privacy.models import ErasureRow, ForgottenRow, VendorRecordRow, WrappedKeyRow
 
 PSEUDONYM_REF = "pseudonym"
 LEAD_PREFIX = "lead:"
@@ -56,6 +56,7 @@ class KeyStore:
         self._lock = threading.Lock()
         self._pseudonym_key: bytes | None = None
         self._cache: dict[str, tuple[bytes, float]] = {}
+        self._remembered: set[tuple[str, str]] = set()
         # Its own threads: the codec runs inside workflow activations, and must never queue
         # behind vendor calls that fill the event loop's default executor (asyncio.to_thread).
         self._threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="keystore")
@@ -157,6 +158,43 @@ class KeyStore:
                                    .group_by(WrappedKeyRow.master_key_id)).all()
         return {key_id: count for key_id, count in rows}
 
+    # -- vendors' record ids -------------------------------------------------------------------
+
+    async def remember_record(self, vendor: str, record_id: str, email: str) -> None:
+        """Keeps which lead a vendor's record is (once per process and record)."""
+        if (vendor, record_id) not in self._remembered:
+            await self.call(self._remember_record, vendor, record_id, email)
+            self._remembered.add((vendor, record_id))
+
+    def _remember_record(self, vendor: str, record_id: str, email: str) -> None:
+        pseudonym = self.pseudonym(email)
+        try:
+            key = self.lead_key(pseudonym, create=True)
+        except LeadForgotten:
+            return
+        assert key is not None
+        try:
+            with Session(self.engine) as session, session.begin():
+                if session.get(VendorRecordRow, (vendor, record_id)) is None:
+                    session.add(VendorRecordRow(
+                        vendor=vendor, record_id=record_id, pseudonym=pseudonym,
+                        sealed_email=seal(key, normalize_email(email).encode(),
+                                          f"{vendor}:{record_id}".encode())))
+        except IntegrityError:  # remembered by another process meanwhile
+            pass
+
+    def email_of_record(self, vendor: str, record_id: str) -> str | None:
+        """The email of the lead a vendor's record was, while that lead's key exists."""
+        with Session(self.engine) as session:
+            row = session.get(VendorRecordRow, (vendor, record_id))
+            if row is None:
+                return None
+            pseudonym, sealed = row.pseudonym, row.sealed_email
+        key = self.lead_key(pseudonym)
+        if key is None:
+            return None
+        return open_sealed(key, sealed, f"{vendor}:{record_id}".encode()).decode()
+
     # -- erasure ------------------------------------------------------------------------------
 
     def is_forgotten(self, pseudonym: str) -> bool:
@@ -191,6 +229,7 @@ class KeyStore:
         ref = lead_ref(pseudonym)
         self._cache.pop(ref, None)
         with Session(self.engine) as session, session.begin():
+            session.execute(delete(VendorRecordRow).where(VendorRecordRow.pseudonym == pseudonym))
             row = session.get(WrappedKeyRow, ref)
             if row is None:
                 return False

@@ -25,6 +25,19 @@ class WrappedKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class VendorRecordRow(Base):
+    """A vendor's record id for a lead, with the email sealed under the lead's data key: HubSpot's
+    `contact.privacyDeletion` names a contact HubSpot no longer answers for, so leadflow must
+    know whose it was; after an erasure the email here is unreadable too."""
+
+    __tablename__ = "privacy_vendor_records"
+
+    vendor: Mapped[str] = mapped_column(String(50), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(100), index=True)
+    sealed_email: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class ForgottenRow(Base):
     """The tombstone: later events for this pseudonym are refused, the lead never comes back."""
 

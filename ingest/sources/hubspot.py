@@ -26,8 +26,8 @@ from lifecycle.events import EventKind, LeadEvent
 
 # Contacts created through the API are most likely leadflow's own upserts.
 API_SOURCES = frozenset({"INTEGRATION", "API"})
-DELETIONS = {"contact.deletion": "deleted in HubSpot",
-             "contact.privacyDeletion": "GDPR deletion in HubSpot"}
+PRIVACY_DELETION = "contact.privacyDeletion"
+DELETIONS = {"contact.deletion": "deleted in HubSpot", PRIVACY_DELETION: "GDPR deletion in HubSpot"}
 
 # (objectId, archived) -> the contact's email, or None when HubSpot has no such contact.
 Emails = Callable[[int, bool], str | None]
@@ -71,7 +71,7 @@ def plan(pb: Playbook, events: list[HubSpotEvent], emails: Emails) -> Plan:
         email = emails(ev.objectId, archived)
         if email is None:
             out.skip(ref, f"HubSpot has no contact {ev.objectId} with an email")
-        elif ev.subscriptionType == "contact.privacyDeletion":
+        elif ev.subscriptionType == PRIVACY_DELETION:
             out.actions.append(Forget(email, DELETIONS[ev.subscriptionType], actor, Vendor.HUBSPOT))
         elif archived:
             out.actions.append(Delete(email, DELETIONS[ev.subscriptionType], actor))

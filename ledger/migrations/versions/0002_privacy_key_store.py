@@ -1,4 +1,5 @@
-"""The key store: wrapped data keys, forgotten leads' tombstones, the erasure audit trail.
+"""The key store: wrapped data keys, vendors' record ids per lead, forgotten leads' tombstones,
+the erasure audit trail.
 
 Revision ID: 0002
 Revises: 0001
@@ -24,6 +25,14 @@ def upgrade() -> None:
         sa.Column("created_at", UtcDateTime(), nullable=False),
     )
     op.create_table(
+        "privacy_vendor_records",
+        sa.Column("vendor", sa.String(50), primary_key=True),
+        sa.Column("record_id", sa.String(100), primary_key=True),
+        sa.Column("pseudonym", sa.String(100), nullable=False),
+        sa.Column("sealed_email", sa.LargeBinary, nullable=False),
+    )
+    op.create_index("ix_privacy_vendor_records_pseudonym", "privacy_vendor_records", ["pseudonym"])
+    op.create_table(
         "privacy_forgotten",
         sa.Column("pseudonym", sa.String(100), primary_key=True),
         sa.Column("forgotten_at", UtcDateTime(), nullable=False),
@@ -45,4 +54,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("privacy_erasures")
     op.drop_table("privacy_forgotten")
+    op.drop_table("privacy_vendor_records")
     op.drop_table("privacy_keys")
