@@ -46,7 +46,7 @@ def new_lead(
     source: str | None = None, imported_stage: str | None = None,
 ) -> Decision:
     """A lead entering the playbook's initial stage, or the stage a backfill imported."""
-    email = normalize_email(email)
+    email = normalize_email(email, strict=False)  # workflow code: see normalize_email
     stage = imported_stage or pb.initial_stage
     pb.stage(stage)  # an unknown imported stage is a KeyError, caught by the caller
     state = LeadState(

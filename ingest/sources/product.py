@@ -16,9 +16,9 @@ def plan(pb: Playbook, data: Any) -> Plan:
     batch_of(data, "events", "events")
     batch = validate(EventBatch, data)
     out = Plan()
-    for item in batch.events:
+    for i, item in enumerate(batch.events):
         event = LeadEvent(event_id=item.event_id, kind=to_kind(pb, item.name), name=item.name,
                           occurred_at=item.occurred_at, actor=item.actor or "product",
                           properties=as_text(item.properties))
-        out.actions.append(Signal(item.email, event))
+        out.actions.append(Signal(item.email, event, f"#/events/{i}"))
     return out

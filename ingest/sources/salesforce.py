@@ -46,7 +46,7 @@ def plan(pb: Playbook, data: Any) -> Plan:
             if shown.stage is None:
                 out.skip(lead.Id, shown.why)
             else:
-                out.actions.append(Signal(lead.Email, _event(lead, shown.stage, actor)))
+                out.actions.append(Signal(lead.Email, _event(lead, shown.stage, actor), f"#/leads/{i}"))
     if errors:
         raise invalid(errors)
     return out
