@@ -15,7 +15,7 @@ from lifecycle.events import EventKind, LeadEvent
 from privacy.converter import data_converter, key_store
 from tests.support.lead_harness import workers_on
 from tests.support.privacy_stack import NEW_KEYS, OLD_KEYS, PrivacyStack, lead_state
-from worker import WORKFLOWS
+from worker import SANDBOX, WORKFLOWS
 from workflows.lead_client import LeadClient
 
 
@@ -97,7 +97,7 @@ async def test_histories_sealed_with_an_old_key_replay_after_rotation(
         await handle.terminate("test finished")
 
     def replayer(keys: str) -> Replayer:
-        return Replayer(workflows=WORKFLOWS,
+        return Replayer(workflows=WORKFLOWS, workflow_runner=SANDBOX,
                         data_converter=data_converter(privacy_stack.settings(keys, **before)))
 
     await replayer(NEW_KEYS).replay_workflow(history)  # the new key first, the old one still listed

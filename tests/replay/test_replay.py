@@ -13,7 +13,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from worker import WORKFLOWS
+from worker import SANDBOX, WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -43,7 +43,8 @@ async def test_history_replays_with_payload_encryption_on(path: Path, tmp_path: 
     text = path.read_text()
     is_lead = '"name": "LeadWorkflow"' in text
     history = WorkflowHistory.from_json("lead:replayed@example.com" if is_lead else path.stem, text)
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(settings))
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(settings),
+                        workflow_runner=SANDBOX)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
     if is_lead:  # the lead's commands were sealed with its data key (wrapped, beside the pseudonym key)
