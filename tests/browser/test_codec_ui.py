@@ -45,8 +45,9 @@ def run_id(stack: Stack, workflow_id: str) -> str:
 async def open_history(page: Page, stack: Stack, workflow_id: str) -> None:
     ui = f"http://127.0.0.1:{stack.ui_port}"
     await page.goto(f"{ui}/namespaces/default/workflows/{workflow_id}/{run_id(stack, workflow_id)}/history")
-    await page.wait_for_load_state("networkidle")
-    await page.wait_for_timeout(4000)
+    # (not "networkidle": the UI keeps polling a running workflow)
+    await page.get_by_text("Input", exact=True).first.wait_for(state="attached", timeout=30000)
+    await page.wait_for_timeout(3000)
 
 
 async def test_the_ui_decodes_a_leads_input_and_shows_a_forgotten_leads_as_ciphertext(
