@@ -31,6 +31,7 @@ from config.settings import Settings, load_settings
 from config.temporal import connect
 from config.vendors import Vendor
 from connectors.base import Connector
+from privacy.converter import key_store_of
 from workflows.backfill import BackfillWorkflow
 from workflows.lead import LeadWorkflow
 from workflows.lead_models import vendor_queue
@@ -95,8 +96,10 @@ def build_workers(
     """The main worker (lead workflows, their config, merges and the ledger) and one per vendor."""
     setup = LeadConfigActivities(list(vendors), ledger=ledger is not None)
     ops = MergeActivities(client, task_queue)
-    sync = SyncActivities(connectors)
-    backfill = BackfillActivities(client, task_queue, list(vendors), connectors)
+    store = key_store_of(client.data_converter)
+    sync = SyncActivities(connectors, remember=store.remember_record if store else None)
+    backfill = BackfillActivities(client, task_queue, list(vendors), connectors,
+                                  forgotten=store.forgotten if store else None)
     routing = RoutingActivities(client, task_queue, vendors, connectors)
     main: list[Callable[..., Any]] = [setup.lead_config, ops.forward_merge, ops.forward_events,
                                       backfill.backfill_pages,

@@ -7,7 +7,7 @@ failures naming record, field and code; transient ones are retried by Temporal.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -27,11 +27,14 @@ from workflows.lead_models import (
 
 # (vendor, playbook name) -> connector; connectors carry the playbook's field mapping.
 ConnectorFactory = Callable[[str, str], Connector]
+# (vendor, record id, email): the key store learns which lead a vendor's record is (privacy/)
+RememberRecord = Callable[[str, str, str], Awaitable[None]]
 
 
 class SyncActivities:
-    def __init__(self, connectors: ConnectorFactory) -> None:
+    def __init__(self, connectors: ConnectorFactory, remember: RememberRecord | None = None) -> None:
         self._connectors = connectors
+        self._remember = remember
 
     @activity.defn(name=SYNC_LEAD)
     async def sync_lead(self, inp: SyncLeadInput) -> SyncResult:
@@ -48,6 +51,8 @@ class SyncActivities:
                 f"{inp.vendor} refused {result.email}: {result.message}",
                 result.vendor_code, type="VendorRecordError", non_retryable=not result.retryable,
             )
+        if self._remember is not None and result.record_id:
+            await self._remember(inp.vendor, result.record_id, inp.snapshot.email)
         return result
 
     @activity.defn(name=EMIT_ANALYTICS)

@@ -68,6 +68,18 @@ class Settings(BaseSettings):
     # The ledger: SQLite under the data directory unless a database URL is given.
     database_url: SecretStr | None = Field(None, alias="LEADFLOW_DATABASE_URL")
 
+    # Payload encryption (privacy/): `id:base64key` pairs, comma-separated, newest first. The
+    # newest encrypts; every listed key decrypts. Unset: payloads are stored in plain JSON.
+    encryption_keys: SecretStr | None = Field(None, alias="LEADFLOW_ENCRYPTION_KEYS")
+    # Where the per-lead data keys and the forgotten leads' tombstones live: the ledger's
+    # database unless this is set.
+    key_store_url: SecretStr | None = Field(None, alias="LEADFLOW_KEY_STORE_URL")
+    # The codec server for the Temporal Web UI (`leadflow codec-server`).
+    codec_host: str = Field("127.0.0.1", alias="LEADFLOW_CODEC_HOST")
+    codec_port: int = Field(8089, alias="LEADFLOW_CODEC_PORT")
+    codec_token: SecretStr | None = Field(None, alias="LEADFLOW_CODEC_TOKEN")
+    codec_cors_origins: str = Field("http://localhost:8233", alias="LEADFLOW_CODEC_CORS_ORIGINS")
+
     # Continuous reconcile: the schedule's interval, e.g. "5m".
     reconcile_every: str = Field("5m", alias="LEADFLOW_RECONCILE_EVERY")
     # How far each reconcile window also reaches into the one before: CRM search finds a change

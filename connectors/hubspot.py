@@ -26,6 +26,7 @@ from hubspot import HubSpot
 from hubspot.crm.contacts import BatchInputSimplePublicObjectBatchInputUpsert as UpsertBatch
 from hubspot.crm.contacts import (
     BatchReadInputSimplePublicObjectId,
+    PublicGdprDeleteInput,
     PublicObjectSearchRequest,
     SimplePublicObjectId,
 )
@@ -550,6 +551,16 @@ class HubSpotConnector:
             for item in data.results:
                 out[str(item.id)] = (item.properties or {}).get("email") or None
         return out
+
+    def gdpr_delete(self, email: str) -> None:
+        """Erases the contact for good (GDPR delete, by email); an email HubSpot does not know
+        is blocklisted so it cannot be re-created. Answers 204 either way."""
+        try:
+            self._io.call("GDPR-delete contact", self._basic.purge_with_http_info,
+                          PublicGdprDeleteInput(object_id=email.strip().lower(), id_property="email"))
+        except API_ERRORS as exc:
+            raise VendorError(VENDOR, f"HTTP_{exc.status}", "GDPR delete refused",
+                              retryable=exc.status in (429, 500, 502, 503, 504)) from None
 
     # ---- tasks and schema ----------------------------------------------------------------
     def create_task(self, task: OwnerTask) -> str:

@@ -33,7 +33,7 @@ from xml.sax.saxutils import escape
 import jwt
 import requests
 from pydantic import SecretStr
-from simple_salesforce import Salesforce, SFType
+from simple_salesforce import Salesforce, SFType, format_soql
 from simple_salesforce.exceptions import (
     SalesforceError,
     SalesforceExpiredSession,
@@ -315,6 +315,16 @@ class SalesforceConnector:
         log.warning("salesforce: Task.%s is not deployed (see `leadflow setup salesforce`); the "
                     "task is created without its key, so a retry may duplicate it", TASK_KEY_FIELD)
         return self.create_task(task.model_copy(update={"key": None}))
+
+    def erase_lead(self, email: str) -> None:
+        """Deletes the Leads leadflow keyed with this email (Salesforce keeps a deleted record in
+        the Recycle Bin until it is emptied, 15 days at most). Leads leadflow did not key are left
+        to the org's own erasure process."""
+        budget = _Budget(self.max_wait_s)
+        soql = format_soql(f"SELECT Id FROM Lead WHERE {KEY_FIELD} = {{}}", email.strip().lower())
+        rows = self._call(budget, lambda sf: sf.query_all(soql))["records"]
+        for row in rows:
+            self._call(budget, partial(_delete_lead, lead_id=row["Id"]))
 
     def provision(self) -> list[str]:
         """What the org still lacks for leadflow: custom fields and Status picklist values.
@@ -620,6 +630,10 @@ class SalesforceConnector:
         retry_after = resp.headers.get("Retry-After", "")
         if retry_after.isdigit():
             self._retry_after = float(retry_after)
+
+
+def _delete_lead(sf: Salesforce, lead_id: str) -> Any:
+    return _sobject(sf, "Lead").delete(lead_id)
 
 
 def _sobject(sf: Salesforce, name: str) -> SFType:

@@ -104,6 +104,15 @@ def archive(state: HubSpotState, request: Request, _: dict) -> Response:
     return Response(status_code=204)  # HubSpot answers 204 even for an unknown id
 
 
+def gdpr_delete(state: HubSpotState, request: Request, body: dict) -> Response:
+    """POST /crm/v3/objects/contacts/gdpr-delete `{"objectId", "idProperty"?}`: permanent, 204
+    (developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/gdpr/gdpr-delete-contact).
+    Subscribed apps get a contact.privacyDeletion webhook for each contact it removed."""
+    for record in state.store.gdpr_delete(str(body.get("objectId", "")), body.get("idProperty")):
+        state.notify_privacy_deletion(record.id)
+    return Response(status_code=204)
+
+
 def list_page(state: HubSpotState, request: Request, _: dict) -> Response:
     q = request.query_params
     archived = (q.get("archived") or "").lower() == "true"
@@ -221,18 +230,6 @@ def batch_archive(state: HubSpotState, request: Request, body: dict) -> Response
         record = state.store.find(kind, str(item.get("id")))
         if record:
             state.store.archive(record)
-    return Response(status_code=204)
-
-
-def gdpr_delete(state: HubSpotState, request: Request, body: dict) -> Response:
-    """POST /crm/v3/objects/contacts/gdpr-delete {"objectId", "idProperty"?}: the contact is
-    deleted permanently, archive included, so no later lookup answers for it (CRM contacts
-    API, "GDPR delete"). Subscribers get a contact.privacyDeletion webhook."""
-    record = state.store.find("contacts", str(body.get("objectId", "")), body.get("idProperty"))
-    if record is None:
-        raise NotFound("resource not found")
-    state.store.purge(record)
-    state.notify_privacy_deletion(record.id)
     return Response(status_code=204)
 
 

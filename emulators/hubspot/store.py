@@ -71,6 +71,7 @@ class ObjectStore:
         self.portal_id = portal_id
         self.records: dict[str, dict[str, Record]] = {t: {} for t in UNIQUE}
         self._next_id = 1001
+        self.blocked_emails: set[str] = set()  # after a GDPR delete of an unknown email
 
     # ---- lookups -------------------------------------------------------------------
     def find(self, object_type: str, key: str, id_property: str | None = None,
@@ -108,6 +109,9 @@ class ObjectStore:
 
     def create(self, object_type: str, clean: dict[str, str],
                associations: list[dict] | None = None, at: datetime | None = None) -> Record:
+        if object_type == "contacts" and clean.get("email") in self.blocked_emails:
+            raise ValidationFailed([{"message": "email is blocklisted after a GDPR delete",
+                                     "code": "INVALID_EMAIL", "context": {"propertyName": ["email"]}}])
         for name in UNIQUE[object_type]:
             existing = self.find(object_type, clean[name], name) if clean.get(name) else None
             if existing is not None:
@@ -149,13 +153,25 @@ class ObjectStore:
                  for o in self.properties[object_type]["lifecyclestage"]["options"]}
         return order.get(new, -1) < order.get(current, -1)
 
-    def purge(self, record: Record) -> None:
-        """GDPR deletion: the record and everything that named it are gone, archive included."""
-        del self.records[record.object_type][record.id]
-
     def archive(self, record: Record) -> None:
         record.archived = True
         record.archived_at = self._clock()
+
+    def gdpr_delete(self, key: str, id_property: str | None) -> list[Record]:
+        """HubSpot's GDPR delete: the contact is gone for good, archived copies included; an
+        email HubSpot does not know is blocklisted instead (developers.hubspot.com/docs/
+        api-reference/legacy/crm/objects/contacts/gdpr/gdpr-delete-contact)."""
+        table = self.records["contacts"]
+        if id_property == "email":
+            wanted = key.lower()
+            found = [r for r in table.values() if r.properties.get("email") == wanted]
+            if not found:
+                self.blocked_emails.add(wanted)
+        else:
+            found = [table[key]] if key in table else []
+        for record in found:
+            del table[record.id]
+        return found
 
     def merge(self, object_type: str, primary_id: str, other_id: str) -> Record:
         primary = self.find(object_type, primary_id)

