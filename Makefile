@@ -23,7 +23,7 @@ chaos: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
-	$(BIN)/mypy lifecycle config workflows activities connectors leadflow ingest ledger worker.py
+	$(BIN)/mypy lifecycle config workflows activities connectors leadflow ingest ledger privacy worker.py
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "leadflow needs Python 3.11+"'

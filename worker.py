@@ -32,6 +32,7 @@ from config.settings import Settings, load_settings
 from config.temporal import connect
 from config.vendors import Vendor
 from connectors.base import Connector
+from privacy.converter import key_store_of
 from workflows.backfill import BackfillWorkflow
 from workflows.lead import LeadWorkflow
 from workflows.lead_models import vendor_queue
@@ -52,7 +53,8 @@ def configured_vendors(settings: Settings) -> list[Vendor]:
     vendors = []
     if settings.hubspot_access_token:
         vendors.append(Vendor.HUBSPOT)
-    if settings.salesforce_username or settings.salesforce_session_id:
+    if (settings.salesforce_username or settings.salesforce_session_id
+            or settings.salesforce_client_id):
         vendors.append(Vendor.SALESFORCE)
     if settings.segment_write_key:
         vendors.append(Vendor.SEGMENT)
@@ -96,10 +98,13 @@ def build_workers(
     """The main worker (lead workflows, their config, merges and the ledger) and one per vendor."""
     setup = LeadConfigActivities(list(vendors), ledger=ledger is not None)
     ops = MergeActivities(client, task_queue)
-    sync = SyncActivities(connectors)
-    backfill = BackfillActivities(client, task_queue, list(vendors), connectors, sync.upserts)
+    store = key_store_of(client.data_converter)
+    sync = SyncActivities(connectors, remember=store.remember_record if store else None)
+    backfill = BackfillActivities(client, task_queue, list(vendors), connectors, sync.upserts,
+                                  forgotten=store.forgotten if store else None)
     routing = RoutingActivities(client, task_queue, vendors, connectors)
-    main: list[Callable[..., Any]] = [setup.lead_config, ops.forward_merge, backfill.backfill_pages,
+    main: list[Callable[..., Any]] = [setup.lead_config, ops.forward_merge, ops.forward_events,
+                                      backfill.backfill_pages,
                                       routing.assign_owner, routing.reconcile_owners]
     workers = [Worker(client, task_queue=task_queue, workflows=WORKFLOWS, workflow_runner=SANDBOX,
                       activities=main + ([ledger] if ledger else []), activity_executor=executor,

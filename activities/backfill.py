@@ -48,6 +48,8 @@ HEARTBEAT_EVERY_S = 2.0
 ConnectorFactory = Callable[[str, str], Connector]
 # (vendor, playbook name) -> the batched write path of that vendor (activities/batcher.py).
 Writes = Callable[[str, str], Batcher[LeadSnapshot, SyncResult]]
+# emails -> those that were forgotten (GDPR erasure): never imported or written to a vendor again
+Forgotten = Callable[[list[str]], Awaitable[set[str]]]
 
 
 @dataclass
@@ -66,12 +68,14 @@ class Found:
 
 class BackfillActivities:
     def __init__(self, client: Client, task_queue: str, vendors: list[str],
-                 connectors: ConnectorFactory, writes: Writes) -> None:
+                 connectors: ConnectorFactory, writes: Writes,
+                 forgotten: Forgotten | None = None) -> None:
         self._client = client
         self._task_queue = task_queue
         self._vendors = list(vendors)
         self._connectors = connectors
         self._writes = writes  # the vendor write path lead syncs use (SyncActivities.upserts)
+        self._forgotten = forgotten
 
     @activity.defn(name=BACKFILL_PAGES)
     async def backfill_pages(self, inp: PagesInput) -> PagesResult:
@@ -107,6 +111,12 @@ class BackfillActivities:
                                             inp.modified_before)
         tally = Tally(pages=1, seen=len(page.records))
         found = _deduplicate(page.records, inp.source, pb, tally)
+        if self._forgotten is not None and found:
+            gone = await self._forgotten([f.email for f in found])
+            if gone:  # a CRM still holds people leadflow erased: leave them alone, unnamed
+                found = [f for f in found if f.email not in gone]
+                tally.unchanged += len(gone)
+                _note(tally, f"{len(gone)} forgotten people skipped")
         for chunk in _chunks(found, inp.page_size):
             await self._describe(chunk, inp.concurrency)
             tally = tally.add(await self._apply(chunk, found, inp, pb))

@@ -6,8 +6,16 @@ from temporalio import activity
 from temporalio.client import Client
 
 from lifecycle.events import lead_workflow_id
-from workflows.lead import LeadWorkflow
-from workflows.lead_models import ABSORB_SIGNAL, FORWARD_MERGE, AbsorbRequest, ForwardMerge, LeadInput
+from workflows.lead_client import LeadClient
+from workflows.lead_models import (
+    ABSORB_SIGNAL,
+    EVENT_SIGNAL,
+    FORWARD_EVENTS,
+    FORWARD_MERGE,
+    AbsorbRequest,
+    ForwardEvents,
+    ForwardMerge,
+)
 
 
 class MergeActivities:
@@ -17,11 +25,22 @@ class MergeActivities:
 
     @activity.defn(name=FORWARD_MERGE)
     async def forward_merge(self, inp: ForwardMerge) -> str:
-        """Hands a merged-away lead's timeline to the survivor, starting it if it is new."""
-        survivor_id = lead_workflow_id(inp.survivor_email)
-        await self._client.start_workflow(
-            LeadWorkflow.run, LeadInput(email=inp.survivor_email, playbook_name=inp.playbook_name),
-            id=survivor_id, task_queue=self._task_queue, start_signal=ABSORB_SIGNAL,
-            start_signal_args=[AbsorbRequest(merged_id=inp.merged_id, merged_state=inp.merged_state)],
-        )
+        """Hands a merged-away lead's timeline to the survivor, starting it if it is new, or
+        to the survivor's own survivor when it was merged away too."""
+        absorb = AbsorbRequest(merged_id=inp.merged_id, merged_state=inp.merged_state)
+        handle = await self._leads(inp.playbook_name).signal_with_start(
+            inp.survivor_email, ABSORB_SIGNAL, absorb)
+        return handle.id
+
+    @activity.defn(name=FORWARD_EVENTS)
+    async def forward_events(self, inp: ForwardEvents) -> str:
+        """Signals that reached a merged-away lead while it closed go on to the survivor, in
+        order; a retry resends them, which the survivor's deduplication absorbs."""
+        leads, survivor_id = self._leads(inp.playbook_name), lead_workflow_id(inp.survivor_email)
+        for item in inp.items:
+            signal = ABSORB_SIGNAL if isinstance(item, AbsorbRequest) else EVENT_SIGNAL
+            survivor_id = (await leads.signal_with_start(inp.survivor_email, signal, item)).id
         return survivor_id
+
+    def _leads(self, playbook_name: str) -> LeadClient:
+        return LeadClient(self._client, self._task_queue, playbook_name)

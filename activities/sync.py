@@ -8,7 +8,7 @@ become non-retryable failures naming record, field and code; transient ones are 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -33,11 +33,14 @@ ConnectorFactory = Callable[[str, str], Connector]
 BATCH_SIZE = {Vendor.HUBSPOT: 100, Vendor.SALESFORCE: 200, Vendor.SEGMENT: 500}
 # Batch requests of one vendor and playbook on the wire at once (HubSpot's pacer keeps the budget).
 IN_FLIGHT = 2
+# (vendor, record id, email): the key store learns which lead a vendor's record is (privacy/)
+RememberRecord = Callable[[str, str, str], Awaitable[None]]
 
 
 class SyncActivities:
-    def __init__(self, connectors: ConnectorFactory) -> None:
+    def __init__(self, connectors: ConnectorFactory, remember: RememberRecord | None = None) -> None:
         self._connectors = connectors
+        self._remember = remember
         self._batchers: dict[tuple[str, str], Batcher[LeadSnapshot, SyncResult]] = {}
         self._task_batchers: dict[tuple[str, str], Batcher[OwnerTask, SyncResult]] = {}
 
@@ -78,6 +81,8 @@ class SyncActivities:
                 f"{inp.vendor} refused {result.email}: {result.message}",
                 result.vendor_code, type="VendorRecordError", non_retryable=not result.retryable,
             )
+        if self._remember is not None and result.record_id:
+            await self._remember(inp.vendor, result.record_id, inp.snapshot.email)
         return result
 
     @activity.defn(name=EMIT_ANALYTICS)
@@ -92,7 +97,9 @@ class SyncActivities:
 
     @activity.defn(name=CREATE_OWNER_TASK)
     async def create_owner_task(self, inp: OwnerTaskInput) -> str:
-        if inp.task.record_id is None:  # a lead that has not learnt its record's id: look it up
+        # A lead that has not learnt its record's id, or a retry (an earlier attempt may have
+        # made the task): the single path, which finds the record and checks the task's key.
+        if inp.task.record_id is None or activity.info().attempt > 1:
             connector = self._connectors(inp.vendor, inp.playbook)
             return await vendor_call(connector.create_task, inp.task)
         result = await self.tasks(inp.vendor, inp.playbook).submit(inp.task)

@@ -33,8 +33,7 @@ async def losses(leads: LeadClient, acked: dict[str, list[str]]) -> tuple[int, i
     lost = duplicated = 0
     for email, ids in acked.items():
         state = await state_of(leads, email)
-        seen = set(state.seen_event_ids) if state else set()
-        lost += sum(1 for i in set(ids) if i not in seen)
+        lost += sum(1 for i in set(ids) if state is None or not state.has_seen(i))
         if state is not None:
             duplicated += max(0, state.events_applied - len(set(ids)))
     return lost, duplicated

@@ -34,14 +34,20 @@ class Settings(BaseSettings):
     salesforce_username: str | None = Field(None, alias="SALESFORCE_USERNAME")
     salesforce_password: SecretStr | None = Field(None, alias="SALESFORCE_PASSWORD")
     salesforce_security_token: SecretStr | None = Field(None, alias="SALESFORCE_SECURITY_TOKEN")
-    # The connected app's consumer key and secret, for the OAuth username-password flow.
+    # The connected app's consumer key and secret. With SALESFORCE_PRIVATE_KEY_FILE and a
+    # username: the OAuth JWT bearer flow; with the secret and no username: client credentials;
+    # with username, password and secret: the username-password flow (being retired).
     salesforce_client_id: str | None = Field(None, alias="SALESFORCE_CLIENT_ID")
     salesforce_client_secret: SecretStr | None = Field(None, alias="SALESFORCE_CLIENT_SECRET")
+    salesforce_private_key_file: Path | None = Field(None, alias="SALESFORCE_PRIVATE_KEY_FILE")
     salesforce_instance_url: str | None = Field(None, alias="SALESFORCE_INSTANCE_URL")
     salesforce_session_id: SecretStr | None = Field(None, alias="SALESFORCE_SESSION_ID")
     # Login host (https://login.salesforce.com, or an emulator's https://127.0.0.1:PORT).
     salesforce_base_url: str = Field("https://login.salesforce.com", alias="SALESFORCE_BASE_URL")
     salesforce_ca_bundle: str | None = Field(None, alias="SALESFORCE_CA_BUNDLE")
+    # true: the org's active Lead assignment rule runs on every leadflow write (by default it runs
+    # only on new Leads leadflow gives no owner; other writes send `Sforce-Auto-Assign: FALSE`).
+    salesforce_assignment_rules: bool = Field(False, alias="SALESFORCE_ASSIGNMENT_RULES")
 
     segment_write_key: SecretStr | None = Field(None, alias="SEGMENT_WRITE_KEY")
     segment_host: str = Field("https://api.segment.io", alias="SEGMENT_HOST")
@@ -51,6 +57,10 @@ class Settings(BaseSettings):
     ingest_host: str = Field("127.0.0.1", alias="LEADFLOW_INGEST_HOST")
     ingest_port: int = Field(8080, alias="LEADFLOW_INGEST_PORT")
     ingest_token: SecretStr | None = Field(None, alias="LEADFLOW_INGEST_TOKEN")
+    # The ingest service's address as senders call it, when a TLS-terminating proxy sits in
+    # front (e.g. https://leads.example.com or https://example.com/leadflow): HubSpot signs the
+    # URL it called, so webhook signatures are checked against this base plus the request path.
+    public_url: str | None = Field(None, alias="LEADFLOW_PUBLIC_URL")
     segment_webhook_secret: SecretStr | None = Field(None, alias="SEGMENT_WEBHOOK_SECRET")
     hubspot_client_secret: SecretStr | None = Field(None, alias="HUBSPOT_CLIENT_SECRET")
     salesforce_webhook_secret: SecretStr | None = Field(None, alias="SALESFORCE_WEBHOOK_SECRET")
@@ -58,8 +68,24 @@ class Settings(BaseSettings):
     # The ledger: SQLite under the data directory unless a database URL is given.
     database_url: SecretStr | None = Field(None, alias="LEADFLOW_DATABASE_URL")
 
+    # Payload encryption (privacy/): `id:base64key` pairs, comma-separated, newest first. The
+    # newest encrypts; every listed key decrypts. Unset: payloads are stored in plain JSON.
+    encryption_keys: SecretStr | None = Field(None, alias="LEADFLOW_ENCRYPTION_KEYS")
+    # Where the per-lead data keys and the forgotten leads' tombstones live: the ledger's
+    # database unless this is set.
+    key_store_url: SecretStr | None = Field(None, alias="LEADFLOW_KEY_STORE_URL")
+    # The codec server for the Temporal Web UI (`leadflow codec-server`).
+    codec_host: str = Field("127.0.0.1", alias="LEADFLOW_CODEC_HOST")
+    codec_port: int = Field(8089, alias="LEADFLOW_CODEC_PORT")
+    codec_token: SecretStr | None = Field(None, alias="LEADFLOW_CODEC_TOKEN")
+    codec_cors_origins: str = Field("http://localhost:8233", alias="LEADFLOW_CODEC_CORS_ORIGINS")
+
     # Continuous reconcile: the schedule's interval, e.g. "5m".
     reconcile_every: str = Field("5m", alias="LEADFLOW_RECONCILE_EVERY")
+    # How far each reconcile window also reaches into the one before: CRM search finds a change
+    # only some seconds after it is written, so a change just before a window closes would
+    # otherwise be missed by both windows.
+    reconcile_lag: str = Field("1m", alias="LEADFLOW_RECONCILE_LAG")
 
     # Observability: "json" in production, "text" locally; where Prometheus scrapes the worker.
     log_format: str = Field("text", alias="LEADFLOW_LOG_FORMAT")

@@ -8,7 +8,7 @@ lead it belongs to.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -67,9 +67,21 @@ class OwnerTask(BaseModel):
     subject: str
     body: str
     due_at: datetime | None = None
+    # leadflow's key for this task, the same on every retry: a connector that finds a task
+    # with it already written returns that one instead of creating a second.
+    key: str | None = None
     # The lead's record id in the vendor, as its last upsert answered: the task attaches to it
     # without a lookup (None: the connector finds the record by email).
     record_id: str | None = None
+
+
+class Finding(BaseModel):
+    """One check `leadflow doctor` ran against a vendor: ok, failed, or a step for a person."""
+
+    vendor: str
+    check: str
+    status: Literal["ok", "failed", "manual"]
+    detail: str = ""
 
 
 class Connector(Protocol):
@@ -94,10 +106,13 @@ class Connector(Protocol):
 
 
 class VendorError(Exception):
-    """A vendor refused a request. `retryable` tells the activity layer what to do with it."""
+    """A vendor refused a request. `retryable` tells the activity layer what to do with it;
+    `retry_after` (seconds), when the vendor's answer says how long a retry should wait."""
 
-    def __init__(self, vendor: str, code: str, message: str, *, retryable: bool) -> None:
+    def __init__(self, vendor: str, code: str, message: str, *, retryable: bool,
+                 retry_after: float | None = None) -> None:
         super().__init__(f"{vendor} {code}: {message}")
         self.vendor = vendor
         self.code = code
         self.retryable = retryable
+        self.retry_after = retry_after

@@ -24,7 +24,12 @@ from typing import Any
 import urllib3
 from hubspot import HubSpot
 from hubspot.crm.contacts import BatchInputSimplePublicObjectBatchInputUpsert as UpsertBatch
-from hubspot.crm.contacts import PublicObjectSearchRequest
+from hubspot.crm.contacts import (
+    BatchReadInputSimplePublicObjectId,
+    PublicGdprDeleteInput,
+    PublicObjectSearchRequest,
+    SimplePublicObjectId,
+)
 from hubspot.crm.contacts import SimplePublicObjectBatchInputUpsert as UpsertInput
 from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 from hubspot.crm.objects.tasks import (
@@ -35,6 +40,8 @@ from hubspot.crm.objects.tasks import (
     SimplePublicObjectBatchInputForCreate,
     SimplePublicObjectInputForCreate,
 )
+from hubspot.crm.objects.tasks import BatchReadInputSimplePublicObjectId as TaskBatchRead
+from hubspot.crm.objects.tasks import SimplePublicObjectId as TaskId
 from hubspot.crm.objects.tasks.exceptions import ApiException as TasksApiException
 from hubspot.crm.owners.exceptions import ApiException as OwnersApiException
 from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
@@ -44,6 +51,7 @@ from urllib3.util.retry import Retry
 from connectors.base import (
     ChangedPage,
     ChangedRecord,
+    Finding,
     LeadSnapshot,
     Owner,
     OwnerTask,
@@ -59,10 +67,11 @@ PAGE_SIZE = 200
 SEARCH_CAP = 10_000
 MAX_IN_FLIGHT = 4  # requests one process has on the wire at once
 TASK_TO_CONTACT = 204  # HubSpot-defined association type id: task -> contact
-# HubSpot's default lifecycle order; a move to an earlier stage must clear the field first.
-LIFECYCLE_ORDER = ["subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead",
-                   "opportunity", "customer", "evangelist", "other"]
 GROUP = {"name": "leadflow", "label": "leadflow"}
+# On tasks: leadflow's key for an owner task, checked before creating one (creates are not
+# idempotent, so a retry after a lost answer would otherwise make a second task).
+TASK_KEY = {"name": "leadflow_task_key", "label": "leadflow task key", "type": "string",
+            "field_type": "text"}
 CUSTOM_PROPERTIES = [
     {"name": "lead_stage", "label": "Lead stage", "type": "string", "field_type": "text"},
     {"name": "lead_score", "label": "Lead score", "type": "number", "field_type": "number"},
@@ -83,6 +92,43 @@ VALUE_PATTERNS = {"INVALID_OPTION": re.compile(r"^(.*?) was not one of the allow
 
 
 # ---- transport: pacing + bounded retries -------------------------------------------------
+# CRM search has its own limit, "four requests per second and per authentication token"
+# (developers.hubspot.com/changelog/crm-search-api-rate-limit-increase), and is exempt from the
+# ten-second one. Every connector in a process using the same token shares one search pacer;
+# other processes on the same token (worker and ingest) are met by the 429s it still draws.
+SEARCH_PER_SECOND = 4
+
+
+class _SearchPacer:
+    def __init__(self, per_second: int = SEARCH_PER_SECOND) -> None:
+        # 10% slack: requests sent evenly can still arrive bunched after network jitter.
+        self.spacing = 1.1 / per_second
+        self.next_at = 0.0
+        self.lock = threading.Lock()
+
+    def wait_turn(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        with self.lock:
+            delay = self.next_at - clock()
+            if delay > 0:
+                sleep(delay)
+            self.next_at = max(clock(), self.next_at) + self.spacing
+
+    def back_off(self, clock: Callable[[], float], seconds: float) -> None:
+        """Another process spent this token's second: nobody here searches for `seconds`."""
+        with self.lock:
+            self.next_at = max(self.next_at, clock() + seconds)
+
+
+_SEARCH_PACERS: dict[str, _SearchPacer] = {}
+_SEARCH_PACERS_LOCK = threading.Lock()
+
+
+def search_pacer(access_token: str) -> _SearchPacer:
+    key = hashlib.sha256(access_token.encode()).hexdigest()
+    with _SEARCH_PACERS_LOCK:
+        return _SEARCH_PACERS.setdefault(key, _SearchPacer())
+
+
 class _Pacer:
     """Keeps every process sharing a token under HubSpot's rolling limit together.
 
@@ -94,7 +140,8 @@ class _Pacer:
     report meanwhile. One pacer per token in a process (`pacer_for`), whatever the playbook.
     """
 
-    def __init__(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+    def __init__(self, clock: Callable[[], float], sleep: Callable[[float], None],
+                 search: _SearchPacer) -> None:
         self.clock, self.sleep = clock, sleep
         self.limit: int | None = None
         self.interval = 10.0
@@ -103,7 +150,7 @@ class _Pacer:
         self.unseen = 0  # this process's requests in flight when it was read
         self.in_flight = 0
         self.sent: deque[float] = deque()
-        self.last_search = 0.0
+        self.search = search
         self.lock = threading.Lock()  # the pacer's numbers
         self.turn = threading.Lock()  # threads sharing a token queue here for their turn
 
@@ -128,20 +175,23 @@ class _Pacer:
             return max(0.0, left / self.limit)
 
     def wait_turn(self, search: bool) -> None:
+        if search:  # outside the ten-second window: only the token's search pacer applies
+            self.search.wait_turn(self.clock, self.sleep)
+            with self.lock:
+                self.in_flight += 1  # answered() counts every request back
+            return
         with self.turn:
             while True:
                 with self.lock:
-                    delay = self._delay(search)
+                    delay = self._delay()
                     if delay <= 0:
                         stamp = self.clock()
                         self.sent.append(stamp)
                         self.in_flight += 1
-                        if search:
-                            self.last_search = stamp
                         return
                 self.sleep(min(delay, 0.05))  # then look again: answers may have come back
 
-    def _delay(self, search: bool) -> float:
+    def _delay(self) -> float:
         now = self.clock()
         while self.sent and self.sent[0] <= now - self.interval:
             self.sent.popleft()
@@ -159,8 +209,6 @@ class _Pacer:
             budget = max(1, self.limit - self._reserve())
             if len(self.sent) >= budget:
                 delay = max(delay, self.sent[len(self.sent) - budget] + self.interval - now)
-        if search:  # search has its own ~5 requests/second limit and no headers for it
-            delay = max(delay, self.last_search + 0.2 - now)
         return delay
 
     def answered(self, headers: Mapping[str, str] | None) -> None:
@@ -198,7 +246,7 @@ def pacer_for(base_url: str, access_token: str) -> _Pacer:
     key = (base_url, hashlib.sha256(access_token.encode()).hexdigest())
     with _PACERS_LOCK:
         if key not in _PACERS:
-            _PACERS[key] = _Pacer(time.monotonic, time.sleep)
+            _PACERS[key] = _Pacer(time.monotonic, time.sleep, search_pacer(access_token))
         return _PACERS[key]
 
 
@@ -218,11 +266,11 @@ class _Transport:
         self.sleep = sleep
 
     def call(self, what: str, fn: Callable[..., Any], *args: Any, search: bool = False,
-             **kwargs: Any) -> Any:
+             attempts: int | None = None, **kwargs: Any) -> Any:
         """Run a *_with_http_info client method; returns its data. 4xx other than auth,
         429 and 423 are re-raised as the client's ApiException for the caller to map."""
-        waited, code = 0.0, "UNKNOWN"
-        for attempt in range(self.max_attempts):
+        waited, code, attempts = 0.0, "UNKNOWN", attempts or self.max_attempts
+        for attempt in range(attempts):
             self.pacer.wait_turn(search)
             try:
                 data, _status, headers = fn(*args, _request_timeout=(5, 60), **kwargs)
@@ -239,7 +287,7 @@ class _Transport:
             else:
                 self.pacer.answered(headers)
                 return data
-            if waited + delay > self.max_wait_s:
+            if waited + delay > self.max_wait_s or attempt + 1 == attempts:
                 break
             log.warning("hubspot %s: %s, retrying in %.1fs", what, code, delay)
             self.sleep(delay)
@@ -252,14 +300,21 @@ class _Transport:
         headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
         retry_after = float(headers["retry-after"]) if "retry-after" in headers else None
         if status in (401, 403):
+            scopes = [sc for e in body.get("errors") or [] if isinstance(e, dict)
+                      for sc in (e.get("context") or {}).get("requiredGranularScopes", [])]
+            needs = f" (needs scope {', '.join(scopes)})" if scopes else ""
             raise VendorError(VENDOR, body.get("category", f"HTTP_{status}"),
-                              f"{what}: {body.get('message', 'not authorised')}",
+                              f"{what}: {body.get('message', 'not authorised')}{needs}",
                               retryable=False) from None
         if status == 429:
             policy = body.get("policyName", "TEN_SECONDLY_ROLLING")
             if policy == "DAILY":  # nothing left today: retrying in-process is pointless
                 raise VendorError(VENDOR, "RATE_LIMIT_DAILY", f"{what}: daily API limit reached",
                                   retryable=True) from None
+            if policy == "SECONDLY":  # search's per-token second, spent by another process
+                delay = retry_after or _backoff(attempt) / 2
+                self.pacer.search.back_off(self.pacer.clock, delay)
+                return "RATE_LIMIT_SECONDLY", delay
             self.pacer.exhausted()  # every thread of this process holds back, not only this one
             return f"RATE_LIMIT_{policy}", retry_after or self.pacer.interval
         if status == 423:
@@ -281,8 +336,8 @@ class _Row:
     backward: bool
 
 
-def _lifecycle_rank(value: str | None) -> int:
-    return LIFECYCLE_ORDER.index(value) if value in LIFECYCLE_ORDER else -1
+def _traced(rows: list[_Row], trace: str | None) -> _Row | None:
+    return rows[int(trace)] if trace and trace.isdigit() and int(trace) < len(rows) else None
 
 
 def _failure(email: str, code: str, message: str, retryable: bool = False) -> SyncResult:
@@ -301,6 +356,16 @@ def _property_details(body: dict) -> list[dict]:
     except ValueError:
         return []
     return [d for d in details if isinstance(d, dict) and d.get("name")]
+
+
+def _rejected(row: _Row, details: list[dict], category: str, message: str) -> SyncResult:
+    """A record HubSpot refused, named by the property and code that made it fail."""
+    mine = [d for d in details if _implicates(d, row)] or details
+    if not mine:
+        return _failure(row.email, category, f"{row.email}: {message}")
+    return _failure(row.email, mine[0].get("error", category),
+                    "; ".join(f"{row.email}: property {d['name']} rejected with "
+                              f"{d.get('error')}: {d.get('message')}" for d in mine))
 
 
 def _implicates(detail: dict, row: _Row) -> bool:
@@ -343,6 +408,7 @@ class HubSpotConnector:
         self._tasks = client.crm.objects.tasks.basic_api
         self._task_batch = client.crm.objects.tasks.batch_api
         self._io = _Transport(max_wait_s, max_attempts, pacer_for(self.base_url, access_token))
+        self._lifecycle_order: list[str] | None = None
 
     def __repr__(self) -> str:  # never show the token
         return f"HubSpotConnector(base_url={self.base_url!r})"
@@ -395,8 +461,10 @@ class HubSpotConnector:
         email = lead.email.strip().lower()
         stage = self.stage_fields.get(lead.stage, {})  # a stage may map to no HubSpot values
         props = {**lead.properties, **stage}
+        # No `email` property: the upsert's id sets it on a new contact, and on a merged
+        # contact found by an old address it would replace the survivor's primary email.
+        props.pop("email", None)
         props.update(
-            email=email,
             lead_stage=lead.stage,
             lead_score=str(lead.score),
             # "" clears a stale value, e.g. the reason once a disqualified lead re-enters.
@@ -407,13 +475,30 @@ class HubSpotConnector:
             props["hubspot_owner_id"] = lead.owner_id
         before = self.stage_fields.get(lead.previous_stage or "", {}).get("lifecyclestage")
         after = stage.get("lifecyclestage")
-        backward = bool(after) and _lifecycle_rank(after) < _lifecycle_rank(before)
+        backward = (bool(after) and bool(before) and after != before
+                    and self._lifecycle_rank(after) < self._lifecycle_rank(before))
         return _Row(email, props, backward)
+
+    def _lifecycle_rank(self, value: str | None) -> int:
+        """The stage's place in this portal's lifecycle order (-1: none or unknown).
+
+        Portals add and remove lifecycle stages, so the order is the `lifecyclestage`
+        property's options by displayOrder, read once per connector (one per process and
+        playbook), never HubSpot's eight defaults."""
+        if value is None:
+            return -1
+        if self._lifecycle_order is None:
+            prop = self._io.call("read property lifecyclestage",
+                                 self._props.get_by_name_with_http_info, "contacts",
+                                 "lifecyclestage")
+            options = sorted(prop.options or [], key=lambda o: o.display_order)
+            self._lifecycle_order = [o.value for o in options]
+        return self._lifecycle_order.index(value) if value in self._lifecycle_order else -1
 
     def _clear_lifecycle(self, rows: list[_Row]) -> None:
         """HubSpot only moves lifecyclestage forward unless it is cleared by an earlier,
         separate request (it does not promise order inside one batch)."""
-        cleared = [_Row(r.email, {"email": r.email, "lifecyclestage": ""}, False) for r in rows]
+        cleared = [_Row(r.email, {"lifecyclestage": ""}, False) for r in rows]
         self._upsert(cleared)  # failures here surface on the write that follows
 
     def _upsert(self, rows: list[_Row]) -> tuple[dict[str, SyncResult], dict[str, str | None]]:
@@ -425,23 +510,35 @@ class HubSpotConnector:
 
     def _upsert_batch(self, rows: list[_Row], results: dict[str, SyncResult],
                       stored: dict[str, str | None]) -> None:
+        """Each input carries its position as objectWriteTraceId: HubSpot then answers per
+        record (207 with `errors` for the invalid ones) and echoes the trace id on results.
+        Results are matched by it, never by the returned email, which after a merge can be
+        the surviving contact's own address rather than the one sent."""
         batch = UpsertBatch(inputs=[UpsertInput(id=r.email, id_property="email",
-                                                properties=r.props) for r in rows])
+                                                object_write_trace_id=str(n), properties=r.props)
+                                    for n, r in enumerate(rows)])
         try:
             data = self._io.call("batch upsert", self._batch.upsert_with_http_info, batch)
         except API_ERRORS as exc:
             self._isolate_failures(rows, exc, results, stored)
             return
         for item in data.results:
-            email = (item.properties.get("email") or "").lower()
-            results[email] = SyncResult(email=email, ok=True, record_id=item.id)
-            stored[email] = item.properties.get("lifecyclestage")
+            row = _traced(rows, item.object_write_trace_id)
+            if row is not None:
+                results[row.email] = SyncResult(email=row.email, ok=True, record_id=item.id)
+                stored[row.email] = item.properties.get("lifecyclestage")
         batch_errors = getattr(data, "errors", None) or []
-        reason = "; ".join(e.message for e in batch_errors) or "no result returned"
+        for error in batch_errors:
+            details = _property_details({"message": error.message or ""})
+            for trace in (error.context or {}).get("objectWriteTraceId", []):
+                row = _traced(rows, trace)
+                if row is not None:
+                    results[row.email] = _rejected(row, details, error.category or "BATCH_ERROR",
+                                                   error.message or "")
         for row in rows:
             if row.email not in results:
                 results[row.email] = _failure(row.email, "BATCH_ERROR",
-                                              f"{row.email}: {reason}", retryable=True)
+                                              f"{row.email}: no result returned", retryable=True)
 
     def _isolate_failures(self, rows: list[_Row], exc: Any, results: dict[str, SyncResult],
                           stored: dict[str, str | None]) -> None:
@@ -461,11 +558,7 @@ class HubSpotConnector:
             self._upsert_batch(rows[half:], results, stored)
             return
         for row in guilty or rows:
-            mine = [d for d in details if _implicates(d, row)] or details
-            results[row.email] = _failure(
-                row.email, mine[0].get("error", category),
-                "; ".join(f"{row.email}: property {d['name']} rejected with "
-                          f"{d.get('error')}: {d.get('message')}" for d in mine))
+            results[row.email] = _rejected(row, details, category, body.get("message", ""))
         rest = [r for r in rows if r not in guilty] if guilty else []
         if rest:
             self._upsert_batch(rest, results, stored)
@@ -516,39 +609,87 @@ class HubSpotConnector:
                 after = page.paging.next.after
         return out
 
-    def contact_email(self, record_id: str, archived: bool = False) -> str | None:
-        """The email of contact `record_id` (archived: a deleted or merged-away one), or None
-        when HubSpot has no such contact. Webhooks name contacts by id only."""
+    def contact_emails(self, record_ids: list[str], archived: bool = False) -> dict[str, str | None]:
+        """{id: email or None} for contacts by id, 100 per batch/read call (archived: deleted or
+        merged-away ones). Webhooks name contacts by id only, and HubSpot waits 5 s for an
+        answer: one call per delivery, not one per contact."""
+        out: dict[str, str | None] = dict.fromkeys(record_ids)
+        for start in range(0, len(record_ids), BATCH_SIZE):
+            chunk = record_ids[start:start + BATCH_SIZE]
+            request = BatchReadInputSimplePublicObjectId(
+                inputs=[SimplePublicObjectId(id=i) for i in chunk], properties=["email"],
+                properties_with_history=[])
+            try:
+                data = self._io.call("read contacts", self._batch.read_with_http_info, request,
+                                     archived=archived)
+            except API_ERRORS as exc:
+                raise VendorError(VENDOR, f"HTTP_{exc.status}", "reading contacts",
+                                  retryable=False) from None
+            for item in data.results:
+                out[str(item.id)] = (item.properties or {}).get("email") or None
+        return out
+
+    def gdpr_delete(self, email: str) -> None:
+        """Erases the contact for good (GDPR delete, by email); an email HubSpot does not know
+        is blocklisted so it cannot be re-created. Answers 204 either way."""
         try:
-            contact = self._io.call("read contact", self._basic.get_by_id_with_http_info,
-                                    record_id, properties=["email"], archived=archived)
+            self._io.call("GDPR-delete contact", self._basic.purge_with_http_info,
+                          PublicGdprDeleteInput(object_id=email.strip().lower(), id_property="email"))
         except API_ERRORS as exc:
-            if exc.status in (400, 404):
-                return None
-            raise VendorError(VENDOR, f"HTTP_{exc.status}", f"reading contact {record_id}",
-                              retryable=False) from None
-        return (contact.properties or {}).get("email") or None
+            raise VendorError(VENDOR, f"HTTP_{exc.status}", "GDPR delete refused",
+                              retryable=exc.status in (429, 500, 502, 503, 504)) from None
 
     # ---- tasks and schema ----------------------------------------------------------------
     def create_task(self, task: OwnerTask) -> str:
-        """A HubSpot task on the contact, found by email unless the task names its id. Not
-        idempotent: a retry after a lost response can create a second task."""
-        if task.record_id is None:
-            task = task.model_copy(update={"record_id": self._contact_id(task.email)})
+        """A HubSpot task on the contact. HubSpot's create is not idempotent, so a keyed task
+        is first looked for among the contact's tasks (associations are read with the contact,
+        not through search, which lags writes), and the create itself is tried once: a failed
+        try fails the activity, whose retry looks again before creating."""
+        email = task.email.strip().lower()
+        try:
+            contact = self._io.call("find contact", self._basic.get_by_id_with_http_info,
+                                    email, id_property="email", properties=["email"],
+                                    associations=["tasks"] if task.key else None)
+        except API_ERRORS as exc:
+            raise VendorError(VENDOR, "CONTACT_NOT_FOUND" if exc.status == 404 else
+                              f"HTTP_{exc.status}", f"no HubSpot contact for {email}",
+                              retryable=False) from None
+        props = {"hs_task_subject": task.subject, "hs_task_body": task.body,
+                 "hs_task_status": "NOT_STARTED", "hs_task_type": "TODO",
+                 "hs_timestamp": str(_ms(task.due_at or datetime.now(UTC)))}
+        if task.owner_id:
+            props["hubspot_owner_id"] = task.owner_id
+        if task.key:
+            found = self._task_with_key(contact, task.key)
+            if found is not None:
+                return found
+            props[TASK_KEY["name"]] = task.key
+        link = PublicAssociationsForObject(
+            to=PublicObjectId(id=contact.id),
+            types=[AssociationSpec(association_category="HUBSPOT_DEFINED",
+                                   association_type_id=TASK_TO_CONTACT)])
         try:
             made = self._io.call("create task", self._tasks.create_with_http_info,
-                                 _task_input(task))
+                                 SimplePublicObjectInputForCreate(properties=props,
+                                                                  associations=[link]),
+                                 attempts=1 if task.key else None)
         except API_ERRORS as exc:
             body = _error_body(exc)
+            if task.key and TASK_KEY["name"] in str(body.get("message", "")):
+                log.warning("hubspot: the task property %s is missing (run `leadflow setup "
+                            "hubspot`); the task is created without its key, so a retry may "
+                            "duplicate it", TASK_KEY["name"])
+                return self.create_task(task.model_copy(update={"key": None}))
             raise VendorError(VENDOR, body.get("category", f"HTTP_{exc.status}"),
-                              f"task for {task.email}: {body.get('message', exc.reason)}",
+                              f"task for {email}: {body.get('message', exc.reason)}",
                               retryable=False) from None
         return str(made.id)
 
     def create_tasks(self, tasks: list[OwnerTask]) -> list[SyncResult]:
         """`POST /crm/v3/objects/tasks/batch/create`, 100 tasks a request, each associated to
-        its contact's id (tasks naming no id are looked up first). HubSpot refuses a batch as a
-        whole: a refused batch is retried task by task, so only the tasks at fault fail."""
+        the contact id its task names and carrying its leadflow key. HubSpot refuses a batch as
+        a whole: a refused batch goes task by task through create_task, so only the tasks at
+        fault fail."""
         results: list[SyncResult] = []
         for start in range(0, len(tasks), BATCH_SIZE):
             results += self._create_task_batch(tasks[start:start + BATCH_SIZE])
@@ -560,12 +701,8 @@ class HubSpotConnector:
         try:
             data = self._io.call("batch create tasks", self._task_batch.create_with_http_info,
                                  batch)
-        except API_ERRORS as exc:
-            if len(tasks) > 1:
-                return [r for t in tasks for r in self._create_task_batch([t])]
-            body = _error_body(exc)
-            return [_failure(tasks[0].email, body.get("category", f"HTTP_{exc.status}"),
-                             f"task for {tasks[0].email}: {body.get('message', exc.reason)}")]
+        except API_ERRORS:  # refused as a whole: each task the single, key-checking way
+            return [self._one_task(t) for t in tasks]
         # HubSpot does not promise the order of batch results: match them by what was sent.
         waiting: dict[tuple[str, ...], list[int]] = {}
         for i, task in enumerate(batch.inputs):
@@ -579,33 +716,90 @@ class HubSpotConnector:
                 _failure(t.email, "BATCH_ERROR", f"task for {t.email}: no result returned",
                          retryable=True) for t, i in zip(tasks, ids, strict=True)]
 
-    def _contact_id(self, email: str) -> str:
-        email = email.strip().lower()
+    def _one_task(self, task: OwnerTask) -> SyncResult:
         try:
-            contact = self._io.call("find contact", self._basic.get_by_id_with_http_info,
-                                    email, id_property="email", properties=["email"])
-        except API_ERRORS as exc:
-            raise VendorError(VENDOR, "CONTACT_NOT_FOUND" if exc.status == 404 else
-                              f"HTTP_{exc.status}", f"no HubSpot contact for {email}",
-                              retryable=False) from None
-        return str(contact.id)
+            return SyncResult(email=task.email, ok=True, record_id=self.create_task(task))
+        except VendorError as exc:
+            return _failure(task.email, exc.code, str(exc), retryable=exc.retryable)
+
+    def _task_with_key(self, contact: Any, key: str) -> str | None:
+        linked = (contact.associations or {}).get("tasks")
+        ids = [a.id for a in (linked.results if linked else [])]
+        for start in range(0, len(ids), BATCH_SIZE):
+            read = TaskBatchRead(
+                inputs=[TaskId(id=i) for i in ids[start:start + BATCH_SIZE]],
+                properties=[TASK_KEY["name"]], properties_with_history=[])
+            page = self._io.call("read tasks", self._task_batch.read_with_http_info, read)
+            for found in page.results:
+                if (found.properties or {}).get(TASK_KEY["name"]) == key:
+                    return str(found.id)
+        return None
 
     def provision(self) -> list[str]:
-        """Create leadflow's property group and custom contact properties if missing."""
-        report = [self._ensure("group", GROUP["name"], self._groups.get_by_name_with_http_info,
-                               self._groups.create_with_http_info,
-                               PropertyGroupCreate(name=GROUP["name"], label=GROUP["label"],
-                                                   display_order=-1))]
-        for spec in CUSTOM_PROPERTIES:
-            create = PropertyCreate(group_name=GROUP["name"], form_field=False, **spec)
-            report.append(self._ensure("property", spec["name"],
-                                       self._props.get_by_name_with_http_info,
-                                       self._props.create_with_http_info, create))
+        """Create leadflow's property groups and custom contact and task properties if missing."""
+        report = []
+        for object_type, specs in (("contacts", CUSTOM_PROPERTIES), ("tasks", [TASK_KEY])):
+            report.append(self._ensure(
+                object_type, "group", GROUP["name"], self._groups.get_by_name_with_http_info,
+                self._groups.create_with_http_info,
+                PropertyGroupCreate(name=GROUP["name"], label=GROUP["label"], display_order=-1)))
+            for spec in specs:
+                create = PropertyCreate(group_name=GROUP["name"], form_field=False, **spec)
+                report.append(self._ensure(object_type, "property", spec["name"],
+                                           self._props.get_by_name_with_http_info,
+                                           self._props.create_with_http_info, create))
         return report
 
-    def _ensure(self, kind: str, name: str, get: Callable, create: Callable, body: Any) -> str:
+    def doctor(self) -> list[Finding]:
+        """Read-only proof that the token works and reaches what leadflow uses: the contact
+        search and owners (a private app lacking a scope gets 403 there) and leadflow's custom
+        contact properties with their types."""
+        def check(name: str, probe: Callable[[], str]) -> Finding:
+            try:
+                return Finding(vendor=VENDOR, check=name, status="ok", detail=probe())
+            except VendorError as exc:
+                return Finding(vendor=VENDOR, check=name, status="failed", detail=str(exc))
+            except API_ERRORS as exc:
+                body = _error_body(exc)
+                return Finding(vendor=VENDOR, check=name, status="failed",
+                               detail=f"HTTP {exc.status} {body.get('category', '')}: "
+                                      f"{body.get('message', exc.reason)}")
+
+        def search() -> str:
+            return f"{self.count_changed(datetime(2000, 1, 1, tzinfo=UTC))} contacts searchable"
+
+        def owners() -> str:
+            self._io.call("owners", self._owners.get_page_with_http_info, limit=1)
+            return "owners readable"
+
+        def prop(spec: dict[str, str]) -> Callable[[], str]:
+            def probe() -> str:
+                try:
+                    found = self._io.call(f"read property {spec['name']}",
+                                          self._props.get_by_name_with_http_info, "contacts",
+                                          spec["name"])
+                except API_ERRORS as exc:
+                    if exc.status == 404:
+                        raise VendorError(VENDOR, "MISSING_PROPERTY", f"contact property "
+                                          f"{spec['name']} does not exist: run `leadflow setup "
+                                          "hubspot`", retryable=False) from None
+                    raise
+                if found.type != spec["type"]:
+                    raise VendorError(VENDOR, "WRONG_TYPE", f"contact property {spec['name']} "
+                                      f"is {found.type}, leadflow writes {spec['type']}",
+                                      retryable=False)
+                return f"{spec['name']} ({found.type})"
+            return probe
+
+        return [check("token and contact search (crm.objects.contacts.read)", search),
+                check("owners (crm.objects.owners.read)", owners),
+                *(check(f"property {p['name']}", prop(p)) for p in CUSTOM_PROPERTIES)]
+
+    def _ensure(self, object_type: str, kind: str, name: str, get: Callable, create: Callable,
+                body: Any) -> str:
+        kind = kind if object_type == "contacts" else f"{object_type[:-1]} {kind}"  # task group
         try:
-            found = self._io.call(f"read {kind} {name}", get, "contacts", name)
+            found = self._io.call(f"read {kind} {name}", get, object_type, name)
         except API_ERRORS as exc:
             if exc.status != 404:
                 raise VendorError(VENDOR, f"HTTP_{exc.status}", f"reading {kind} {name}",
@@ -616,7 +810,7 @@ class HubSpotConnector:
                 return f"{kind} {name}: found with type {found.type}, expected {wanted}"
             return f"{kind} {name}: found"
         try:
-            self._io.call(f"create {kind} {name}", create, "contacts", body)
+            self._io.call(f"create {kind} {name}", create, object_type, body)
         except API_ERRORS as exc:
             if exc.status == 409:  # created meanwhile by another worker
                 return f"{kind} {name}: found"
@@ -632,6 +826,8 @@ def _task_input(task: OwnerTask, shape: Any = SimplePublicObjectInputForCreate) 
              "hs_timestamp": str(_ms(task.due_at or datetime.now(UTC)))}
     if task.owner_id:
         props["hubspot_owner_id"] = task.owner_id
+    if task.key:
+        props[TASK_KEY["name"]] = task.key
     link = PublicAssociationsForObject(
         to=PublicObjectId(id=task.record_id),
         types=[AssociationSpec(association_category="HUBSPOT_DEFINED",
@@ -641,7 +837,7 @@ def _task_input(task: OwnerTask, shape: Any = SimplePublicObjectInputForCreate) 
 
 def _task_key(props: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(str(props.get(k) or "") for k in ("hs_task_subject", "hs_task_body",
-                                                   "hubspot_owner_id"))
+                                                   "hubspot_owner_id", TASK_KEY["name"]))
 
 
 def _ms(moment: datetime) -> int:

@@ -2,14 +2,16 @@
 
 Login: simple-salesforce builds every login URL as `https://{domain}.salesforce.com/...`, so it
 cannot log in to a My Domain-less custom host or a local emulator. The connector therefore runs
-the OAuth 2.0 username-password flow itself (`POST {login_url}/services/oauth2/token`) and hands
-the token to `Salesforce(instance_url=..., session_id=..., session=...)`. Such a client cannot
-refresh itself, so the connector logs in again once when a call fails with INVALID_SESSION_ID;
-with a bare session id (no credentials) that failure is a non-retryable VendorError.
+the OAuth 2.0 flow itself (`POST {login_url}/services/oauth2/token`: JWT bearer, client
+credentials, or the username-password flow Salesforce is retiring) and hands the token to
+`Salesforce(instance_url=..., session_id=..., session=...)`. Such a client cannot refresh
+itself, so the connector logs in again once when a call fails with INVALID_SESSION_ID; with a
+bare session id (no credentials) that failure is a non-retryable VendorError.
 
 Deploying the custom fields: Salesforce creates fields only through the Metadata API, not the
 REST API the connector uses. `provision()` reports what the org still lacks, and
-`metadata_xml(directory)` writes a `package.xml` plus `objects/Lead.object` that an admin
+`metadata_xml(directory)` writes a `package.xml` plus `objects/Lead.object` and
+`objects/Activity.object` (the Task key field) that an admin
 deploys (`sf project deploy start --metadata-dir DIR`, or Workbench > Migration > Deploy).
 """
 
@@ -28,9 +30,10 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 from xml.sax.saxutils import escape
 
+import jwt
 import requests
 from pydantic import SecretStr
-from simple_salesforce import Salesforce, SFType
+from simple_salesforce import Salesforce, SFType, format_soql
 from simple_salesforce.exceptions import (
     SalesforceError,
     SalesforceExpiredSession,
@@ -42,6 +45,7 @@ from config.settings import Settings
 from connectors.base import (
     ChangedPage,
     ChangedRecord,
+    Finding,
     LeadSnapshot,
     Owner,
     OwnerTask,
@@ -68,6 +72,8 @@ READ_FIELDS = ("Id", "Email", KEY_FIELD, "Status", "Lead_Stage__c", "Lead_Score_
                "MasterRecordId", "SystemModstamp")
 # Per-record codes that another attempt can fix; everything else is the record's own fault.
 RETRYABLE_RECORD_CODES = {"UNABLE_TO_LOCK_ROW"}
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+KNOWN_KEYS_MAX = 100_000  # keys this process saw land; beyond that it forgets and asks again
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,9 @@ class CustomField:
     external_id: bool = False
 
 
+# On Task (an Activity field, deployed on Activity): the owner task's key, checked before a create.
+TASK_KEY_FIELD = "Leadflow_Task_Key__c"
+TASK_KEY = CustomField(TASK_KEY_FIELD, "Leadflow Task Key", "Text", 255)
 CUSTOM_FIELDS = (
     CustomField(KEY_FIELD, "Leadflow Key", "Text", 255, external_id=True),
     CustomField("Lead_Stage__c", "Lead Stage", "Text", 80),
@@ -114,6 +123,7 @@ class SalesforceConnector:
         security_token: str = "",
         client_id: str | None = None,
         client_secret: str | None = None,
+        private_key: str | None = None,
         instance_url: str | None = None,
         session_id: str | None = None,
         ca_bundle: str | None = None,
@@ -122,18 +132,26 @@ class SalesforceConnector:
         max_wait_s: float = 25.0,
         api_reserve: float = 0.02,
         timeout_s: float = 30.0,
+        assignment_rules: bool = False,
+        limit_probe_s: float = 30.0,
     ) -> None:
         self.stage_fields = {k: dict(v) for k, v in stage_fields.items()}
         self._login_url = login_url.rstrip("/")
         self._creds = (username, password, security_token, client_id, client_secret)
-        self._can_login = all(c is not None for c in (username, password, client_id,
-                                                      client_secret))
+        self._private_key = private_key
+        self.flow = _flow(username, password, client_id, client_secret, private_key)
+        self._can_login = self.flow is not None
         if not self._can_login and not (instance_url and session_id):
-            raise VendorError(self.name, "CONFIG", "need username, password, client id and "
-                              "secret, or an instance URL and session id", retryable=False)
+            raise VendorError(self.name, "CONFIG", "need a client id with a private key and "
+                              "username (JWT bearer), a client secret (client credentials) or a "
+                              "username, password and secret (password flow), or an instance "
+                              "URL and session id", retryable=False)
         self._direct = (instance_url, session_id)
         self.max_attempts, self.backoff_s, self.max_wait_s = max_attempts, backoff_s, max_wait_s
         self.api_reserve, self.timeout_s = api_reserve, timeout_s
+        # True: the org's active Lead assignment rule may reassign leads leadflow routed.
+        self.assignment_rules = assignment_rules
+        self.limit_probe_s = limit_probe_s
         self.session = requests.Session()
         if ca_bundle:
             # REQUESTS_CA_BUNDLE in the environment would otherwise override `verify`.
@@ -141,9 +159,12 @@ class SalesforceConnector:
             self.session.verify = ca_bundle
         self.session.hooks["response"].append(self._observe)
         self.api_usage: tuple[int, int] | None = None
+        self._usage_seen_at = 0.0  # time.monotonic() of the last Sforce-Limit-Info
         self._retry_after: float | None = None
         self._sf: Salesforce | None = None
         self._login_lock = threading.Lock()
+        # Keys known to be on a Lead already: no adoption query for them (one per batch else).
+        self._known_keys: set[str] = set()
 
     @classmethod
     def from_settings(
@@ -160,9 +181,12 @@ class SalesforceConnector:
             security_token=secret(settings.salesforce_security_token) or "",
             client_id=settings.salesforce_client_id,
             client_secret=secret(settings.salesforce_client_secret),
+            private_key=(settings.salesforce_private_key_file.read_text()
+                         if settings.salesforce_private_key_file else None),
             instance_url=settings.salesforce_instance_url,
             session_id=secret(settings.salesforce_session_id),
             ca_bundle=settings.salesforce_ca_bundle,
+            assignment_rules=settings.salesforce_assignment_rules,
         )
 
     def __repr__(self) -> str:
@@ -171,13 +195,46 @@ class SalesforceConnector:
     # --- the Connector protocol ----------------------------------------------------------
 
     def upsert_leads(self, leads: list[LeadSnapshot]) -> list[SyncResult]:
-        """One sObject Collections upsert per 200 leads; results in input order."""
+        """One sObject Collections upsert per 200 leads; results in input order.
+
+        A collections request may name one external id value only once, so the same lead
+        twice in `leads` is written once, with its later snapshot; both get that result.
+        """
+        latest = {lead.email.strip().lower(): i for i, lead in enumerate(leads)}
+        unique = sorted(latest.values())
         results: list[SyncResult | None] = [None] * len(leads)
         budget = _Budget(self.max_wait_s)
-        for start in range(0, len(leads), COLLECTION_LIMIT):
+        for start in range(0, len(unique), COLLECTION_LIMIT):
             chunk = [(i, leads[i], self._record(leads[i]))
-                     for i in range(start, min(start + COLLECTION_LIMIT, len(leads)))]
-            self._upsert_chunk(chunk, results, budget)
+                     for i in unique[start:start + COLLECTION_LIMIT]]
+            existing = self._adopt(chunk, budget)
+            for _, _, rec in chunk:
+                if rec[KEY_FIELD] in existing:
+                    # Leave the Email as the org has it: changing even its case is an edit the
+                    # duplicate rule looks at, and the key already says who this is.
+                    del rec["Email"]
+                else:
+                    # Required on insert only: never overwrite a name a person typed.
+                    rec.setdefault("LastName", PLACEHOLDER)
+                    rec.setdefault("Company", PLACEHOLDER)
+            # Salesforce runs the active Lead assignment rule on every API create and update
+            # unless told not to (REST API Developer Guide, "Assignment Rule Header"), and the
+            # rule overwrites OwnerId. leadflow lets it run only on a new Lead it gives no
+            # owner (the org routes what leadflow does not); where leadflow sets the owner, or
+            # a person already did, the write says `Sforce-Auto-Assign: FALSE`. One request
+            # per header value. SALESFORCE_ASSIGNMENT_RULES=true lets the rule run on every write.
+            ruled = [c for c in chunk if self.assignment_rules
+                     or ("OwnerId" not in c[2] and c[2][KEY_FIELD] not in existing)]
+            kept = [c for c in chunk if c not in ruled]
+            for group, assign in ((kept, False), (ruled, True)):
+                if group:
+                    self._upsert_chunk(group, results, budget, _headers(auto_assign=assign))
+        for i, lead in enumerate(leads):
+            written = results[latest[lead.email.strip().lower()]]
+            assert written is not None
+            results[i] = written.model_copy(update={"email": lead.email})
+            if written.ok:
+                self._remember(lead.email.strip().lower())
         return [r for r in results if r is not None]
 
     def changed_since(
@@ -190,7 +247,15 @@ class SalesforceConnector:
         """
         budget = _Budget(self.max_wait_s)
         if cursor:
-            page = self._call(budget, lambda sf: sf.query_more(cursor, identifier_is_url=True))
+            try:
+                page = self._call(budget, lambda sf: sf.query_more(cursor, identifier_is_url=True))
+            except VendorError as exc:
+                if exc.code != "INVALID_QUERY_LOCATOR":
+                    raise
+                # Query locators expire (two days); a backfill resuming later reads its
+                # window again from the start: records read twice are applied idempotently.
+                log.info("salesforce: query cursor expired, restarting the window")
+                return self.changed_since(since, until, None)
         else:
             soql = (f"SELECT {', '.join(READ_FIELDS)} FROM Lead WHERE SystemModstamp > "
                     f"{_soql_time(since, math.floor)}")
@@ -208,20 +273,58 @@ class SalesforceConnector:
                       active=bool(r["IsActive"])) for r in rows["records"]]
 
     def create_task(self, task: OwnerTask) -> str:
-        """A Task on the lead (WhoId), assigned to the task's owner or else the lead's owner."""
+        """A Task on the lead (WhoId), assigned to the task's owner or else the lead's owner.
+
+        The lead is found by SOQL, not by `sobjects/Lead/{key field}/{email}`: an email in the
+        URL answers 404 when its ending looks like a file format (the REST guide's example is
+        `.inc`). A converted Lead refuses new tasks, so the task goes on its Contact. A keyed task
+        is looked up by its key first (SOQL reads what is committed), inside the same retry as
+        the create, so a create whose answer was lost is found, not repeated.
+        """
         budget = _Budget(self.max_wait_s)
-        key = task.email.strip().lower()  # simple-salesforce URL-quotes it
+        key = task.email.strip().lower()
+        soql = (f"SELECT Id, OwnerId, IsConverted, ConvertedContactId FROM Lead "
+                f"WHERE {KEY_FIELD} = {_soql_string(key)}")
+        rows = self._call(budget, lambda sf: sf.query(soql))["records"]
+        if not rows:
+            raise VendorError(self.name, "NOT_FOUND", f"no Salesforce lead for {task.email}",
+                              retryable=False)
+        lead = rows[0]
+        who = lead["ConvertedContactId"] if lead.get("IsConverted") else lead["Id"]
+        body = {"WhoId": who, "OwnerId": task.owner_id or lead["OwnerId"],
+                "Subject": task.subject[:255], "Description": task.body,
+                "Status": "Not Started", "Priority": "Normal"}
+        if task.due_at is not None:
+            body["ActivityDate"] = task.due_at.date().isoformat()
+        if task.key is not None:
+            body[TASK_KEY_FIELD] = task.key
+
+        def find_or_create(sf: Salesforce) -> str:
+            if task.key is not None:
+                rows = sf.query(f"SELECT Id FROM Task WHERE {TASK_KEY_FIELD} = "
+                                f"{_soql_string(task.key)} LIMIT 1")
+                if rows["records"]:
+                    return str(rows["records"][0]["Id"])
+            return str(_sobject(sf, "Task").create(body)["id"])
+
         try:
-            lead = self._call(budget, lambda sf: _sobject(sf, "Lead").get_by_custom_id(KEY_FIELD, key))
+            return self._call(budget, find_or_create)
         except VendorError as exc:
-            if exc.code in ("NOT_FOUND", "ENTITY_IS_DELETED"):
-                raise VendorError(self.name, exc.code, f"no Salesforce lead for {task.email}",
-                                  retryable=False) from exc
-            raise
-        body = _task_fields(task.model_copy(update={
-            "record_id": lead["Id"], "owner_id": task.owner_id or lead["OwnerId"]}))
-        created = self._call(budget, lambda sf: _sobject(sf, "Task").create(body))
-        return str(created["id"])
+            if task.key is None or TASK_KEY_FIELD not in str(exc):
+                raise
+        log.warning("salesforce: Task.%s is not deployed (see `leadflow setup salesforce`); the "
+                    "task is created without its key, so a retry may duplicate it", TASK_KEY_FIELD)
+        return self.create_task(task.model_copy(update={"key": None}))
+
+    def erase_lead(self, email: str) -> None:
+        """Deletes the Leads leadflow keyed with this email (Salesforce keeps a deleted record in
+        the Recycle Bin until it is emptied, 15 days at most). Leads leadflow did not key are left
+        to the org's own erasure process."""
+        budget = _Budget(self.max_wait_s)
+        soql = format_soql(f"SELECT Id FROM Lead WHERE {KEY_FIELD} = {{}}", email.strip().lower())
+        rows = self._call(budget, lambda sf: sf.query_all(soql))["records"]
+        for row in rows:
+            self._call(budget, partial(_delete_lead, lead_id=row["Id"]))
 
     def create_tasks(self, tasks: list[OwnerTask]) -> list[SyncResult]:
         """Tasks on Leads whose Id is known: one sObject Collections insert per 200 (WhoId = the
@@ -237,8 +340,13 @@ class SalesforceConnector:
             body = {"allOrNone": False,
                     "records": [{"attributes": {"type": "Task"}, **_task_fields(tasks[i])}
                                 for i in chunk]}
-            answer = self._call(budget, lambda sf, body=body: sf.restful(
-                "composite/sobjects", method="POST", json=body, timeout=self.timeout_s))
+            try:
+                answer = self._call(budget, lambda sf, body=body: sf.restful(
+                    "composite/sobjects", method="POST", json=body, timeout=self.timeout_s))
+            except VendorError:  # refused as a whole (e.g. the key field not deployed)
+                for i in chunk:
+                    results[i] = self._one_task(tasks[i])
+                continue
             for i, res in zip(chunk, answer, strict=True):
                 error = (res.get("errors") or [{}])[0]
                 results[i] = (SyncResult(email=tasks[i].email, ok=True, record_id=res["id"])
@@ -270,9 +378,88 @@ class SalesforceConnector:
         statuses = {p["value"] for p in fields.get("Status", {}).get("picklistValues", [])}
         wanted = sorted({v["Status"] for v in self.stage_fields.values() if "Status" in v})
         missing += [f"Lead.Status picklist value {s!r}" for s in wanted if s not in statuses]
+        task = self._call(_Budget(self.max_wait_s), lambda sf: _sobject(sf, "Task").describe())
+        if TASK_KEY_FIELD not in {f["name"] for f in task["fields"]}:
+            missing.append(f"Task.{TASK_KEY_FIELD} (Text, an Activity field)")
         return missing
 
+    def doctor(self) -> list[Finding]:
+        """Login, the fields leadflow writes, and the Lead query its adoption runs."""
+        def failed(check: str, detail: str) -> Finding:
+            return Finding(vendor=self.name, check=check, status="failed", detail=detail)
+
+        try:
+            missing = self.provision()
+        except VendorError as exc:
+            return [failed("login and Lead describe", str(exc))]
+        out = [Finding(vendor=self.name, check="login and Lead describe", status="ok",
+                       detail=f"logged in at {self._login_url}")]
+        if missing:
+            return out + [failed(f"field {m}", "deploy it: see `leadflow setup salesforce`")
+                          for m in missing]
+        out.append(Finding(vendor=self.name, check="Lead fields and Status values", status="ok",
+                           detail=", ".join(f.name for f in CUSTOM_FIELDS)))
+        try:
+            self._call(_Budget(self.max_wait_s), lambda sf: sf.query(
+                f"SELECT Id FROM Lead WHERE Email IN ('doctor@leadflow.invalid') "
+                f"AND {KEY_FIELD} = null"))
+        except VendorError as exc:
+            return out + [failed("Lead query by Email", str(exc))]
+        return out + [Finding(vendor=self.name, check="Lead query by Email", status="ok")]
+
     # --- upsert internals ------------------------------------------------------------------
+
+    def _adopt(self, chunk: list[tuple[int, LeadSnapshot, dict[str, Any]]],
+               budget: _Budget) -> set[str]:
+        """Put leadflow's key on Leads the org already holds for these emails; returns the keys
+        that are on a Lead now.
+
+        Reps, web-to-lead forms and imports create Leads without `Leadflow_Key__c`; upserting
+        by the key would insert a second Lead with the same Email, which the org's duplicate
+        rule refuses (DUPLICATES_DETECTED) or, without one, keeps as a duplicate. So one SOQL
+        query per batch finds Leads by Email; for every email that has no keyed Lead yet, the
+        oldest open (unconverted) one gets the key, and the upsert then updates it. Converted
+        Leads are not adopted: they are read-only and belong to the Contact they became.
+        """
+        wanted = {rec[KEY_FIELD] for _, _, rec in chunk}
+        keys = wanted - self._known_keys
+        if not keys:
+            return wanted
+        emails = ", ".join(_soql_string(k) for k in sorted(keys))
+        soql = (f"SELECT Id, Email, {KEY_FIELD}, IsConverted, CreatedDate FROM Lead "
+                f"WHERE Email IN ({emails}) ORDER BY CreatedDate")
+        rows = self._call(budget, lambda sf: sf.query_all(soql))["records"]
+        keyed = {str(r[KEY_FIELD]).lower() for r in rows if r.get(KEY_FIELD)}
+        adopt: dict[str, str] = {}
+        for row in rows:  # oldest first
+            email = (row.get("Email") or "").lower()
+            if (email in keys and email not in keyed and email not in adopt
+                    and not row.get(KEY_FIELD) and not row.get("IsConverted")):
+                adopt[email] = row["Id"]
+        existing = (wanted & self._known_keys) | keyed
+        if not adopt:
+            return existing
+        body = {"allOrNone": False, "records": [
+            {"attributes": {"type": "Lead"}, "Id": lead_id, KEY_FIELD: key}
+            for key, lead_id in adopt.items()]}
+        # Putting the key on a rep's Lead must not hand it to the assignment rule.
+        answer = self._call(budget, lambda sf: sf.restful(
+            "composite/sobjects", method="PATCH", json=body, timeout=self.timeout_s,
+            headers=_headers(auto_assign=False)))
+        for (key, lead_id), res in zip(adopt.items(), answer or [], strict=True):
+            if res.get("success"):
+                log.info("salesforce: adopted existing lead %s", lead_id)
+                existing.add(key)
+            else:
+                # The upsert that follows meets the same refusal and reports it per lead.
+                log.info("salesforce: could not adopt lead %s: %s", lead_id,
+                         (res.get("errors") or [{}])[0].get("statusCode"))
+        return existing
+
+    def _remember(self, key: str) -> None:
+        if len(self._known_keys) >= KNOWN_KEYS_MAX:
+            self._known_keys.clear()
+        self._known_keys.add(key)
 
     def _record(self, lead: LeadSnapshot) -> dict[str, Any]:
         record: dict[str, Any] = {"attributes": {"type": "Lead"},
@@ -281,8 +468,6 @@ class SalesforceConnector:
         for prop, field in PROPERTY_FIELDS.items():
             if lead.properties.get(prop):
                 record[field] = lead.properties[prop]
-        record.setdefault("LastName", PLACEHOLDER)
-        record.setdefault("Company", PLACEHOLDER)
         record.update(self.stage_fields.get(lead.stage, {}))
         record.update({
             "Lead_Stage__c": lead.stage,
@@ -297,13 +482,14 @@ class SalesforceConnector:
 
     def _upsert_chunk(
         self, pending: list[tuple[int, LeadSnapshot, dict[str, Any]]],
-        results: list[SyncResult | None], budget: _Budget,
+        results: list[SyncResult | None], budget: _Budget, headers: dict[str, str],
     ) -> None:
         attempt = 0
         while pending:
             body = {"allOrNone": False, "records": [rec for _, _, rec in pending]}
             try:
-                answer = self._call(budget, partial(self._send_upsert, body=body))
+                answer = self._call(budget, partial(self._send_upsert, body=body,
+                                                    headers=headers))
             except VendorError as exc:
                 pending = self._isolate_bad_field(exc, pending, results)
                 continue
@@ -325,8 +511,9 @@ class SalesforceConnector:
             else:
                 pending = []
 
-    def _send_upsert(self, sf: Salesforce, body: dict[str, Any]) -> Any:
-        return sf.restful(UPSERT_PATH, method="PATCH", json=body, timeout=self.timeout_s)
+    def _send_upsert(self, sf: Salesforce, body: dict[str, Any], headers: dict[str, str]) -> Any:
+        return sf.restful(UPSERT_PATH, method="PATCH", json=body, timeout=self.timeout_s,
+                          headers=headers)
 
     def _isolate_bad_field(
         self, exc: VendorError, pending: list[tuple[int, LeadSnapshot, dict[str, Any]]],
@@ -352,6 +539,9 @@ class SalesforceConnector:
 
     def _failure(self, lead: LeadSnapshot, error: Mapping[str, Any]) -> SyncResult:
         code = str(error.get("statusCode") or "UNKNOWN_EXCEPTION")
+        if code == "DUPLICATES_DETECTED":
+            return SyncResult(email=lead.email, ok=False, vendor_code=code, retryable=False,
+                              message=_duplicate_message(lead.email, error))
         fields = ", ".join(error.get("fields") or []) or "(record)"
         return SyncResult(
             email=lead.email, ok=False, vendor_code=code, retryable=code in RETRYABLE_RECORD_CODES,
@@ -372,10 +562,29 @@ class SalesforceConnector:
                                           session=self.session, version=API_VERSION)
             return self._sf
 
-    def _login(self) -> Salesforce:
+    def _grant(self) -> dict[str, str]:
+        """The token request of this connector's OAuth flow (Salesforce Help, "OAuth
+        Authorization Flows"): JWT bearer and client credentials for servers; the
+        username-password flow only for orgs that still allow it."""
         username, password, token, client_id, client_secret = self._creds
-        form = {"grant_type": "password", "client_id": client_id, "client_secret": client_secret,
-                "username": username, "password": f"{password}{token}"}
+        if self.flow == "jwt":
+            # "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration": iss is the
+            # connected app's consumer key, sub the user, aud the login host, RS256-signed,
+            # valid at most 3 minutes.
+            claims = {"iss": client_id, "sub": username, "aud": self._login_url,
+                      "exp": int(time.time()) + 180}
+            assertion = jwt.encode(claims, str(self._private_key), algorithm="RS256")
+            return {"grant_type": JWT_GRANT, "assertion": assertion}
+        if self.flow == "client_credentials":
+            return {"grant_type": "client_credentials", "client_id": str(client_id),
+                    "client_secret": str(client_secret)}
+        return {"grant_type": "password", "client_id": str(client_id),
+                "client_secret": str(client_secret), "username": str(username),
+                "password": f"{password}{token}"}
+
+    def _login(self) -> Salesforce:
+        username = self._creds[0] or f"client {self._creds[3]}"
+        form = self._grant()
         try:
             resp = self.session.post(f"{self._login_url}/services/oauth2/token", data=form,
                                      timeout=self.timeout_s)
@@ -410,8 +619,9 @@ class SalesforceConnector:
             except SalesforceError as exc:
                 last = _first_error(exc)
                 if not self._transient(exc, *last):
-                    raise VendorError(self.name, last[0], last[1],
-                                      retryable=last[0] == "REQUEST_LIMIT_EXCEEDED") from exc
+                    limited = last[0] == "REQUEST_LIMIT_EXCEEDED"
+                    raise VendorError(self.name, last[0], last[1], retryable=limited,
+                                      retry_after=self.limit_probe_s if limited else None) from exc
             except requests.RequestException as exc:
                 last = ("CONNECTION_ERROR", type(exc).__name__)
             delay = self._retry_after or self._backoff(attempt)
@@ -431,14 +641,22 @@ class SalesforceConnector:
 
     def _pace(self) -> None:
         """Stop before the org's daily API allowance is gone, leaving a reserve for the people
-        and other integrations sharing it; waiting seconds cannot help a 24-hour limit."""
+        and other integrations sharing it; waiting seconds cannot help a 24-hour limit.
+
+        The allowance is counted over the last 24 hours and calls are blocked "until usage for
+        the preceding 24 hours drops below the limit" (Salesforce Help, System Overview: API
+        Usage), so there is no reset time to wait for: once the usage seen is older than
+        `limit_probe_s`, one call goes through and its Sforce-Limit-Info says whether room is
+        back. Callers are told when the next probe is due (`retry_after`)."""
         if self.api_usage is None:
             return
         used, total = self.api_usage
         if total and used >= total * (1 - self.api_reserve):
-            raise VendorError(self.name, "REQUEST_LIMIT_EXCEEDED", f"holding back at api-usage "
-                              f"{used}/{total} to keep {self.api_reserve:.0%} in reserve",
-                              retryable=True)
+            wait = self.limit_probe_s - (time.monotonic() - self._usage_seen_at)
+            if wait > 0:
+                raise VendorError(self.name, "REQUEST_LIMIT_EXCEEDED", f"holding back at api-usage "
+                                  f"{used}/{total} to keep {self.api_reserve:.0%} in reserve",
+                                  retryable=True, retry_after=wait)
 
     def _backoff(self, attempt: int) -> float:
         return float(min(self.backoff_s * 2 ** (attempt - 1), 8.0))
@@ -448,9 +666,14 @@ class SalesforceConnector:
         usage = re.search(r"api-usage=(\d+)/(\d+)", resp.headers.get("Sforce-Limit-Info", ""))
         if usage:
             self.api_usage = (int(usage[1]), int(usage[2]))
+            self._usage_seen_at = time.monotonic()
         retry_after = resp.headers.get("Retry-After", "")
         if retry_after.isdigit():
             self._retry_after = float(retry_after)
+
+
+def _delete_lead(sf: Salesforce, lead_id: str) -> Any:
+    return _sobject(sf, "Lead").delete(lead_id)
 
 
 def _sobject(sf: Salesforce, name: str) -> SFType:
@@ -464,6 +687,8 @@ def _task_fields(task: OwnerTask) -> dict[str, Any]:
                               "Status": "Not Started", "Priority": "Normal"}
     if task.due_at is not None:
         fields["ActivityDate"] = task.due_at.date().isoformat()
+    if task.key is not None:
+        fields[TASK_KEY_FIELD] = task.key
     return fields
 
 
@@ -476,6 +701,40 @@ def _first_error(exc: SalesforceError) -> tuple[str, str]:
     if isinstance(exc, SalesforceResourceNotFound):
         return "NOT_FOUND", str(content)[:200]
     return f"HTTP_{exc.status}", str(content)[:200]
+
+
+def _flow(username: str | None, password: str | None, client_id: str | None,
+          client_secret: str | None, private_key: str | None) -> str | None:
+    """Which OAuth flow the configured credentials make: a private key means JWT bearer, a
+    password the username-password flow, a client secret alone client credentials."""
+    if client_id and private_key and username:
+        return "jwt"
+    if client_id and client_secret and username and password is not None:
+        return "password"
+    if client_id and client_secret and not username:
+        return "client_credentials"
+    return None
+
+
+def _headers(*, auto_assign: bool) -> dict[str, str]:
+    return {} if auto_assign else {"Sforce-Auto-Assign": "FALSE"}
+
+
+def _duplicate_message(email: str, error: Mapping[str, Any]) -> str:
+    """DUPLICATES_DETECTED after adoption: what is in the way and what a person can do."""
+    ids = [m["record"]["Id"]
+           for result in (error.get("duplicateResult") or {}).get("matchResults", [])
+           for m in result.get("matchRecords", []) if m.get("record", {}).get("Id")]
+    rule = (error.get("duplicateResult") or {}).get("duplicateRule", "a duplicate rule")
+    return (f"DUPLICATES_DETECTED: duplicate rule {rule} refused lead {email}: other Leads with this "
+            f"email exist ({', '.join(ids) or 'ids not given'}) that leadflow cannot adopt "
+            "(converted, or several open ones). Merge or delete the duplicates in Salesforce, "
+            "then send the lead `resync`.")
+
+
+def _soql_string(value: str) -> str:
+    """A SOQL string literal (SOQL and SOSL Reference, "Quoted String Escape Sequences")."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _json(resp: requests.Response) -> dict[str, Any]:
@@ -511,28 +770,33 @@ def _changed(row: Mapping[str, Any]) -> ChangedRecord | None:
 def metadata_xml(directory: str | Path) -> list[Path]:
     """Write a Metadata API deploy package adding leadflow's Lead fields; returns the files.
 
-    Layout: `package.xml` and `objects/Lead.object` (CustomField entries). Deploy with
+    Layout: `package.xml`, `objects/Lead.object` and `objects/Activity.object` (CustomField
+    entries; Task's custom fields are Activity fields). Deploy with
     `sf project deploy start --metadata-dir <directory>` or Workbench; then grant field-level
     security on the fields to the integration user's profile or permission set.
     """
     root = Path(directory)
     (root / "objects").mkdir(parents=True, exist_ok=True)
     members = "".join(f"        <members>Lead.{f.name}</members>\n" for f in CUSTOM_FIELDS)
+    members += f"        <members>Activity.{TASK_KEY.name}</members>\n"
     package = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<Package xmlns="http://soap.sforce.com/2006/04/metadata">\n'
         f"    <types>\n{members}        <name>CustomField</name>\n    </types>\n"
         f"    <version>{API_VERSION}</version>\n</Package>\n"
     )
-    obj = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">\n'
-        + "".join(_field_xml(f) for f in CUSTOM_FIELDS) + "</CustomObject>\n"
-    )
-    paths = [root / "package.xml", root / "objects" / "Lead.object"]
+    paths = [root / "package.xml", root / "objects" / "Lead.object",
+             root / "objects" / "Activity.object"]
     paths[0].write_text(package, encoding="utf-8")
-    paths[1].write_text(obj, encoding="utf-8")
+    paths[1].write_text(_object_xml(CUSTOM_FIELDS), encoding="utf-8")
+    paths[2].write_text(_object_xml((TASK_KEY,)), encoding="utf-8")
     return paths
+
+
+def _object_xml(fields: tuple[CustomField, ...]) -> str:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">\n'
+            + "".join(_field_xml(f) for f in fields) + "</CustomObject>\n")
 
 
 def _field_xml(f: CustomField) -> str:

@@ -72,12 +72,16 @@ class Faults:
     """Faults a test plants in an emulator: the next N requests fail with `status`, plus latency.
 
     `status=429` makes the emulator answer with its vendor's real rate-limit response.
+    `plant_lost` loses the answer instead: the request is carried out, then the caller gets a
+    gateway error, as when a response times out on its way back (the write happened anyway).
     """
 
     latency_s: float = 0.0
     fail_next: int = 0
     status: int = 503
     retry_after_s: int = 1
+    lose_next: int = 0
+    lose_path: str = ""  # only requests whose path contains this lose their answer
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def plant(self, count: int, status: int = 503, retry_after_s: int = 1) -> None:
@@ -92,6 +96,18 @@ class Faults:
             self.fail_next -= 1
             return self.status
 
+    def plant_lost(self, count: int, path_contains: str = "") -> None:
+        with self._lock:
+            self.lose_next, self.lose_path = count, path_contains
+
+    def take_lost(self, path: str) -> bool:
+        """Whether this carried-out request's answer is lost."""
+        with self._lock:
+            if self.lose_next <= 0 or self.lose_path not in path:
+                return False
+            self.lose_next -= 1
+            return True
+
     def clear(self) -> None:
         with self._lock:
-            self.fail_next, self.latency_s = 0, 0.0
+            self.fail_next, self.latency_s, self.lose_next = 0, 0.0, 0

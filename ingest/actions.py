@@ -33,7 +33,17 @@ class Delete:
     actor: str
 
 
-Action = Signal | Merge | Delete
+@dataclass(frozen=True)
+class Forget:
+    """The person is to be erased (GDPR), as `origin` (the vendor that erased them) asks."""
+
+    email: str
+    reason: str
+    actor: str
+    origin: str
+
+
+Action = Signal | Merge | Delete | Forget
 
 
 def lead_of(action: Action) -> str:

@@ -80,9 +80,24 @@ def verify_segment_first_event(key: str, given: str, first_event: Any) -> None:
                                             "(hex HMAC-SHA1 with SEGMENT_WEBHOOK_SECRET)")
 
 
+def public_uri(request: Request, public_url: str | None) -> str:
+    """The URI the sender called: behind a proxy, LEADFLOW_PUBLIC_URL plus the path and query
+    this server received (the proxy may change scheme, host and a path prefix, not the rest)."""
+    if not public_url:
+        return str(request.url)
+    query = f"?{request.url.query}" if request.url.query else ""
+    return f"{public_url.rstrip('/')}{request.url.path}{query}"
+
+
 def verify_hubspot(request: Request, raw: bytes, secret: SecretStr | None,
-                   now: float | None = None) -> None:
-    """X-HubSpot-Signature-v3 over method, full URI, body and X-HubSpot-Request-Timestamp."""
+                   public_url: str | None = None, now: float | None = None) -> None:
+    """X-HubSpot-Signature-v3 over method, full URI, body and X-HubSpot-Request-Timestamp.
+
+    HubSpot signs the URL it called (developers.hubspot.com/docs/api/webhooks/validating-requests:
+    the URI in the signed string "must exactly match the original request, including the
+    protocol"), which behind a TLS-terminating proxy is not the URL this server sees:
+    `public_url` (LEADFLOW_PUBLIC_URL) restores it.
+    """
     key = _secret(secret, "HUBSPOT_CLIENT_SECRET")
     signature = request.headers.get("x-hubspot-signature-v3", "")
     stamp = request.headers.get("x-hubspot-request-timestamp", "")
@@ -99,10 +114,13 @@ def verify_hubspot(request: Request, raw: bytes, secret: SecretStr | None,
         body = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise unauthorized("bad-signature", "the body is not UTF-8, so it cannot be HubSpot's") from None
-    if not verify_v3(key, request.method, str(request.url), body, stamp, signature, now=current,
+    uri = public_uri(request, public_url)
+    if not verify_v3(key, request.method, uri, body, stamp, signature, now=current,
                      max_age=HUBSPOT_MAX_AGE_S):
+        hint = "" if public_url else "; behind a proxy, set LEADFLOW_PUBLIC_URL"
         raise unauthorized("bad-signature", "X-HubSpot-Signature-v3 does not match this request "
-                                            "(method, URI, body, timestamp) and HUBSPOT_CLIENT_SECRET")
+                                            f"({request.method} {uri}, body, timestamp) and "
+                                            f"HUBSPOT_CLIENT_SECRET{hint}")
 
 
 def verify_salesforce(request: Request, raw: bytes, secret: SecretStr | None) -> None:

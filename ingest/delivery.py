@@ -20,8 +20,11 @@ from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from config.settings import Settings
 from config.temporal import connect
-from ingest.actions import Action, Delete, Merge, Signal, lead_of
+from ingest.actions import Action, Delete, Forget, Merge, Plan, Signal, lead_of
 from ingest.metrics import IngestMetrics
+from ingest.models import Skipped
+from privacy.converter import encryption_keys, key_store
+from privacy.erasure import Eraser, eraser
 from workflows.lead_client import LeadClient
 
 log = logging.getLogger("leadflow.ingest")
@@ -43,6 +46,9 @@ class Delivery:
         self.settings, self.metrics = settings, metrics
         self._client: Client | None = None
         self._lock = asyncio.Lock()
+        # Erasure and tombstones need the key store: only with LEADFLOW_ENCRYPTION_KEYS set.
+        self._store = key_store(settings) if encryption_keys(settings) is not None else None
+        self._eraser: Eraser | None = None
 
     async def _leads(self) -> LeadClient:
         async with self._lock:
@@ -50,6 +56,30 @@ class Delivery:
                 # Lazy: the service starts (and answers 503) while Temporal is still down.
                 self._client = await connect(self.settings, retry_config=RETRY, lazy=True)
         return LeadClient(self._client, self.settings.task_queue, self.settings.playbook)
+
+    async def screen(self, plan: Plan) -> Plan:
+        """Moves every action for a forgotten email into `skipped`: it must never come back."""
+        if self._store is None:
+            return plan
+        store, kept, skipped = self._store, [], list(plan.skipped)
+        for action in plan.actions:
+            emails = [action.merged_email, action.survivor_email] if isinstance(action, Merge) \
+                else [action.email]
+            if not isinstance(action, Forget) and await store.forgotten(emails):
+                ref = action.event.event_id if isinstance(action, Signal) else type(action).__name__.lower()
+                skipped.append(Skipped(ref=ref, reason="forgotten"))
+            else:
+                kept.append(action)
+        return Plan(actions=kept, skipped=skipped)
+
+    async def recorded_emails(self, vendor: str, record_ids: list[int]) -> dict[int, str]:
+        """Emails of vendor records leadflow synced (kept sealed in the key store), for a vendor
+        that no longer answers for them (HubSpot after a GDPR delete)."""
+        if self._store is None or not record_ids:
+            return {}
+        store = self._store
+        found = {rid: await store.call(store.email_of_record, vendor, str(rid)) for rid in record_ids}
+        return {rid: email for rid, email in found.items() if email}
 
     async def healthy(self) -> bool:
         try:
@@ -93,22 +123,29 @@ class Delivery:
                 # No such lead, or it already closed: a redelivered merge or deletion.
                 self.metrics.actions.labels(source, f"{operation}-no-lead").inc()
                 return
-            log.warning("Temporal refused %s for %s: %s (%s)", operation, lead_of(action),
-                        exc.message, exc.status.name if exc.status else "?")
+            # No email here: logs at INFO and above never name a person.
+            log.warning("Temporal refused %s: %s (%s)", operation, exc.message,
+                        exc.status.name if exc.status else "?")
             raise TemporalUnavailable(exc.message) from None
         except RuntimeError as exc:  # no connection could be made at all
             raise TemporalUnavailable(str(exc)) from None
         self.metrics.signal_latency.labels(operation).observe(time.perf_counter() - started)
         self.metrics.actions.labels(source, operation).inc()
 
-    @staticmethod
-    async def _call(leads: LeadClient, action: Action) -> None:
+    async def _call(self, leads: LeadClient, action: Action) -> None:
         if isinstance(action, Signal):
             await leads.send_event(action.email, action.event)
         elif isinstance(action, Merge):
             await leads.merge(action.merged_email, action.survivor_email, action.actor)
         elif isinstance(action, Delete):
             await leads.delete(action.email, action.reason, action.actor)
+        elif isinstance(action, Forget):
+            if self._store is None:  # no key store: the best leadflow can do is close the lead
+                await leads.delete(action.email, action.reason, action.actor)
+                return
+            if self._eraser is None:
+                self._eraser = eraser(leads.client, self.settings, self._store, close_timeout=5.0)
+            await self._eraser.forget(action.email, action.actor, action.reason, origin=action.origin)
 
     async def close(self) -> None:
         """Lets go of the Temporal client while the loop still runs (sdk-python#300)."""

@@ -10,7 +10,6 @@ from connectors.base import VendorError
 from connectors.hubspot import HubSpotConnector
 
 log = logging.getLogger("leadflow.ingest")
-CONCURRENT_READS = 8
 MAX_WAIT_S = 2.0
 
 
@@ -36,21 +35,20 @@ class HubSpotContacts:
         return self._built
 
     async def emails(self, wanted: set[tuple[int, bool]]) -> dict[tuple[int, bool], str | None]:
-        """{(objectId, archived): email or None} for every contact asked for."""
-        gate = asyncio.Semaphore(CONCURRENT_READS)
+        """{(objectId, archived): email or None} for every contact asked for: one batch/read
+        call for live contacts and one for archived ones (per 100)."""
         try:
             connector = self._connector()
         except VendorError as exc:
             raise HubSpotUnavailable(str(exc)) from None
-
-        async def read(object_id: int, archived: bool) -> str | None:
-            async with gate:
-                return await asyncio.to_thread(connector.contact_email, str(object_id), archived)
-
-        keys = sorted(wanted)
+        out: dict[tuple[int, bool], str | None] = {}
         try:
-            found = await asyncio.gather(*(read(*key) for key in keys))
+            for archived in (False, True):
+                ids = sorted(str(oid) for oid, arch in wanted if arch == archived)
+                if ids:
+                    found = await asyncio.to_thread(connector.contact_emails, ids, archived)
+                    out.update({(int(i), archived): email for i, email in found.items()})
         except VendorError as exc:
             log.warning("HubSpot contact lookup failed: %s", exc)
             raise HubSpotUnavailable(str(exc)) from None
-        return dict(zip(keys, found, strict=True))
+        return out

@@ -108,6 +108,9 @@ class SalesforceLeadChange(BaseModel):
     IsConverted: bool = False
     ConvertedContactId: str | None = Field(None, max_length=18)
     IsDeleted: bool = False
+    # The person asked to be forgotten: the flow sends the Lead's Individual.ShouldForget
+    # ("Forget this Individual", Salesforce's GDPR flag) with the deletion (docs/salesforce-flow.md).
+    ShouldForget: bool = False
     MasterRecordId: str | None = Field(None, max_length=18)
     MasterRecordEmail: str | None = Field(None, max_length=320)
     ChangedBy: str | None = Field(None, max_length=320, description="Email of the user who changed it")

@@ -24,6 +24,7 @@ def context(request: Request) -> IngestContext:
 
 async def accept(ctx: IngestContext, plan: Plan, source: str) -> Response:
     oversized([(a.pointer, a.event) for a in plan.actions if isinstance(a, Signal)])
+    plan = await ctx.delivery.screen(plan)
     await ctx.delivery.deliver(plan.actions, source)
     if plan.skipped:
         ctx.metrics.actions.labels(source, "skipped").inc(len(plan.skipped))
@@ -58,14 +59,19 @@ async def segment_webhook(request: Request) -> Response:
 async def hubspot_webhook(request: Request) -> Response:
     ctx = context(request)
     raw = await read_body(request)
-    auth.verify_hubspot(request, raw, ctx.settings.hubspot_client_secret)
+    auth.verify_hubspot(request, raw, ctx.settings.hubspot_client_secret, ctx.settings.public_url)
     events = hubspot.parse(parse_json(raw))
     try:
         emails = await ctx.hubspot.emails(hubspot.lookups(events))
     except HubSpotUnavailable as exc:
         raise Problem(503, "hubspot-unavailable", f"cannot read contacts from HubSpot: {exc}",
                       headers={"Retry-After": str(RETRY_AFTER_S)}) from None
-    plan = hubspot.plan(ctx.playbook, events, lambda oid, archived: emails.get((oid, archived)))
+    # A GDPR-deleted contact is gone from HubSpot: whose it was, leadflow kept when it synced it.
+    erased = [ev.objectId for ev in events if ev.subscriptionType == hubspot.PRIVACY_DELETION
+              and emails.get((ev.objectId, True)) is None]
+    kept = await ctx.delivery.recorded_emails(Vendor.HUBSPOT, erased)
+    plan = hubspot.plan(ctx.playbook, events, lambda oid, archived: emails.get((oid, archived))
+                        or (kept.get(oid) if archived else None))
     return await accept(ctx, plan, Vendor.HUBSPOT)
 
 

@@ -15,6 +15,7 @@ import signal
 from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from config.settings import Settings, load_settings
 from ingest.app import create_app
@@ -36,18 +37,25 @@ class _Server(uvicorn.Server):
 async def serving(settings: Settings, port: int | None = None) -> AsyncIterator[str]:
     """Serves the app on LEADFLOW_INGEST_HOST until the block ends; yields its base URL.
     `port=0` picks a free port (tests, benches)."""
-    config = uvicorn.Config(create_app(settings), host=settings.ingest_host,
-                            port=settings.ingest_port if port is None else port,
-                            log_level="warning", lifespan="on", access_log=False)
+    async with serving_app(create_app(settings), settings.ingest_host,
+                           settings.ingest_port if port is None else port) as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def serving_app(app: ASGIApp, host: str, port: int) -> AsyncIterator[str]:
+    """Serves an ASGI app with uvicorn until the block ends (ingest, the codec server)."""
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
+                            access_log=False)
     server = _Server(config)
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:
             if task.done():
                 task.result()  # raises why it could not start (port taken, ...)
-                raise RuntimeError("the ingest server stopped before it started")
+                raise RuntimeError("the server stopped before it started")
             await asyncio.sleep(0.01)
-        yield f"http://{settings.ingest_host}:{server.port}"
+        yield f"http://{host}:{server.port}"
     finally:
         server.should_exit = True
         await task

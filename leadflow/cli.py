@@ -18,6 +18,7 @@ from config.settings import Settings, load_settings
 from leadflow import ledger_cli
 from leadflow.backfill_cli import backfill, schedules_app
 from leadflow.cli_session import lead_email
+from leadflow.privacy_cli import codec_server, forget, keys_app
 from leadflow.show import render_playbook
 from leadflow.team_cli import team_app
 from workflows.lead_client import LeadClient
@@ -29,6 +30,9 @@ app.add_typer(playbook_app, name="playbook")
 app.add_typer(schedules_app, name="schedules")
 app.command("backfill")(backfill)
 app.add_typer(team_app, name="team")
+app.add_typer(keys_app, name="keys")
+app.command("forget")(forget)
+app.command("codec-server")(codec_server)
 
 
 @playbook_app.command("validate")
@@ -64,6 +68,7 @@ def up(
     emulator_port: Annotated[int, typer.Option(help="first of three emulator ports")] = 8701,
     metrics_port: Annotated[int, typer.Option(help="Prometheus port, unless LEADFLOW_METRICS_PORT")] = 9464,
     ingest_port: Annotated[int | None, typer.Option(help="ingest API port [LEADFLOW_INGEST_PORT]")] = None,
+    codec_port: Annotated[int | None, typer.Option(help="codec server port [LEADFLOW_CODEC_PORT]")] = None,
     demo: Annotated[bool, typer.Option(help="seed demo leads across the three stock playbooks")] = False,
 ) -> None:
     """Run the whole local stack: Temporal dev server + UI, emulators for vendors without
@@ -74,7 +79,7 @@ def up(
     emulators = {"hubspot": emulator_port, "salesforce": emulator_port + 1, "segment": emulator_port + 2}
     try:
         run_stack(Ports(temporal=port, ui=ui_port, emulators=emulators, metrics=metrics_port,
-                        ingest=ingest_port), demo=demo)
+                        ingest=ingest_port, codec=codec_port), demo=demo)
     except RuntimeError as exc:
         typer.echo(f"leadflow up: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -102,6 +107,19 @@ def setup(vendor: Annotated[str, typer.Argument(help="hubspot, salesforce or tem
         raise typer.BadParameter("hubspot or salesforce", param_hint="VENDOR")
     for line in connector_factory(settings)(vendor, settings.playbook).provision():
         typer.echo(line)
+
+
+@app.command("doctor")
+def doctor() -> None:
+    """Prove each configured vendor accepts what leadflow sends (token, scopes, fields; a
+    tracked Segment test event seen by the source); exit 1 if a check fails."""
+    from leadflow.doctor import report, run
+    from worker import configured_vendors, connector_factory
+
+    settings = load_settings()
+    text, ok = report(run(settings, configured_vendors(settings), connector_factory(settings)))
+    typer.echo(text)
+    raise typer.Exit(0 if ok else 1)
 
 
 def _setup_temporal(settings: Settings) -> None:
@@ -133,11 +151,10 @@ def ingest(
 ) -> None:
     """Serve the inbound HTTP API (POST /v1/events, Segment/HubSpot/Salesforce webhooks,
     /healthz, /metrics, /openapi.json) until SIGINT/SIGTERM."""
-    import logging
-
     from ingest.server import main
+    from leadflow.logs import configure
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure(load_settings().log_format)
     main(host, port)
 
 

@@ -2,12 +2,17 @@
 
 `LEADFLOW_LOG_FORMAT=json` is for log shippers (every record carries time, level, logger, message
 and any `extra=` fields); anything else gives lines a person reads in a terminal.
+
+At INFO and above no line names a person: every email-shaped string (a lead's, or a workflow id
+`lead:<email>` that the Temporal SDK puts in its activity and workflow log context) is written
+as `<email>`. DEBUG keeps them, for a developer's own machine.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import TextIO
@@ -33,13 +38,26 @@ class JsonFormatter(logging.Formatter):
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+class Redacting(logging.Formatter):
+    """Formats with `inner`, then hides emails in whatever it wrote (message, extras, traceback)."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = self.inner.format(record)
+        return line if record.levelno < logging.INFO else EMAIL.sub("<email>", line)
 
 
 def configure(log_format: str = "text", level: int = logging.INFO, stream: TextIO | None = None) -> None:
     """Sends the root logger to `stream` (stderr) in the chosen format, replacing earlier handlers."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format.lower() == "json"
-                         else logging.Formatter(TEXT_FORMAT, datefmt="%H:%M:%S"))
+    handler.setFormatter(Redacting(JsonFormatter() if log_format.lower() == "json"
+                                   else logging.Formatter(TEXT_FORMAT, datefmt="%H:%M:%S")))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

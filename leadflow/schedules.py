@@ -39,11 +39,20 @@ def reconcile_interval(settings: Settings) -> timedelta:
     return every
 
 
+def reconcile_lag(settings: Settings) -> timedelta:
+    lag = parse_duration(settings.reconcile_lag)
+    if not isinstance(lag, timedelta) or lag < timedelta(0):
+        raise ValueError(f"LEADFLOW_RECONCILE_LAG: expected a duration like 1m or 0s, "
+                         f"got {settings.reconcile_lag!r}")
+    return lag
+
+
 def reconcile_schedule(settings: Settings) -> Schedule:
     every = reconcile_interval(settings)
     action = ScheduleActionStartWorkflow(
         "ReconcileWorkflow",
-        ReconcileInput(window_seconds=int(every.total_seconds()), playbook_name=settings.playbook),
+        ReconcileInput(window_seconds=int(every.total_seconds()), playbook_name=settings.playbook,
+                       lag_seconds=int(reconcile_lag(settings).total_seconds())),
         id=f"{settings.task_queue}-reconcile-run", task_queue=settings.task_queue)
     # Runs queue rather than skip: each one owns its window, and a backfill of the schedule
     # must run every slot of the range, one after another.

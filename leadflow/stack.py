@@ -35,6 +35,7 @@ class Ports:
     emulators: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     metrics: int = 9464
     ingest: int | None = None  # None: LEADFLOW_INGEST_PORT
+    codec: int | None = None  # None: LEADFLOW_CODEC_PORT
 
 
 @dataclass(frozen=True)
@@ -54,11 +55,13 @@ class StartupTask:
 def services() -> list[Service]:
     """What `leadflow up` runs next to the Temporal dev server and the emulators: one line each."""
     from ingest.server import run_ingest
+    from privacy.codec_server import run_codec_server
     from worker import run_workers
 
     return [
         Service("workers", run_workers),
         Service("ingest service", run_ingest),
+        Service("codec server", run_codec_server),
     ]
 
 
@@ -73,9 +76,13 @@ def temporal_binary() -> str:
     return str(Path(sys.prefix) / "bin" / "temporal")
 
 
-def dev_server_command(data_dir: Path, ports: Ports) -> list[str]:
+def dev_server_command(data_dir: Path, ports: Ports, codec_endpoint: str | None = None) -> list[str]:
+    """`codec_endpoint`: where the Web UI decodes payloads (the codec server, token in the path:
+    the dev server's UI cannot send an Authorization header)."""
     cmd = [temporal_binary(), "server", "start-dev", "--db-filename", str(data_dir / "temporal.db"),
            "--port", str(ports.temporal), "--ui-port", str(ports.ui), "--log-level", "error"]
+    if codec_endpoint:
+        cmd += ["--ui-codec-endpoint", codec_endpoint]
     for key in sa.REGISTERED_KEYS:
         kind = "Keyword" if key.value_type is str else "Int" if key.value_type is int else "Datetime"
         cmd += ["--search-attribute", f"{key.name}={kind}"]
@@ -117,11 +124,15 @@ def up(ports: Ports | None = None, demo: bool = False) -> None:
     configure_logs(settings.log_format)
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
+    settings = _local_privacy(settings, data_dir, ports)
+    codec_endpoint = (f"http://127.0.0.1:{settings.codec_port}/"
+                      f"{settings.codec_token.get_secret_value() if settings.codec_token else ''}")
     try:
         with ExitStack() as stack:
             progress(f"starting the Temporal dev server (data in {data_dir / 'temporal.db'})")
             _stop_leftover(data_dir / "temporal.pid")
-            server = subprocess.Popen(dev_server_command(data_dir, ports), start_new_session=True)
+            server = subprocess.Popen(dev_server_command(data_dir, ports, codec_endpoint),
+                                      start_new_session=True)
             (data_dir / "temporal.pid").write_text(str(server.pid))
             stack.callback(_stop_process, server, data_dir / "temporal.pid")
             wait_for_port(ports.temporal, server)
@@ -154,11 +165,32 @@ def up(ports: Ports | None = None, demo: bool = False) -> None:
 
 def _local_ingest_token(data_dir: Path) -> str:
     """A bearer token for the local ingest service, kept in the data dir (never printed)."""
-    path = data_dir / "ingest-token"
+    return _local_secret(data_dir / "ingest-token", lambda: secrets.token_urlsafe(24))
+
+
+def _local_secret(path: Path, make: Callable[[], str]) -> str:
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(24))
+        path.write_text(make())
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _local_privacy(settings: Settings, data_dir: Path, ports: Ports) -> Settings:
+    """The local stack encrypts payloads (a master key kept in the data dir unless
+    LEADFLOW_ENCRYPTION_KEYS is set) and runs the codec server its Web UI decodes through."""
+    from privacy.converter import LOCAL_KEYS_FILE
+    from privacy.keys import new_key_entry
+
+    if settings.encryption_keys is None:  # other local processes read the same file (privacy/converter.py)
+        _local_secret(data_dir / LOCAL_KEYS_FILE, lambda: new_key_entry("local"))
+    if settings.codec_token is None:
+        os.environ["LEADFLOW_CODEC_TOKEN"] = _local_secret(
+            data_dir / "codec-token", lambda: secrets.token_urlsafe(24))
+    if ports.codec is not None:
+        os.environ["LEADFLOW_CODEC_PORT"] = str(ports.codec)
+    if "LEADFLOW_CODEC_CORS_ORIGINS" not in os.environ:
+        os.environ["LEADFLOW_CODEC_CORS_ORIGINS"] = f"http://127.0.0.1:{ports.ui},http://localhost:{ports.ui}"
+    return load_settings()
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -224,6 +256,8 @@ def _print_where_to_look(settings: Settings, emulated: dict, ports: Ports) -> No
   Metrics           http://{settings.metrics_host}:{settings.metrics_port}/metrics  (SDK + leadflow_*)
   Ingest API        http://{settings.ingest_host}:{settings.ingest_port}/openapi.json  (bearer token in
                     {settings.data_dir.resolve() / 'ingest-token'} unless LEADFLOW_INGEST_TOKEN is set)
+  Codec server      http://{settings.codec_host}:{settings.codec_port}  (the Web UI decodes payloads here;
+                    token in {settings.data_dir.resolve() / 'codec-token'} unless LEADFLOW_CODEC_TOKEN is set)
   Data              {settings.data_dir.resolve()}
 
   Try: leadflow event ada@acme.io demo_requested && leadflow show ada@acme.io

@@ -19,7 +19,6 @@ from lifecycle.scoring import signal_items, total_score
 from lifecycle.sla import on_sla_breach, sla_effects
 from lifecycle.state import (
     MAX_SCORE_ITEMS,
-    MAX_SEEN_EVENT_IDS,
     FollowUp,
     LeadState,
     StageChange,
@@ -68,7 +67,7 @@ def decide(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> D
     if state.has_seen(event.event_id):
         return Decision(state=state, duplicate=True)
     new = state.model_copy(deep=True)
-    new.seen_event_ids = [*new.seen_event_ids, event.event_id][-MAX_SEEN_EVENT_IDS:]
+    new.remember(event.event_id, now)
     new.events_applied += 1
     if event.kind in TIMER_KINDS:
         return Decision(state=new, effects=_on_timer(pb, new, event, now))

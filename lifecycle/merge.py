@@ -10,7 +10,7 @@ from datetime import datetime
 
 from config.playbook import Playbook
 from lifecycle.scoring import total_score
-from lifecycle.state import MAX_SCORE_ITEMS, MAX_SEEN_EVENT_IDS, LeadState, StageChange
+from lifecycle.state import MAX_SCORE_ITEMS, LeadState, StageChange
 
 
 def absorb(pb: Playbook, survivor: LeadState, merged: LeadState, now: datetime) -> LeadState:
@@ -27,8 +27,8 @@ def absorb(pb: Playbook, survivor: LeadState, merged: LeadState, now: datetime) 
         new.fields.setdefault(key, value)
     for stage, count in merged.touches.items():
         new.touches[stage] = new.touches.get(stage, 0) + count
-    seen = dict.fromkeys([*new.seen_event_ids, *merged.seen_event_ids])
-    new.seen_event_ids = list(seen)[-MAX_SEEN_EVENT_IDS:]
+    new.seen = new.seen_window(now).merged(merged.seen_window(now), now)
+    new.seen_event_ids = []
     new.sla_outcomes = sorted([*new.sla_outcomes, *merged.sla_outcomes], key=lambda o: o.at)
     new.follow_up = new.follow_up or merged.follow_up
     if new.sla is None and merged.sla is not None and merged.sla.stage == new.stage:

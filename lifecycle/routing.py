@@ -52,7 +52,7 @@ def _one_of(value: str | None, allowed: list[str]) -> bool:
 def _size_band(routing: Routing, raw: str | None) -> str | None:
     try:
         size = int(float(raw or ""))
-    except ValueError:
+    except (ValueError, OverflowError):  # "abc", "nan"; "inf" and "1e400" overflow int()
         return None
     for name, band in routing.size_bands.items():
         if band.min <= size and (band.max is None or size <= band.max):

@@ -6,9 +6,10 @@ from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-# Bounds that keep the state compact; stage history is never trimmed.
+from lifecycle.dedup import SeenEvents
+
+# Bounds that keep the state compact; stage history is never trimmed (event ids: lifecycle.dedup).
 MAX_SCORE_ITEMS = 200
-MAX_SEEN_EVENT_IDS = 1000
 
 
 class StageChange(BaseModel):
@@ -76,6 +77,9 @@ class LeadState(BaseModel):
     account_domain: str | None = None
     history: list[StageChange] = Field(default_factory=list)
     touches: dict[str, int] = Field(default_factory=dict)
+    seen: SeenEvents = Field(default_factory=SeenEvents)  # event ids within the redelivery window
+    # Event ids as states saved before the window held them (the last 1,000); they join `seen`,
+    # as if first seen then, at the lead's next event.
     seen_event_ids: list[str] = Field(default_factory=list)
     sla: SlaClock | None = None
     sla_outcomes: list[SlaOutcome] = Field(default_factory=list)
@@ -91,4 +95,13 @@ class LeadState(BaseModel):
         return self.follow_up.due_at.date() if self.follow_up else None
 
     def has_seen(self, event_id: str) -> bool:
-        return event_id in self.seen_event_ids
+        return event_id in self.seen or event_id in self.seen_event_ids
+
+    def seen_window(self, now: datetime) -> SeenEvents:
+        """Every id this lead has seen within the window, the saved list included."""
+        if not self.seen_event_ids:
+            return self.seen
+        return self.seen.merged(SeenEvents.of(self.seen_event_ids, now), now)
+
+    def remember(self, event_id: str, now: datetime) -> None:
+        self.seen, self.seen_event_ids = self.seen_window(now).remember(event_id, now), []

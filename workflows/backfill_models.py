@@ -108,8 +108,9 @@ class BackfillResult(BaseModel):
 
 
 class ReconcileInput(BaseModel):
-    """What the schedule starts: `{"window_seconds": 300}` reconciles the 5 minutes before the
-    run's scheduled time. `window_end` pins the window for a run started by hand."""
+    """What the schedule starts: `{"window_seconds": 300, "lag_seconds": 60}` reconciles the 5
+    minutes before the run's scheduled time and the minute before those. `window_end` pins the
+    window for a run started by hand."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -117,6 +118,10 @@ class ReconcileInput(BaseModel):
     playbook_name: str = "demo_led"
     systems: list[Source] = Field(default_factory=lambda: list(SOURCES))
     window_end: datetime | None = None
+    # CRM search finds a change some seconds after it was written, so each window also reads
+    # this far back into the one before (reading a record twice is harmless). 0 for inputs
+    # written before the margin existed, so their histories replay unchanged.
+    lag_seconds: int = Field(0, ge=0, le=24 * 3600)
 
     @property
     def window(self) -> timedelta:

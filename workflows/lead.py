@@ -5,12 +5,17 @@ whose validators refuse illegal ones before anything is written. The main loop r
 the decisions ask for: vendor syncs in the background, owner tasks, ledger writes, and the
 durable SLA and follow-up timers, whose due times live in the state so any event can move them.
 
-Live `workflow.patched` ids (retire one once no running lead's history predates it):
+Live `workflow.patched` ids (retire one once no running lead's history predates it: a run
+started before a patch keeps the old path until it continues-as-new or closes):
 | id                         | since     | what it guards                                                |
 | routing-v1                 | routing   | leads entering an owned stage ask their team's router         |
 | crm-conflict-race-v1       | CRM sync  | a CRM change during a sync is written over again              |
 | strict-email-v1            | issue 14  | a new lead's email must pass the strict normal form           |
 | bounded-ledger-batches-v1  | issue 14  | ledger writes go in batches of at most LEDGER_BATCH_BYTES     |
+| carry-pending-v1           | issue 14  | continue-as-new carries pending syncs, routing and owner tasks |
+| sync-any-field-v1          | issue 14  | every change (score, fields, owner) is synced, not only stages |
+| vendor-lanes-v1            | issue 14  | each vendor syncs on its own; a task waits only for its vendor |
+| merge-forward-v1           | issue 14  | events reaching a lead closing for a merge go to the survivor |
 | task-record-id-v1          | issue 16  | owner tasks name the record id the lead's last upsert answered |
 """
 
@@ -43,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         CREATE_OWNER_TASK,
         EMIT_ANALYTICS,
         EVENT_SIGNAL,
+        FORWARD_EVENTS,
         FORWARD_MERGE,
         LEAD_CONFIG,
         RECORD_LEDGER,
@@ -50,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         TASK_VENDORS,
         AbsorbRequest,
         DeleteRequest,
+        ForwardEvents,
         ForwardMerge,
         LeadClosed,
         LeadCommand,
@@ -113,15 +120,27 @@ class LeadWorkflow:
         self._ledger_on = False
         self._state: LeadState | None = inp.state
         self._early: list[LeadEvent | AbsorbRequest] = []  # arrived before the playbook loaded
-        self._sync_dirty = inp.state is None
+        # Decided once per run, before any handler can commit (see the table above).
+        self._carry_pending = workflow.patched("carry-pending-v1")
+        self._sync_any_field = workflow.patched("sync-any-field-v1")
+        self._lanes_on = workflow.patched("vendor-lanes-v1")
+        self._merge_forward = workflow.patched("merge-forward-v1")
+        self._sync_dirty = inp.state is None or inp.sync_pending
         self._synced: dict[str, str] = dict(inp.synced)
         self._fingerprints: dict[str, str] = dict(inp.fingerprints)
         self._record_ids: dict[str, str] = dict(inp.record_ids)  # vendor -> the lead's record id
-        self._tasks: list[fx.NotifyOwner | fx.EmitAnalytics | fx.RouteLead] = []  # after the record exists
+        self._tasks: list[fx.Effect] = list(inp.pending_effects)  # in order, held while routing
+        # Per vendor: owner tasks and analytics waiting for that vendor's record to be written.
+        self._held: dict[str, list[fx.Effect]] = {v: list(e) for v, e in inp.held_effects.items()}
+        self._lanes: dict[str, asyncio.Task[None]] = {}  # one sync loop per vendor
+        self._lane_dirty: set[str] = set()
+        self._draining = False
+        self._forward: list[LeadEvent | AbsorbRequest] = []  # reached us while merging away
         self._routing: asyncio.Task[None] | None = None  # holds later owner tasks for the new owner
         self._ledger: list[LedgerEntry] = []
         self._ledger_seq = inp.ledger_seq
         self._jobs: set[asyncio.Task[None]] = set()
+        self._task_seq = 0  # numbers this run's owner tasks: their keys in the CRMs
         self._sync_task: asyncio.Task[None] | None = None
         self._ledger_task: asyncio.Task[None] | None = None
         self._events_this_run = 0
@@ -143,6 +162,8 @@ class LeadWorkflow:
             LEAD_CONFIG, inp.playbook_name, result_type=LeadConfig,
             start_to_close_timeout=timedelta(seconds=30))
         self._vendors, self._ledger_on = config.vendors, config.ledger
+        for vendor in [v for v in self._held if v not in self._vendors]:
+            del self._held[vendor]  # a vendor this worker no longer syncs takes no tasks
         if self._playbook is None:
             self._playbook = config.playbook
             self._start(config.playbook)
@@ -162,14 +183,18 @@ class LeadWorkflow:
 
     @workflow.signal(name=EVENT_SIGNAL)
     def on_event(self, event: LeadEvent) -> None:
-        if self._state is None:
+        if self._forwarding():
+            self._forward.append(event)
+        elif self._state is None:
             self._early.append(event)
         elif not self._is_echo(event):
             self._apply(event)
 
     @workflow.signal(name=ABSORB_SIGNAL)
     def on_absorb(self, request: AbsorbRequest) -> None:
-        if self._state is None:
+        if self._forwarding():
+            self._forward.append(request)
+        elif self._state is None:
             self._early.append(request)
         else:
             self._absorb(request)
@@ -283,7 +308,7 @@ class LeadWorkflow:
         if self._state.has_seen(marker):
             return
         merged = absorb(self._playbook, self._state, request.merged_state, workflow.now())
-        merged.seen_event_ids.append(marker)
+        merged.remember(marker, workflow.now())
         self._commit(Decision(state=merged), None, detail=f"absorbed {request.merged_id}")
         self._sync_dirty = True
 
@@ -299,6 +324,8 @@ class LeadWorkflow:
                 self._sync_dirty = True
             elif isinstance(effect, (fx.NotifyOwner, fx.EmitAnalytics, fx.RouteLead)):
                 self._tasks.append(effect)
+        if self._sync_any_field:  # a score, field or owner change matters to the vendors too;
+            self._sync_dirty = True  # the fingerprints skip vendors that would see nothing new
         self._woken = True  # timers and search attributes follow the state
 
     def _count(self, before: LeadState | None, event: LeadEvent | None, effects: list[fx.Effect]) -> None:
@@ -353,6 +380,9 @@ class LeadWorkflow:
             self._ledger.clear()
         elif self._ledger and self._ledger_task is None:
             self._ledger_task = asyncio.create_task(self._write_ledger())
+        if self._lanes_on:
+            self._run_lanes()
+            return
         if self._sync_dirty and self._vendors and self._sync_task is None:
             self._sync_task = asyncio.create_task(self._sync_all())
         if self._sync_task is not None:
@@ -369,7 +399,33 @@ class LeadWorkflow:
                 continue
             for vendor in TASK_VENDORS:
                 if vendor in self._vendors:
-                    self._spawn(self._create_task(vendor, effect))
+                    self._spawn(self._create_task(vendor, effect))  # type: ignore[arg-type]
+
+    def _run_lanes(self) -> None:
+        """Each vendor syncs on its own, so one vendor's long retry holds only itself; an owner
+        task or analytics event waits only for its own vendor's record."""
+        if self._sync_dirty and self._vendors:
+            self._sync_dirty = False
+            self._lane_dirty.update(self._vendors)
+        for vendor in self._vendors:  # a list: its order is deterministic, a set's is not
+            if vendor in self._lane_dirty and vendor not in self._lanes:
+                self._lanes[vendor] = asyncio.create_task(self._sync_lane(vendor))
+        while self._tasks and self._routing is None:  # later tasks are for the routed owner
+            effect = self._tasks.pop(0)
+            if isinstance(effect, fx.RouteLead):
+                self._routing = asyncio.create_task(self._route(effect))
+                continue
+            targets = (Vendor.SEGMENT,) if isinstance(effect, fx.EmitAnalytics) else TASK_VENDORS
+            for vendor in self._vendors:
+                if vendor in targets:
+                    self._held.setdefault(vendor, []).append(effect)
+        for vendor in self._vendors:
+            if self._held.get(vendor) and vendor not in self._lanes and vendor not in self._lane_dirty:
+                for effect in self._held.pop(vendor):
+                    if isinstance(effect, fx.EmitAnalytics):
+                        self._spawn(self._track(effect))
+                    elif isinstance(effect, fx.NotifyOwner):
+                        self._spawn(self._create_task(vendor, effect))
 
     def _spawn(self, coro) -> None:  # type: ignore[no-untyped-def]
         job = asyncio.create_task(coro)
@@ -398,6 +454,15 @@ class LeadWorkflow:
                 await asyncio.gather(*(self._sync_one(v) for v in self._vendors))
         finally:
             self._sync_task = None
+            self._woken = True
+
+    async def _sync_lane(self, vendor: str) -> None:
+        try:
+            while vendor in self._lane_dirty and not self._draining:
+                self._lane_dirty.discard(vendor)
+                await self._sync_one(vendor)
+        finally:
+            del self._lanes[vendor]
             self._woken = True
 
     async def _sync_one(self, vendor: str) -> None:
@@ -429,9 +494,10 @@ class LeadWorkflow:
     async def _create_task(self, vendor: str, notice: fx.NotifyOwner) -> None:
         assert self._state is not None and self._playbook is not None
         subject = f"[Escalation] {notice.subject}" if notice.escalate else notice.subject
+        self._task_seq += 1  # the key is the same on every retry of this activity, and unique
+        key = f"{workflow.info().run_id}:{self._task_seq}"
         task = OwnerTask(email=self._state.email, owner_id=self._task_owner(vendor, notice.escalate),
-                         subject=subject,
-                         body=notice.body, due_at=workflow.now())
+                         subject=subject, body=notice.body, due_at=workflow.now(), key=key)
         if vendor in self._record_ids and workflow.patched(TASK_RECORD_ID):
             task.record_id = self._record_ids[vendor]
         try:
@@ -514,9 +580,15 @@ class LeadWorkflow:
         return self._closing is not None or self._events_this_run >= MAX_EVENTS_PER_RUN or (
             workflow.info().is_continue_as_new_suggested())
 
+    def _forwarding(self) -> bool:
+        return self._merge_forward and isinstance(self._closing, MergeRequest)
+
     async def _drain(self) -> None:
+        """Waits for what is in flight; what is only pending is carried to the next run."""
+        self._draining = True  # sync lanes stop after their current write
         await workflow.wait_condition(lambda: self._sync_task is None and not self._jobs
-                                      and self._routing is None and workflow.all_handlers_finished())
+                                      and not self._lanes and self._routing is None
+                                      and workflow.all_handlers_finished())
         if self._ledger and self._ledger_on:
             self._ledger_task = asyncio.create_task(self._write_ledger())
         await workflow.wait_condition(lambda: self._ledger_task is None)
@@ -536,11 +608,34 @@ class LeadWorkflow:
             outcome = f"deleted: {request.reason}"
         self._record("decision", self._state, None, [], detail=outcome)
         await self._drain()
-        return LeadClosed(email=self._state.email, outcome=outcome, stage=self._state.stage)
+        if self._merge_forward and isinstance(request, MergeRequest):
+            await self._forward_late_arrivals(request)
+        survivor_email = request.survivor_email if isinstance(request, MergeRequest) else None
+        return LeadClosed(email=self._state.email, outcome=outcome, stage=self._state.stage,
+                          survivor_email=survivor_email)
+
+    async def _forward_late_arrivals(self, request: MergeRequest) -> None:
+        """Events (and absorbs) that reached this lead after the merge go on to the survivor.
+        A signal arriving as the workflow completes makes Temporal refuse the completion and
+        deliver it here first, so this loop sees every one."""
+        assert self._playbook is not None
+        while True:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            if not self._forward:
+                return
+            batch, self._forward = self._forward, []
+            await workflow.execute_activity(
+                FORWARD_EVENTS, ForwardEvents(survivor_email=request.survivor_email,
+                                                playbook_name=self._playbook.name, items=batch),
+                start_to_close_timeout=timedelta(seconds=30), retry_policy=VENDOR_RETRY)
 
     def _carry_over(self) -> LeadInput:
         assert self._state is not None
-        return LeadInput(email=self._state.email, playbook_name=self._input.playbook_name,
-                         playbook=self._playbook, state=self._state, synced=self._synced,
-                         fingerprints=self._fingerprints, ledger_seq=self._ledger_seq,
-                         record_ids=self._record_ids)
+        carried = LeadInput(email=self._state.email, playbook_name=self._input.playbook_name,
+                            playbook=self._playbook, state=self._state, synced=self._synced,
+                            fingerprints=self._fingerprints, ledger_seq=self._ledger_seq,
+                            record_ids=self._record_ids)
+        if self._carry_pending:  # work not done yet goes along with the state, never dropped
+            carried.sync_pending = self._sync_dirty or bool(self._lane_dirty)
+            carried.pending_effects, carried.held_effects = self._tasks, self._held
+        return carried

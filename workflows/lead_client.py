@@ -8,20 +8,35 @@ A product backend can use this directly, without the HTTP hop:
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from config.playbook import Playbook
 from lifecycle.events import LeadEvent, check_event_size, lead_workflow_id
 from lifecycle.state import LeadState
 from workflows.lead import LeadWorkflow
-from workflows.lead_models import EVENT_SIGNAL, DeleteRequest, LeadCommand, LeadInput, LeadView, MergeRequest
+from workflows.lead_models import (
+    EVENT_SIGNAL,
+    DeleteRequest,
+    LeadClosed,
+    LeadCommand,
+    LeadInput,
+    LeadView,
+    MergeRequest,
+)
+
+T = TypeVar("T")
+# How many merges an event follows (a merged into b merged into c ...) before giving up.
+MAX_MERGE_HOPS = 5
 
 
 class CommandRejected(Exception):
@@ -42,26 +57,61 @@ class LeadClient:
 
     async def send_event(self, email: str, event: LeadEvent) -> WorkflowHandle:
         """Durable once this returns: Temporal has accepted the signal (and started the lead).
-        ValueError for an email that is none or an event over MAX_EVENT_BYTES."""
+        An event for a lead that was merged into another goes to the survivor. ValueError for an
+        email that is none or an event over MAX_EVENT_BYTES."""
         check_event_size(event)
-        return await self.client.start_workflow(
-            LeadWorkflow.run, self._input(email), id=lead_workflow_id(email),
-            task_queue=self.task_queue, start_signal=EVENT_SIGNAL, start_signal_args=[event],
-        )
+        return await self.signal_with_start(email, EVENT_SIGNAL, event)
+
+    async def signal_with_start(self, email: str, signal: str, arg: object) -> WorkflowHandle:
+        """Signals the lead, starting it if new; a lead closed by a merge forwards to its survivor."""
+
+        async def attempt(email: str, policy: WorkflowIDReusePolicy) -> WorkflowHandle:
+            return await self.client.start_workflow(
+                LeadWorkflow.run, self._input(email), id=lead_workflow_id(email),
+                task_queue=self.task_queue, start_signal=signal, start_signal_args=[arg],
+                id_reuse_policy=policy)
+
+        return await self._following_merges(email, attempt)
 
     async def command(self, email: str, cmd: LeadCommand) -> LeadView:
-        """Runs a command on the lead (starting it if new); raises CommandRejected with the reason."""
-        start = WithStartWorkflowOperation(
-            LeadWorkflow.run, self._input(email), id=lead_workflow_id(email),
-            task_queue=self.task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
-        try:
-            return await self.client.execute_update_with_start_workflow(
-                LeadWorkflow.command, cmd, start_workflow_operation=start)  # type: ignore[arg-type]
-        except WorkflowUpdateFailedError as err:
-            cause = err.cause
-            message = cause.message if isinstance(cause, ApplicationError) else str(cause)
-            raise CommandRejected(message) from err
+        """Runs a command on the lead (starting it if new, following a merge to its survivor);
+        raises CommandRejected with the reason."""
+
+        async def attempt(email: str, policy: WorkflowIDReusePolicy) -> LeadView:
+            start = WithStartWorkflowOperation(
+                LeadWorkflow.run, self._input(email), id=lead_workflow_id(email),
+                task_queue=self.task_queue, id_reuse_policy=policy,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+            try:
+                return await self.client.execute_update_with_start_workflow(
+                    LeadWorkflow.command, cmd, start_workflow_operation=start)  # type: ignore[arg-type]
+            except WorkflowUpdateFailedError as err:
+                cause = err.cause
+                message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+                raise CommandRejected(message) from err
+
+        return await self._following_merges(email, attempt)
+
+    async def _following_merges(self, email: str,
+                                attempt: Callable[[str, WorkflowIDReusePolicy], Awaitable[T]]) -> T:
+        """Runs `attempt` on the lead's workflow without restarting one that completed.
+
+        A merged or deleted lead's workflow completed; Temporal refuses to start it again
+        (reuse is allowed only after a failed run) and its result says where the lead went:
+        a merged lead's survivor gets the message, a deleted lead starts afresh (a new person
+        with that email)."""
+        policy = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
+        for _ in range(MAX_MERGE_HOPS + 1):
+            try:
+                return await attempt(email, policy)
+            except WorkflowAlreadyStartedError:
+                closed = await self.client.get_workflow_handle(
+                    lead_workflow_id(email), result_type=LeadClosed).result()
+                if closed.survivor_email is None:
+                    policy = WorkflowIDReusePolicy.ALLOW_DUPLICATE
+                else:
+                    email = closed.survivor_email
+        raise RuntimeError(f"{email}: more than {MAX_MERGE_HOPS} merges to follow")
 
     async def merge(self, merged_email: str, survivor_email: str, actor: str = "") -> None:
         """A CRM merged two leads: the merged-away lead hands its timeline to the survivor."""

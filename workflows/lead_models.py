@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field, field_validator
 from config.playbook import Playbook
 from config.vendors import CRMS
 from connectors.base import LeadSnapshot, OwnerTask
-from lifecycle.events import EventKind, normalize_email
+from lifecycle import effects as fx
+from lifecycle.events import EventKind, LeadEvent, normalize_email
 from lifecycle.state import LeadState
 
 
@@ -36,6 +37,11 @@ class LeadInput(BaseModel):
     fingerprints: dict[str, str] = Field(default_factory=dict)
     ledger_seq: int = 0
     record_ids: dict[str, str] = Field(default_factory=dict)  # vendor -> the lead's record id
+    # Work the previous run had not done yet: a sync to check, effects waiting for routing,
+    # and per vendor the owner tasks / analytics waiting for that vendor's record.
+    sync_pending: bool = False
+    pending_effects: list[fx.Effect] = Field(default_factory=list)
+    held_effects: dict[str, list[fx.Effect]] = Field(default_factory=dict)
 
     @field_validator("email")
     @classmethod
@@ -80,6 +86,7 @@ class LeadClosed(BaseModel):
     email: str
     outcome: str
     stage: str
+    survivor_email: str | None = None  # set when merged: later events for `email` go there
 
 
 class LeadView(BaseModel):
@@ -111,6 +118,7 @@ CREATE_OWNER_TASK = "create_owner_task"
 EMIT_ANALYTICS = "emit_analytics"
 RECORD_LEDGER = "record_ledger"
 FORWARD_MERGE = "forward_merge"
+FORWARD_EVENTS = "forward_events"
 
 TASK_VENDORS = CRMS  # the systems where owners work their tasks
 
@@ -149,3 +157,11 @@ class ForwardMerge(BaseModel):
     playbook_name: str
     merged_id: str
     merged_state: LeadState
+
+
+class ForwardEvents(BaseModel):
+    """Signals that reached a lead while it closed for a merge, for the survivor, in order."""
+
+    survivor_email: str
+    playbook_name: str
+    items: list[LeadEvent | AbsorbRequest]

@@ -41,7 +41,7 @@ class ReconcileWorkflow:
     @workflow.run
     async def run(self, inp: ReconcileInput) -> ReconcileResult:
         end = window_end(inp)
-        start = end - timedelta(seconds=inp.window_seconds)
+        start = end - timedelta(seconds=inp.window_seconds + inp.lag_seconds)
         by_system: dict[str, Tally] = {}
         for system in inp.systems:
             by_system[system] = await self._reconcile(system, start, end, inp.playbook_name)

@@ -21,13 +21,16 @@ async def summary(request: Request) -> JSONResponse:
 
 
 async def faults(request: Request) -> JSONResponse:
-    """Body: {"fail_next": 3, "status": 429, "policy": "DAILY", "latency_s": 0.2}."""
+    """Body: {"fail_next": 3, "status": 429, "policy": "DAILY", "latency_s": 0.2}, or
+    {"lose_next": 1, "lose_path": "/crm/v3/objects/tasks"} (carried out, answer lost)."""
     state, body = state_of(request), await request.json()
     if body.get("policy") not in (None, TEN_SECONDLY, DAILY):
         return JSONResponse({"error": "policy must be TEN_SECONDLY_ROLLING or DAILY"}, 400)
     state.faults.plant(int(body.get("fail_next", 0)), int(body.get("status", 503)),
                        int(body.get("retry_after_s", 1)))
     state.faults.latency_s = float(body.get("latency_s", state.faults.latency_s))
+    if "lose_next" in body:
+        state.faults.plant_lost(int(body["lose_next"]), str(body.get("lose_path", "")))
     state.fault_policy = body.get("policy") or state.fault_policy
     return JSONResponse(state.summary()["faults"])
 

@@ -13,6 +13,37 @@ from collections.abc import Callable
 
 TEN_SECONDLY = "TEN_SECONDLY_ROLLING"
 DAILY = "DAILY"
+SECONDLY = "SECONDLY"  # CRM search's own per-token limit
+# CRM search: "four requests per second and per authentication token", outside the ten-second
+# limit (developers.hubspot.com/changelog/crm-search-api-rate-limit-increase; the CRM OpenAPI
+# specs mark search `x-hubspot-rate-limit-exemptions: ten-secondly`).
+SEARCH_PER_SECOND = 4
+
+
+class SearchLimiter:
+    """One rolling one-second window per access token; search answers carry no limit headers."""
+
+    def __init__(self, per_second: int = SEARCH_PER_SECOND,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_second = per_second
+        self._clock = clock
+        self._windows: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._windows.clear()
+
+    def admit(self, token: str) -> str | None:
+        with self._lock:
+            now = self._clock()
+            window = self._windows.setdefault(token, deque())
+            while window and window[0] <= now - 1.0:
+                window.popleft()
+            if len(window) >= self.per_second:
+                return SECONDLY
+            window.append(now)
+            return None
 
 
 class RateLimiter:

@@ -76,8 +76,12 @@ def _std(group: str, names: list[tuple[str, str, str]]) -> dict[str, dict]:
     return {n: definition(n, t, f, group) for n, t, f in names}
 
 
-def seed_properties() -> dict[str, dict[str, dict]]:
-    """HubSpot's standard properties leadflow touches, per object type (custom ones are absent)."""
+def seed_properties(lifecycle_stages: list[str] | None = None) -> dict[str, dict[str, dict]]:
+    """HubSpot's standard properties leadflow touches, per object type (custom ones are absent).
+
+    `lifecycle_stages`: the portal's lifecycle stages in display order. Portals can add,
+    rename and remove stages (HubSpot Knowledge Base, "Create and customize lifecycle stages");
+    the property's options and their displayOrder are the only truth about them."""
     common = [("hs_object_id", "number", "number"), ("hubspot_owner_id", "enumeration", "select")]
     contacts = _std("contactinformation", common + [
         ("email", "string", "text"), ("firstname", "string", "text"),
@@ -90,7 +94,7 @@ def seed_properties() -> dict[str, dict[str, dict]]:
     contacts["email"]["hasUniqueValue"] = True
     contacts["lifecyclestage"] = definition(
         "lifecyclestage", "enumeration", "radio", "contactinformation",
-        options=_options(LIFECYCLE_STAGES), label="Lifecycle Stage")
+        options=_options(lifecycle_stages or LIFECYCLE_STAGES), label="Lifecycle Stage")
     contacts["hs_lead_status"] = definition(
         "hs_lead_status", "enumeration", "radio", "sales_properties",
         options=_options(LEAD_STATUSES), label="Lead Status")

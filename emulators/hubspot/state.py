@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from emulators.common import Faults
-from emulators.hubspot.ratelimit import TEN_SECONDLY, RateLimiter
+from emulators.hubspot.ratelimit import SEARCH_PER_SECOND, TEN_SECONDLY, RateLimiter, SearchLimiter
 from emulators.hubspot.schema import definition, seed_groups, seed_properties
 from emulators.hubspot.store import ObjectStore, Record
 
@@ -38,21 +38,36 @@ class HubSpotState:
         owners: list[dict] | None = None,
         portal_id: int = 62515,
         clock: Callable[[], datetime] = _now,
+        search_per_second: int = SEARCH_PER_SECOND,
+        search_index_delay_s: float = 0.0,
+        lifecycle_stages: list[str] | None = None,
     ) -> None:
         self.lock = threading.RLock()
         self.access_tokens = {access_token}
         self.portal_id = portal_id
         self.clock = clock
         self.limiter = RateLimiter(rate_limit_max, rate_limit_interval_ms, daily_limit)
+        self.search_limiter = SearchLimiter(search_per_second)
+        # CRM search indexes a write some seconds after it happens (widely reported by
+        # integrators; HubSpot documents no figure): a record changed less than this long ago
+        # is not yet found by search. Off by default so tests that search right after seeding
+        # stay fast; set it where the lag matters.
+        self.search_index_delay_s = search_index_delay_s
         self.faults = Faults()
         self.fault_policy = TEN_SECONDLY  # which 429 body a planted 429 fault answers with
         self._owner_seed = owners if owners is not None else DEFAULT_OWNERS
+        self.lifecycle_stages = lifecycle_stages  # None: HubSpot's eight defaults
+        # The app's webhook subscription: (target URL, client secret), or None.
+        self.webhook_target: tuple[str, str] | None = None
+        # token -> the scopes its private app was granted; a token not listed has them all.
+        self.token_scopes: dict[str, set[str]] = {}
+        self.deliveries: list[tuple[str, int, str]] = []  # (subscription type, status, body)
         self.base_url = ""
         self.reset()
 
     def reset(self) -> None:
         with self.lock:
-            self.properties = seed_properties()
+            self.properties = seed_properties(self.lifecycle_stages)
             self.groups = seed_groups()
             self.owners = [_owner(o) for o in self._owner_seed]
             self.store = ObjectStore(self.properties, self.owner_ids, self.clock, self.portal_id)
@@ -60,6 +75,7 @@ class HubSpotState:
             self.statuses: Counter[int] = Counter()
             self.log: list[tuple[str, str, int]] = []
             self.limiter.reset()
+            self.search_limiter.reset()
             self.faults.clear()
 
     # ---- what tests look at ----------------------------------------------------------
@@ -69,6 +85,35 @@ class HubSpotState:
     def contact(self, email: str) -> Record | None:
         with self.lock:
             return self.store.find("contacts", email, "email")
+
+    def missing_scope(self, token: str, scope: str | None) -> str | None:
+        granted = self.token_scopes.get(token)
+        return scope if scope and granted is not None and scope not in granted else None
+
+    def notify_privacy_deletion(self, object_id: str) -> None:
+        """Deliver contact.privacyDeletion to the subscribed app, as HubSpot does, off the
+        request thread (HubSpot delivers webhooks asynchronously)."""
+        if self.webhook_target is None:
+            return
+        from emulators.hubspot.webhooks import deletion_event, send_events
+
+        url, secret = self.webhook_target
+        event = deletion_event(object_id, portal_id=self.portal_id, privacy=True)
+
+        def deliver() -> None:
+            answer = send_events(url, secret, [event])
+            with self.lock:
+                self.deliveries.append((event["subscriptionType"], answer.status_code,
+                                        answer.text))
+
+        threading.Thread(target=deliver, daemon=True).start()
+
+    def searchable(self, object_type: str) -> list[Record]:
+        """What CRM search can find now: live records indexed `search_index_delay_s` ago."""
+        with self.lock:
+            horizon = self.clock() - timedelta(seconds=self.search_index_delay_s)
+            return [r for r in self.store.live(object_type)
+                    if not self.search_index_delay_s or r.updated_at <= horizon]
 
     def contacts(self) -> list[Record]:
         with self.lock:

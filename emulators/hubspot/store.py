@@ -71,6 +71,7 @@ class ObjectStore:
         self.portal_id = portal_id
         self.records: dict[str, dict[str, Record]] = {t: {} for t in UNIQUE}
         self._next_id = 1001
+        self.blocked_emails: set[str] = set()  # after a GDPR delete of an unknown email
 
     # ---- lookups -------------------------------------------------------------------
     def find(self, object_type: str, key: str, id_property: str | None = None,
@@ -84,6 +85,11 @@ class ObjectStore:
             wanted = key.lower() if id_property == "email" else key
             record = next((r for r in table.values()
                            if r.properties.get(id_property) == wanted and not r.archived), None)
+            if record is None and id_property == "email":
+                # After a merge the merged-away address is one of the survivor's additional
+                # emails, and lookups by it answer the survivor (whose email is its own).
+                record = next((r for r in table.values() if not r.archived and wanted in
+                               (r.properties.get("hs_additional_emails") or "").split(";")), None)
         if record is None or record.archived != archived:
             return None
         return record
@@ -103,6 +109,9 @@ class ObjectStore:
 
     def create(self, object_type: str, clean: dict[str, str],
                associations: list[dict] | None = None, at: datetime | None = None) -> Record:
+        if object_type == "contacts" and clean.get("email") in self.blocked_emails:
+            raise ValidationFailed([{"message": "email is blocklisted after a GDPR delete",
+                                     "code": "INVALID_EMAIL", "context": {"propertyName": ["email"]}}])
         for name in UNIQUE[object_type]:
             existing = self.find(object_type, clean[name], name) if clean.get(name) else None
             if existing is not None:
@@ -148,6 +157,22 @@ class ObjectStore:
         record.archived = True
         record.archived_at = self._clock()
 
+    def gdpr_delete(self, key: str, id_property: str | None) -> list[Record]:
+        """HubSpot's GDPR delete: the contact is gone for good, archived copies included; an
+        email HubSpot does not know is blocklisted instead (developers.hubspot.com/docs/
+        api-reference/legacy/crm/objects/contacts/gdpr/gdpr-delete-contact)."""
+        table = self.records["contacts"]
+        if id_property == "email":
+            wanted = key.lower()
+            found = [r for r in table.values() if r.properties.get("email") == wanted]
+            if not found:
+                self.blocked_emails.add(wanted)
+        else:
+            found = [table[key]] if key in table else []
+        for record in found:
+            del table[record.id]
+        return found
+
     def merge(self, object_type: str, primary_id: str, other_id: str) -> Record:
         primary = self.find(object_type, primary_id)
         other = self.find(object_type, other_id)
@@ -160,6 +185,12 @@ class ObjectStore:
                 primary.properties[name] = value
         merged = [x for x in (primary.properties.get("hs_merged_object_ids") or "").split(";") if x]
         primary.properties["hs_merged_object_ids"] = ";".join(merged + [other.id])
+        if other.properties.get("email") and other.properties.get("email") != primary.properties.get(
+                "email"):
+            extra = [x for x in (primary.properties.get("hs_additional_emails") or "").split(";")
+                     if x]
+            primary.properties["hs_additional_emails"] = ";".join(
+                extra + [other.properties["email"]])
         self.archive(other)
         other.merged_into = primary.id
         self.update(primary, {})

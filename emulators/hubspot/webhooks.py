@@ -82,10 +82,18 @@ def merge_event(primary_id: str | int, merged_ids: list[str | int], *, portal_id
 
 
 def deletion_event(object_id: str | int, *, portal_id: int, app_id: int = 4242,
-                   source_id: str = "userId:9101") -> dict:
+                   source_id: str = "userId:9101", privacy: bool = False) -> dict:
+    """contact.deletion, or with `privacy` the contact.privacyDeletion a GDPR delete sends."""
     return {
-        "eventId": next(_event_ids), "subscriptionId": 2003, "portalId": portal_id,
-        "appId": app_id, "occurredAt": int(time.time() * 1000),
-        "subscriptionType": "contact.deletion", "attemptNumber": 0, "objectId": int(object_id),
-        "changeFlag": "DELETED", "changeSource": "CRM_UI", "sourceId": source_id,
+        "eventId": next(_event_ids), "subscriptionId": 2004 if privacy else 2003,
+        "portalId": portal_id, "appId": app_id, "occurredAt": int(time.time() * 1000),
+        "subscriptionType": "contact.privacyDeletion" if privacy else "contact.deletion",
+        "attemptNumber": 0, "objectId": int(object_id),
+        "changeFlag": "DELETED", "changeSource": "CRM_UI" if not privacy else "GDPR",
+        "sourceId": source_id,
     }
+
+
+def send_events(target_url: str, secret: str, events: list[dict]) -> requests.Response:
+    body, headers = signed_request(target_url, secret, events)
+    return requests.post(target_url, data=body.encode(), headers=headers, timeout=10)

@@ -75,7 +75,8 @@ class Running:
 
 def start(port: int = 0, *, host: str = "127.0.0.1", **options: Any) -> Running:
     """Serve the emulator. `options` go to SalesforceState: custom_fields=False (fields not yet
-    deployed), daily_limit, query_batch_size, statuses, duplicate_rule, credentials."""
+    deployed) or "Lead" (only the Lead fields), daily_limit, query_batch_size, statuses,
+    duplicate_rule, credentials."""
     state = SalesforceState(**options)
     tls_dir = Path(tempfile.mkdtemp(prefix="sf-emulator-tls-"))
     ca = trustme.CA()

@@ -35,10 +35,10 @@ def create_app(state: SalesforceState) -> Starlette:
         state.count_call("oauth.token")
         # Parsed by hand: Starlette's form parser needs python-multipart, not a dependency here.
         form = dict(parse_qsl((await request.body()).decode()))
-        access_token, err = state.login(form)
+        base = f"{request.url.scheme}://{request.url.netloc}"
+        access_token, err = state.login(form, audience=base)
         if err:
             return JSONResponse(err, status_code=400)
-        base = f"{request.url.scheme}://{request.url.netloc}"
         return JSONResponse({
             "access_token": access_token, "instance_url": base, "token_type": "Bearer",
             "id": f"{base}/id/00D000000000001AAA/{state.integration_user}",
@@ -60,6 +60,9 @@ def create_app(state: SalesforceState) -> Starlette:
                 response = await _dispatch(state, request, parts)
             except json.JSONDecodeError as exc:
                 response = error_response(400, "JSON_PARSER_ERROR", f"Unexpected character: {exc}")
+            if response.status_code < 300 and state.faults.take_lost(request.url.path):
+                # Carried out, but the answer is lost on its way back (a gateway error).
+                response = error_response(502, *_FAULT_BODIES[502])
         response.headers["Sforce-Limit-Info"] = f"api-usage={state.api_usage}/{state.daily_limit}"
         return response
 
@@ -138,6 +141,8 @@ def control_routes(state: SalesforceState) -> list[Route]:
                                int(body.get("retry_after_s", 1)))
         if "latency_s" in body:
             state.faults.latency_s = float(body["latency_s"])
+        if "lose_next" in body:  # carried out, then the answer is lost
+            state.faults.plant_lost(int(body["lose_next"]), str(body.get("lose_path", "")))
         if "lock_row_failures" in body:
             state.plant_lock_failures(int(body["lock_row_failures"]))
         if "api_usage" in body:

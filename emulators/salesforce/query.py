@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -12,6 +13,10 @@ from emulators.salesforce import schema, soql
 from emulators.salesforce.schema import API_VERSION
 from emulators.salesforce.state import SalesforceState
 from emulators.salesforce.wire import error_response, record_json
+
+# REST API Developer Guide, "Query More Results"/SOQL reference: a query locator stays valid
+# for two days after it was opened; after that queryMore answers INVALID_QUERY_LOCATOR.
+CURSOR_TTL = timedelta(days=2)
 
 
 async def handle(
@@ -37,7 +42,7 @@ async def handle(
     payload = [record_json(query.sobject, r, query.fields) for r in rows]
     locator = "01g" + secrets.token_hex(6).upper()
     with state.lock:
-        state.query_cursors[locator] = (payload, _batch_size(state, request))
+        state.query_cursors[locator] = (payload, _batch_size(state, request), datetime.now(UTC))
     return _page(state, endpoint, f"{locator}-0")
 
 
@@ -52,9 +57,10 @@ def _page(state: SalesforceState, endpoint: str, locator: str) -> Response:
     cursor, _, offset_text = locator.rpartition("-")
     with state.lock:
         found = state.query_cursors.get(cursor)
-    if found is None or not offset_text.isdigit():
+    if (found is None or not offset_text.isdigit()
+            or datetime.now(UTC) - found[2] > CURSOR_TTL):
         return error_response(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-    rows, size = found
+    rows, size, _ = found
     offset = int(offset_text)
     page = rows[offset : offset + size]
     done = offset + size >= len(rows)

@@ -55,6 +55,7 @@ _STANDARD_LEAD = (
     Field("OwnerId", "reference", "Owner ID", 18),
     Field("IsConverted", "boolean", "Converted", writable=False),
     Field("ConvertedDate", "date", "Converted Date", writable=False),
+    Field("ConvertedContactId", "reference", "Converted Contact ID", 18, writable=False),
     Field("IsDeleted", "boolean", "Deleted", writable=False),
     Field("MasterRecordId", "reference", "Master Record ID", 18, writable=False),
     Field("CreatedDate", "datetime", "Created Date", writable=False),
@@ -101,6 +102,9 @@ USER_FIELDS = (
 )
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Salesforce Help, "Custom Field Types" (Email): "a valid email address in the form
+# jsmith@acme.com"; the standard Lead.Email holds at most 80 characters (Object Reference, Lead).
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def lead_fields(custom: bool) -> dict[str, Field]:
@@ -108,10 +112,16 @@ def lead_fields(custom: bool) -> dict[str, Field]:
     return {f.name: f for f in fields}
 
 
-def fields_for(sobject: str, custom: bool) -> dict[str, Field]:
+CUSTOM_TASK = (Field("Leadflow_Task_Key__c", "string", "Leadflow Task Key", 255, custom=True),)
+
+
+def fields_for(sobject: str, custom: bool | str) -> dict[str, Field]:
+    """`custom`: True (all of leadflow's fields deployed), False (none) or "Lead" (an org that
+    deployed the Lead fields before the Task key existed)."""
     if sobject == "Lead":
-        return lead_fields(custom)
-    table = {"Task": TASK_FIELDS, "User": USER_FIELDS}[sobject]
+        return lead_fields(bool(custom))
+    task = TASK_FIELDS + (CUSTOM_TASK if custom is True else ())
+    table = {"Task": task, "User": USER_FIELDS}[sobject]
     return {f.name: f for f in table}
 
 
@@ -119,7 +129,7 @@ def error(code: str, message: str, fields: list[str] | None = None) -> dict[str,
     return {"statusCode": code, "message": message, "fields": fields or []}
 
 
-def unknown_field(sobject: str, values: dict[str, Any], custom: bool) -> str | None:
+def unknown_field(sobject: str, values: dict[str, Any], custom: bool | str) -> str | None:
     """The first field Salesforce would refuse to deserialize (a whole-request INVALID_FIELD)."""
     known = fields_for(sobject, custom)
     for name in values:
@@ -129,7 +139,7 @@ def unknown_field(sobject: str, values: dict[str, Any], custom: bool) -> str | N
 
 
 def validate(
-    sobject: str, values: dict[str, Any], *, custom: bool, insert: bool, statuses: tuple[str, ...]
+    sobject: str, values: dict[str, Any], *, custom: bool | str, insert: bool, statuses: tuple[str, ...]
 ) -> list[dict[str, Any]]:
     """Per-record validation errors, in the order Salesforce reports them."""
     known = fields_for(sobject, custom)
@@ -144,9 +154,13 @@ def validate(
                                 "field and verify that it is read/write for your profile.", [name]))
         elif value is not None and (msg := _type_error(spec, value)):
             errors.append(error("INVALID_TYPE_ON_FIELD_IN_RECORD", msg, [name]))
-        elif spec.type == "string" and isinstance(value, str) and len(value) > spec.length:
+        elif (spec.type in ("string", "email") and isinstance(value, str) and spec.length
+              and len(value) > spec.length):
             errors.append(error("STRING_TOO_LONG", f"{spec.label}: data value too large: "
                                 f"{value[:40]} (max length={spec.length})", [name]))
+        elif spec.type == "email" and value and not _EMAIL.match(str(value)):
+            errors.append(error("INVALID_EMAIL_ADDRESS", f"{spec.label}: invalid email "
+                                f"address: {value}", [name]))
     if sobject == "Lead" and "Status" in values and values["Status"] not in statuses:
         errors.append(error("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                             f"Lead Status: bad value for restricted picklist field: "
@@ -174,7 +188,7 @@ def _type_error(spec: Field, value: Any) -> str | None:
     return None
 
 
-def describe(sobject: str, custom: bool, statuses: tuple[str, ...]) -> dict[str, Any]:
+def describe(sobject: str, custom: bool | str, statuses: tuple[str, ...]) -> dict[str, Any]:
     """The subset of a describe payload clients read: names, types, picklists, flags."""
     return {
         "name": sobject,

@@ -1,4 +1,5 @@
-"""Just enough SOQL: SELECT f, ... FROM obj [WHERE a op v AND ...] [ORDER BY f [DESC]] [LIMIT n].
+"""Just enough SOQL: SELECT f, ... FROM obj [WHERE a op v AND ...] [ORDER BY f [DESC]] [LIMIT n],
+where `op` is a comparison or `IN ('a', 'b', ...)`.
 
 That covers the incremental reads (SystemModstamp windows), owner lookups and key lookups
 leadflow issues. Anything else is refused with MALFORMED_QUERY, as Salesforce would for
@@ -21,7 +22,9 @@ _QUERY = re.compile(
     r"(?:\s+LIMIT\s+(?P<limit>\d+))?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
-_COND = re.compile(r"^\s*(\w+)\s*(<=|>=|!=|=|<|>)\s*(.+?)\s*$", re.DOTALL)
+_COND = re.compile(r"^\s*(\w+)\s*(<=|>=|!=|=|<|>|\bIN\b)\s*(.+?)\s*$", re.DOTALL | re.I)
+# One literal of an IN list: a quoted string (with \' escapes) or a bare token.
+_IN_ITEM = re.compile(r"\s*('(?:[^'\\]|\\.)*'|[^,\s)]+)\s*(?:,|$)")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$")
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq, "!=": operator.ne, "<": operator.lt,
@@ -79,12 +82,20 @@ def _condition(text: str) -> tuple[str, str, Any]:
     m = _COND.match(text)
     if not m:
         raise SoqlError("MALFORMED_QUERY", f"unexpected token: {text[:80]}")
-    return m[1], m[2], _literal(m[3])
+    if m[2].upper() != "IN":
+        return m[1], m[2], _literal(m[3])
+    inner = m[3].strip()
+    if not (inner.startswith("(") and inner.endswith(")")):
+        raise SoqlError("MALFORMED_QUERY", f"unexpected token: {inner[:80]}")
+    items = [_literal(i) for i in _IN_ITEM.findall(inner[1:-1])]
+    if not items:
+        raise SoqlError("MALFORMED_QUERY", f"unexpected token: {inner[:80]}")
+    return m[1], "IN", items
 
 
 def _literal(text: str) -> Any:
     if text.startswith("'") and text.endswith("'") and len(text) >= 2:
-        return text[1:-1].replace("\\'", "'")
+        return re.sub(r"\\(.)", r"\1", text[1:-1])
     lowered = text.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
@@ -101,6 +112,14 @@ def _literal(text: str) -> Any:
 
 
 def _holds(value: Any, op: str, literal: Any) -> bool:
+    # SOQL and SOSL Reference, "Comparison Operators": string comparisons are case-insensitive
+    # (except on case-sensitive unique fields, which the emulated objects do not have).
+    if isinstance(value, str):
+        value = value.lower()
+    if op == "IN":
+        return any(_holds(value, "=", item) for item in literal)
+    if isinstance(literal, str):
+        literal = literal.lower()
     if value is None or literal is None:
         return _OPS[op](value, literal) if op in ("=", "!=") else False
     try:

@@ -10,9 +10,13 @@ import copy
 import itertools
 import secrets
 import threading
+import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import jwt as pyjwt
 
 from emulators.common import Faults
 from emulators.salesforce import schema
@@ -24,22 +28,41 @@ DEFAULT_CLIENT_SECRET = "leadflow-local-secret"
 DEFAULT_USERNAME = "integration@leadflow.local"
 DEFAULT_PASSWORD = "local-password"
 DEFAULT_SECURITY_TOKEN = "localtoken"
+ASSIGNMENT_RULE_USER = "lead.queue@leadflow.local"
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
+@dataclass(frozen=True)
+class Save:
+    """What an API request's headers ask of a save. Direct calls (the tests' and the control
+    API's stand-in for people in the UI) default to neither."""
+
+    allow_save: bool = False  # Sforce-Duplicate-Rule-Header: allowSave=true
+    auto_assign: bool = False  # run the active Lead assignment rule (Sforce-Auto-Assign)
 
 
 class SalesforceState:
     def __init__(
         self,
         *,
-        custom_fields: bool = True,
+        custom_fields: bool | str = True,
         daily_limit: int = 15_000,
         query_batch_size: int = 2000,
         statuses: tuple[str, ...] = schema.DEFAULT_STATUSES,
+        # Most orgs keep the standard Lead duplicate rule active (Setup > Duplicate Rules):
+        # on by default; False models an org that switched it off.
         duplicate_rule: bool = True,
+        # Orgs route new Leads with an active Lead assignment rule (Setup > Lead Assignment
+        # Rules): on by default, assigning to a seeded "Lead Queue" user; False: no active rule.
+        assignment_rule: bool = True,
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
         username: str = DEFAULT_USERNAME,
         password: str = DEFAULT_PASSWORD,
         security_token: str = DEFAULT_SECURITY_TOKEN,
+        password_flow: bool = True,
+        jwt_public_key: str | None = None,
+        client_credentials_user: str | None = DEFAULT_USERNAME,
     ) -> None:
         self.lock = threading.RLock()
         self.custom_fields = custom_fields
@@ -47,7 +70,15 @@ class SalesforceState:
         self.query_batch_size = query_batch_size
         self.statuses = statuses
         self.duplicate_rule = duplicate_rule
+        self.assignment_rule = assignment_rule
         self.credentials = (client_id, client_secret, username, password + security_token)
+        # Salesforce Help, "Block OAuth Username-Password Flows": orgs can (and are advised to)
+        # refuse it; False models such an org.
+        self.password_flow = password_flow
+        # The certificate (or public key, PEM) uploaded to the connected app for JWT bearer.
+        self.jwt_public_key = jwt_public_key
+        # The "Run As" user of the client credentials flow (None: the flow is not enabled).
+        self.client_credentials_user = client_credentials_user
         self.faults = Faults()
         self.reset()
 
@@ -60,31 +91,89 @@ class SalesforceState:
             self.api_usage = 0
             self.lock_row_failures = 0
             self.logins = 0
-            # locator -> (rows already rendered, batch size), like Salesforce's server cursors
-            self.query_cursors: dict[str, tuple[list[dict[str, Any]], int]] = {}
+            # locator -> (rows already rendered, batch size, opened at), like Salesforce's
+            # server cursors, which expire (see query.CURSOR_TTL)
+            self.query_cursors: dict[str, tuple[list[dict[str, Any]], int, datetime]] = {}
             self._ids = itertools.count(1)
             self._last_stamp = datetime(2000, 1, 1, tzinfo=UTC)
             self.faults.clear()
             self.integration_user = self.add_user(DEFAULT_USERNAME, "Integration User")
+            # Whom the active assignment rule gives every Lead (None: no active rule).
+            self.assignment_owner: str | None = (
+                self.add_user(ASSIGNMENT_RULE_USER, "Lead Queue") if self.assignment_rule else None)
 
     # --- sessions, usage, faults -------------------------------------------------------
 
-    def login(self, form: dict[str, str]) -> tuple[str | None, dict[str, str] | None]:
-        """OAuth password grant: (token, None) or (None, OAuth error body)."""
+    def login(self, form: dict[str, str], audience: str) -> tuple[str | None, dict[str, str] | None]:
+        """The token endpoint, one branch per grant type: (token, None) or (None, OAuth error).
+
+        Salesforce Help, "OAuth 2.0 Username-Password Flow", "OAuth 2.0 JWT Bearer Flow for
+        Server-to-Server Integration" and "OAuth 2.0 Client Credentials Flow": the JWT is
+        RS256-signed with the key whose certificate the connected app holds, iss is the
+        consumer key, sub the username, aud the login host, exp at most three minutes ahead.
+        """
+        grant = form.get("grant_type")
+        if grant == "password" and self.password_flow:
+            return self._password_login(form)
+        if grant == JWT_GRANT:
+            return self._jwt_login(form.get("assertion", ""), audience)
+        if grant == "client_credentials":
+            return self._client_credentials_login(form)
+        return None, {"error": "unsupported_grant_type", "error_description": "grant type not "
+                      "supported"}
+
+    def _password_login(self, form: dict[str, str]) -> tuple[str | None, dict[str, str] | None]:
         client_id, client_secret, username, password = self.credentials
-        if form.get("grant_type") != "password":
-            return None, {"error": "unsupported_grant_type", "error_description": "grant type "
-                          "not supported"}
         if (form.get("client_id"), form.get("client_secret")) != (client_id, client_secret):
             return None, {"error": "invalid_client_id", "error_description": "client identifier "
                           "invalid"}
         if (form.get("username"), form.get("password")) != (username, password):
             return None, {"error": "invalid_grant", "error_description": "authentication failure"}
+        return self._session(), None
+
+    def _jwt_login(self, assertion: str, audience: str) -> tuple[str | None, dict[str, str] | None]:
+        client_id, _, username, _ = self.credentials
+        if not self.jwt_public_key:
+            return None, {"error": "invalid_client", "error_description": "invalid client "
+                          "credentials"}
+        try:
+            claims = pyjwt.decode(assertion, self.jwt_public_key, algorithms=["RS256"],
+                                  audience=[audience, "https://login.salesforce.com",
+                                            "https://test.salesforce.com"],
+                                  options={"require": ["iss", "sub", "aud", "exp"]})
+        except pyjwt.ExpiredSignatureError:
+            return None, {"error": "invalid_grant", "error_description": "expired access/refresh"
+                          " token"}
+        except pyjwt.InvalidTokenError:
+            return None, {"error": "invalid_grant", "error_description": "invalid assertion"}
+        if claims["exp"] > time.time() + 300:
+            return None, {"error": "invalid_grant", "error_description": "invalid assertion"}
+        if claims["iss"] != client_id:
+            return None, {"error": "invalid_client_id", "error_description": "client identifier "
+                          "invalid"}
+        if claims["sub"] != username:
+            return None, {"error": "invalid_grant", "error_description": "user hasn't approved "
+                          "this consumer"}
+        return self._session(), None
+
+    def _client_credentials_login(
+        self, form: dict[str, str]
+    ) -> tuple[str | None, dict[str, str] | None]:
+        client_id, client_secret, _, _ = self.credentials
+        if (form.get("client_id"), form.get("client_secret")) != (client_id, client_secret):
+            return None, {"error": "invalid_client", "error_description": "invalid client "
+                          "credentials"}
+        if not self.client_credentials_user:
+            return None, {"error": "invalid_grant", "error_description": "no client credentials "
+                          "user enabled"}
+        return self._session(), None
+
+    def _session(self) -> str:
         with self.lock:
             token = "00D000000000001!" + secrets.token_urlsafe(24)
             self.sessions.add(token)
             self.logins += 1
-            return token, None
+            return token
 
     def valid_session(self, token: str) -> bool:
         with self.lock:
@@ -157,13 +246,12 @@ class SalesforceState:
     # --- DML -------------------------------------------------------------------------
 
     def insert(
-        self, sobject: str, values: dict[str, Any], *, duplicate_check: bool = False
+        self, sobject: str, values: dict[str, Any], *, save: Save = Save()
     ) -> tuple[str | None, list[dict[str, Any]]]:
         values = _strip(values)
         with self.lock:
-            errors = self._check(sobject, values, None)
-            if not errors and duplicate_check and self._duplicate_email(sobject, values):
-                errors = [error("DUPLICATES_DETECTED", "Use one of these records?")]
+            errors = self._check(sobject, values, None) or self._duplicates(
+                sobject, values, None, save.allow_save)
             if errors:
                 return None, errors
             now = self._stamp()
@@ -173,11 +261,14 @@ class SalesforceState:
                 record |= {"IsConverted": False, "Status": self.statuses[0],
                            "OwnerId": self.integration_user}
             record |= values
+            self._assign(sobject, record, save)
             self._touch(sobject, record, now)
             self.records[sobject][record_id] = record
             return record_id, []
 
-    def update(self, sobject: str, record_id: str, values: dict[str, Any]) -> list[dict[str, Any]]:
+    def update(
+        self, sobject: str, record_id: str, values: dict[str, Any], *, save: Save = Save()
+    ) -> list[dict[str, Any]]:
         values = _strip(values)
         values.pop("Id", None)
         with self.lock:
@@ -188,14 +279,21 @@ class SalesforceState:
                 return [error("ENTITY_IS_DELETED", "entity is deleted")]
             if record.get("IsConverted"):
                 return [error("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")]
-            errors = self._check(sobject, values, record_id)
+            # An edit runs the duplicate rule only when it changes a field the matching rule
+            # compares (Salesforce Help, knowledge article 005237351, "Duplicate Record Sets
+            # Are Not Created for Records Matching Duplicate Rule Criteria").
+            rematch = values.get("Email", record.get("Email")) != record.get("Email")
+            errors = self._check(sobject, values, record_id) or (self._duplicates(
+                sobject, record | values, record_id, save.allow_save) if rematch else [])
             if not errors:
                 record.update(values)
+                self._assign(sobject, record, save)
                 self._touch(sobject, record, self._stamp())
             return errors
 
     def upsert(
-        self, sobject: str, field: str, value: str, values: dict[str, Any]
+        self, sobject: str, field: str, value: str, values: dict[str, Any], *,
+        save: Save = Save(),
     ) -> tuple[str | None, bool, list[dict[str, Any]], list[str]]:
         """(id, created, errors, matching ids when several records share the key)."""
         values = _strip(values) | {field: value}
@@ -204,10 +302,10 @@ class SalesforceState:
             if len(matches) > 1:
                 return None, False, [], [m["Id"] for m in matches]
             if not matches:
-                record_id, errors = self.insert(sobject, values)
+                record_id, errors = self.insert(sobject, values, save=save)
                 return record_id, record_id is not None, errors, []
             record_id = matches[0]["Id"]
-            return record_id, False, self.update(sobject, record_id, values), []
+            return record_id, False, self.update(sobject, record_id, values, save=save), []
 
     def delete(self, sobject: str, record_id: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -249,12 +347,21 @@ class SalesforceState:
             record.update(fields, Status=status)
             self._touch("Lead", record, self._stamp())
 
+    def age_query_cursors(self, by: timedelta) -> None:
+        """Time passes for every open query cursor (they expire two days after they open)."""
+        with self.lock:
+            self.query_cursors = {k: (rows, size, opened - by)
+                                  for k, (rows, size, opened) in self.query_cursors.items()}
+
     def convert_lead(self, lead_id: str) -> str:
         """Lead conversion: the lead becomes read-only and points at a new Contact."""
         with self.lock:
             record = self.records["Lead"][lead_id]
             contact_id = f"003{next(self._ids):012d}AAA"
             now = self._stamp()
+            self.records["Contact"][contact_id] = {
+                "Id": contact_id, "Email": record.get("Email"), "LastName": record.get("LastName"),
+                "OwnerId": record.get("OwnerId"), "IsDeleted": False, "SystemModstamp": now}
             record.update(IsConverted=True, ConvertedDate=now.date().isoformat(),
                           ConvertedContactId=contact_id, Status="Closed - Converted")
             self._touch("Lead", record, now)
@@ -285,6 +392,17 @@ class SalesforceState:
             elif not user["IsActive"]:
                 errors.append(error("INACTIVE_OWNER_OR_USER", "owner or user is inactive.",
                                     ["OwnerId"]))
+        who = values.get("WhoId")
+        if sobject == "Task" and who and not errors:
+            # A Task's WhoId names a live Lead or Contact; a converted Lead is read-only
+            # ("cannot reference converted lead"): tasks go on the Contact it became.
+            target = self.records["Lead" if who.startswith("00Q") else "Contact"].get(who)
+            if target is None or target.get("IsDeleted"):
+                errors.append(error("INVALID_CROSS_REFERENCE_KEY", "Name ID: id value of "
+                                    f"incorrect type: {who}", ["WhoId"]))
+            elif target.get("IsConverted"):
+                errors.append(error("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted "
+                                    "lead", ["WhoId"]))
         key = values.get("Leadflow_Key__c")
         if key and not errors:
             clash = [r["Id"] for r in self.find(sobject, "Leadflow_Key__c", key)
@@ -295,13 +413,50 @@ class SalesforceState:
                                     ["Leadflow_Key__c"]))
         return errors
 
-    def _duplicate_email(self, sobject: str, values: dict[str, Any]) -> bool:
+    def _assign(self, sobject: str, record: dict[str, Any], save: Save) -> None:
+        """The active Lead assignment rule overwrites OwnerId on every API create and update
+        that does not send `Sforce-Auto-Assign: FALSE` (REST API Developer Guide, "Assignment
+        Rule Header": "If the header is not provided in the request, the default value is
+        TRUE"). The emulated rule has one entry that matches every Lead."""
+        if sobject == "Lead" and save.auto_assign and self.assignment_owner:
+            record["OwnerId"] = self.assignment_owner
+
+    def _duplicates(
+        self, sobject: str, values: dict[str, Any], record_id: str | None, allow_save: bool
+    ) -> list[dict[str, Any]]:
+        """The standard Lead duplicate rule, as an org ships it.
+
+        Salesforce Help, "Standard Duplicate Rules": the Lead rule uses the Standard Lead
+        Matching Rule (an exact Email match is enough) and its action on create and on edit is
+        "Allow" with "Alert". REST API Developer Guide, "Duplicate Rule Header"
+        (developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_duplicaterules.htm):
+        rules run when a record is created, updated or upserted, and an alert blocks an API
+        save unless the request sends `Sforce-Duplicate-Rule-Header: allowSave=true` (every
+        field of the header defaults to false).
+        Converted Leads are still Leads and still match; the record being saved never matches
+        itself. The error carries `duplicateResult` with the matching ids, as the API does.
+        """
         email = (values.get("Email") or "").lower()
-        return bool(
-            self.duplicate_rule and sobject == "Lead" and email
-            and any((r.get("Email") or "").lower() == email and not r.get("IsDeleted")
-                    for r in self.records["Lead"].values())
-        )
+        if not (self.duplicate_rule and sobject == "Lead" and email) or allow_save:
+            return []
+        matches = [r["Id"] for r in self.records["Lead"].values()
+                   if (r.get("Email") or "").lower() == email and not r.get("IsDeleted")
+                   and r["Id"] != record_id]
+        if not matches:
+            return []
+        found = error("DUPLICATES_DETECTED", "Use one of these records?")
+        found["duplicateResult"] = {
+            "allowSave": True, "duplicateRule": "Standard_Rule_for_Leads_with_Duplicate_Leads",
+            "duplicateRuleEntityType": "Lead",
+            "errorMessage": "You're creating a duplicate record. We recommend you use an "
+                            "existing record instead.",
+            "matchResults": [{"entityType": "Lead", "matchEngine": "ExactMatchEngine",
+                              "rule": "Standard_Lead_Match_Rule_v1_0", "size": len(matches),
+                              "success": True, "errors": [],
+                              "matchRecords": [{"matchConfidence": 100.0, "record": {
+                                  "attributes": {"type": "Lead"}, "Id": m}} for m in matches]}],
+        }
+        return [found]
 
     def _stamp(self) -> datetime:
         """Millisecond timestamps that never repeat, so SystemModstamp windows are exact."""

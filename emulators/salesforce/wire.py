@@ -13,6 +13,7 @@ from emulators.salesforce.schema import API_VERSION
 def errors_response(status: int, errors: list[dict[str, Any]]) -> JSONResponse:
     """Single-record REST errors: a JSON array of {message, errorCode, fields}."""
     body = [{"message": e["message"], "errorCode": e["statusCode"], "fields": e["fields"]}
+            | ({"duplicateResult": e["duplicateResult"]} if "duplicateResult" in e else {})
             for e in errors]
     return JSONResponse(body, status_code=status)
 

@@ -42,12 +42,13 @@ def start(
     port: int = 0,
     *,
     write_keys: Iterable[str] = (DEFAULT_WRITE_KEY,),
-    strict_auth: bool = True,
+    strict_auth: bool = False,
     host: str = "127.0.0.1",
 ) -> Running:
     """Serve the emulator on loopback.
 
-    `strict_auth=False` mimics real Segment: 200 for an unknown key, data dropped.
+    By default it answers as real Segment does: 200 for an unknown key, data dropped;
+    `strict_auth=True` answers 401 instead.
     """
     keys = list(write_keys)
     state = SegmentState(keys, strict_auth=strict_auth)

@@ -183,6 +183,13 @@ async def _faults(request: Request) -> Response:
     return JSONResponse({"latency_s": state.faults.latency_s, "fail_next": state.faults.fail_next})
 
 
+async def _debugger(request: Request) -> Response:
+    """Stands in for the source Debugger of the Segment app, which has no public API: Basic
+    auth with the source's write key, answers the latest events that source ingested."""
+    state: SegmentState = request.app.state.segment
+    return JSONResponse({"events": state.debugger(_write_key(request, {}))})
+
+
 async def _reset(request: Request) -> Response:
     request.app.state.segment.reset()
     return JSONResponse({"reset": True})
@@ -194,6 +201,7 @@ def create_app(state: SegmentState) -> Starlette:
         Route("/_emulator/state", _state, methods=["GET"]),
         Route("/_emulator/faults", _faults, methods=["POST"]),
         Route("/_emulator/reset", _reset, methods=["POST"]),
+        Route("/_emulator/debugger", _debugger, methods=["GET"]),
     ]
     app = Starlette(routes=routes)
     app.state.segment = state

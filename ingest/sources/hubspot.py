@@ -17,7 +17,7 @@ from typing import Any
 from config.playbook import Playbook
 from config.vendors import Vendor
 from connectors.stage_fields import changed_field
-from ingest.actions import Delete, Merge, Plan, Signal
+from ingest.actions import Delete, Forget, Merge, Plan, Signal
 from ingest.models import HubSpotEvent
 from ingest.problems import Problem
 from ingest.sources.common import batch_of, stable_id, validate
@@ -26,8 +26,10 @@ from lifecycle.events import EventKind, LeadEvent
 
 # Contacts created through the API are most likely leadflow's own upserts.
 API_SOURCES = frozenset({"INTEGRATION", "API"})
-DELETIONS = {"contact.deletion": "deleted in HubSpot",
-             "contact.privacyDeletion": "GDPR deletion in HubSpot"}
+# A GDPR deletion removes the contact for good, archive included: no lookup will ever answer,
+# so its email comes from the record ids leadflow kept when it synced the contact.
+PRIVACY_DELETION = "contact.privacyDeletion"
+DELETIONS = {"contact.deletion": "deleted in HubSpot", PRIVACY_DELETION: "GDPR deletion in HubSpot"}
 
 # (objectId, archived) -> the contact's email, or None when HubSpot has no such contact.
 Emails = Callable[[int, bool], str | None]
@@ -71,6 +73,8 @@ def plan(pb: Playbook, events: list[HubSpotEvent], emails: Emails) -> Plan:
         email = emails(ev.objectId, archived)
         if email is None:
             out.skip(ref, f"HubSpot has no contact {ev.objectId} with an email")
+        elif ev.subscriptionType == PRIVACY_DELETION:
+            out.actions.append(Forget(email, DELETIONS[ev.subscriptionType], actor, Vendor.HUBSPOT))
         elif archived:
             out.actions.append(Delete(email, DELETIONS[ev.subscriptionType], actor))
         elif ev.subscriptionType == "contact.propertyChange":

@@ -15,7 +15,7 @@ from typing import Any
 from config.playbook import Playbook
 from config.vendors import Vendor
 from connectors.stage_fields import record_fields
-from ingest.actions import Delete, Merge, Plan, Signal
+from ingest.actions import Delete, Forget, Merge, Plan, Signal
 from ingest.models import SalesforceCallout, SalesforceLeadChange
 from ingest.problems import invalid
 from ingest.sources.common import batch_of, stable_id, validate
@@ -33,6 +33,8 @@ def plan(pb: Playbook, data: Any) -> Plan:
         actor = lead.ChangedBy or "salesforce"
         if lead.MasterRecordId and lead.MasterRecordEmail:
             out.actions.append(Merge(lead.Email, lead.MasterRecordEmail, actor))
+        elif lead.IsDeleted and lead.ShouldForget:
+            out.actions.append(Forget(lead.Email, "GDPR deletion in Salesforce", actor, Vendor.SALESFORCE))
         elif lead.IsDeleted:
             out.actions.append(Delete(lead.Email, "deleted in Salesforce", actor))
         elif lead.Lead_Stage__c and not is_stage(pb, lead.Lead_Stage__c):

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import privacy.models  # noqa: F401  (the key store's tables share the ledger's metadata)
 from ledger.models import Base
 
 connection = context.config.attributes["connection"]

@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from connectors.base import LeadSnapshot
+from lifecycle.state import LeadState
 from tests.support.backfill_helpers import run_backfill
 from tests.support.lead_harness import running_worker, unique_email, until
 from tests.support.vendor_stack import VENDORS
@@ -33,7 +34,7 @@ async def test_salesforce_deletion_and_merge_close_their_leads(dev_env, stack):
         assert LeadClosed.model_validate(merged).outcome == f"merged into lead:{survivor}"
         assert LeadClosed.model_validate(deleted).outcome == "deleted: deleted in salesforce"
         state = await client.get_workflow_handle(f"lead:{survivor}").query("state")
-        assert any(f"merge:lead:{duplicate}" == s for s in state["seen_event_ids"])
+        assert LeadState.model_validate(state).has_seen(f"merge:lead:{duplicate}")
 
 
 async def test_salesforce_backfill_starts_leads_and_writes_hubspot_in_batches(dev_env, stack):

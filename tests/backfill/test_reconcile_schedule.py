@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from temporalio.client import Client, ScheduleIntervalSpec
+from temporalio.client import Client, ScheduleActionStartWorkflow, ScheduleIntervalSpec
 from temporalio.common import SearchAttributeKey
 
 from config.settings import Settings
@@ -17,16 +17,16 @@ from leadflow.schedules import apply_schedules, reconcile_schedule_id
 from tests.support.backfill_helpers import record_history
 from tests.support.lead_harness import running_worker, unique_email, until
 from tests.support.vendor_stack import VENDORS
-from workflows.backfill_models import ReconcileResult
+from workflows.backfill_models import ReconcileInput, ReconcileResult
 
 TEMPORAL = str(Path(sys.prefix) / "bin" / "temporal")
 SCHEDULED = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 EVERY = 10
 
 
-def settings_for(task_queue: str, every: str) -> Settings:
+def settings_for(task_queue: str, every: str, lag: str = "0s") -> Settings:
     return Settings(_env_file=None, LEADFLOW_TASK_QUEUE=task_queue,  # type: ignore[call-arg]
-                    LEADFLOW_RECONCILE_EVERY=every)
+                    LEADFLOW_RECONCILE_EVERY=every, LEADFLOW_RECONCILE_LAG=lag)
 
 
 async def interval_of(client: Client, schedule_id: str) -> timedelta:
@@ -41,8 +41,12 @@ async def test_apply_schedules_creates_once_and_updates_in_place(dev_env):
     await apply_schedules(client, settings_for(queue, "5m"))
     schedule_id = reconcile_schedule_id(settings_for(queue, "5m"))
     assert await interval_of(client, schedule_id) == timedelta(minutes=5)
-    await apply_schedules(client, settings_for(queue, "2m"))
+    await apply_schedules(client, settings_for(queue, "2m", lag="45s"))
     assert await interval_of(client, schedule_id) == timedelta(minutes=2)
+    action = (await client.get_schedule_handle(schedule_id).describe()).schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    [sent] = await client.data_converter.decode(action.args, [ReconcileInput])
+    assert (sent.window_seconds, sent.lag_seconds) == (120, 45)
     ids = [s.id async for s in await client.list_schedules()]
     assert ids.count(schedule_id) == 1
     await client.get_schedule_handle(schedule_id).delete()

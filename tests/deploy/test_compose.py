@@ -64,6 +64,16 @@ def test_the_stack_has_every_part_of_a_deployment():
     assert "ledger-db:5432" in services["worker"]["environment"]["LEADFLOW_DATABASE_URL"]
 
 
+def test_up_applies_the_schedules_once_temporal_is_ready():
+    """`docker compose up` alone must leave a deployment that reconciles continuously."""
+    job = COMPOSE["services"]["schedules"]
+    assert job["command"] == ["schedules", "apply"] and job["restart"] == "no"
+    assert job["depends_on"] == {"temporal-namespace": {"condition": "service_completed_successfully"}}
+    assert COMPOSE["services"]["temporal-namespace"]["command"] == ["setup", "temporal"]
+    assert "LEADFLOW_RECONCILE_EVERY" in job["environment"]
+    assert "LEADFLOW_RECONCILE_LAG" in job["environment"]
+
+
 def test_every_dependency_exists_and_its_condition_can_be_met():
     services = COMPOSE["services"]
     for name, service in services.items():
@@ -102,3 +112,17 @@ def test_env_example_commits_no_secret(name):
 def test_database_passwords_must_be_set_before_compose_starts():
     # `${X:?message}` makes docker compose refuse to start without the variable.
     assert "${TEMPORAL_DB_PASSWORD:?" in COMPOSE_TEXT and "${LEDGER_DB_PASSWORD:?" in COMPOSE_TEXT
+
+
+def test_the_web_ui_decodes_payloads_through_leadflows_codec_server():
+    services = COMPOSE["services"]
+    codec = services["codec-server"]
+    assert codec["command"] == ["codec-server"]
+    assert codec["ports"] == ["${LEADFLOW_CODEC_PUBLISH_PORT:-8089}:8089"]
+    assert codec["environment"]["LEADFLOW_CODEC_TOKEN"] == "${LEADFLOW_CODEC_TOKEN:-}"
+    # The browser calls the endpoint: the codec server's published port, with the UI's origin allowed.
+    endpoint = services["temporal-ui"]["environment"]["TEMPORAL_CODEC_ENDPOINT"]
+    assert endpoint.startswith("http://localhost:${LEADFLOW_CODEC_PUBLISH_PORT:-8089}/")
+    assert codec["environment"]["LEADFLOW_CODEC_CORS_ORIGINS"] == "http://localhost:${TEMPORAL_UI_PORT:-8233}"
+    for name in ("worker", "ingest", "codec-server"):  # one key set for every process
+        assert services[name]["environment"]["LEADFLOW_ENCRYPTION_KEYS"] == "${LEADFLOW_ENCRYPTION_KEYS:-}"

@@ -113,6 +113,30 @@ def test_create_task_is_associated_to_the_contact(provisioned: Running,
     assert missing.value.code == "CONTACT_NOT_FOUND" and not missing.value.retryable
 
 
+def test_a_keyed_task_is_created_once_however_often_it_is_asked_for(
+        hub: Running, connector: HubSpotConnector) -> None:
+    connector.provision()
+    connector.upsert_leads([LeadSnapshot(email="k@example.com", stage="SQL")])
+    task = OwnerTask(email="k@example.com", owner_id=None, subject="Call", body="b", key="run-1:1")
+
+    first, again = connector.create_task(task), connector.create_task(task)
+
+    assert first == again and len(hub.state.records("tasks")) == 1
+    other = connector.create_task(task.model_copy(update={"key": "run-1:2"}))
+    assert other != first and len(hub.state.records("tasks")) == 2
+
+
+def test_a_portal_without_the_task_key_property_still_gets_its_tasks(
+        provisioned: Running, connector: HubSpotConnector) -> None:
+    connector.upsert_leads([LeadSnapshot(email="old@example.com", stage="SQL")])
+
+    connector.create_task(OwnerTask(email="old@example.com", owner_id=None, subject="Call",
+                                    body="b", key="run-1:1"))
+
+    [task] = provisioned.state.records("tasks")
+    assert task.properties["hs_task_subject"] == "Call" and "leadflow_task_key" not in task.properties
+
+
 def test_provision_is_idempotent(hub: Running, connector: HubSpotConnector) -> None:
     first = connector.provision()
     second = connector.provision()
@@ -120,9 +144,11 @@ def test_provision_is_idempotent(hub: Running, connector: HubSpotConnector) -> N
     assert first == ["group leadflow: created"] + [
         f"property {n}: created" for n in ("lead_stage", "lead_score",
                                            "lead_disqualification_reason",
-                                           "lead_follow_up_date")]
+                                           "lead_follow_up_date")] + [
+        "task group leadflow: created", "task property leadflow_task_key: created"]
     assert second == [line.replace("created", "found") for line in first]
     assert hub.state.count("POST /crm/v3/properties/contacts") == 4
+    assert hub.state.count("POST /crm/v3/properties/tasks") == 1
     definition = hub.state.properties["contacts"]["lead_follow_up_date"]
     assert definition["type"] == "date" and definition["groupName"] == "leadflow"
     results = connector.upsert_leads([LeadSnapshot(email="p@example.com", stage="MQL")])

@@ -145,3 +145,63 @@ async def test_hubspot_api_down_means_503_and_the_retry_lands(api, stack, leads)
     assert (await leads.state(email)).stage == "New Lead"
     assert (await api.hubspot(events)).status_code == 202  # HubSpot's retry
     await lead_state(leads, email, lambda s: s.stage == "MQL")
+
+
+async def test_behind_a_tls_proxy_the_public_url_is_what_hubspot_signed(dev_env, stack, workers, leads):
+    """HubSpot calls https://leads.example.com/...; the proxy forwards http://127.0.0.1:PORT/..."""
+    from emulators.hubspot.webhooks import signed_request
+
+    public = "https://leads.example.com"
+    settings = ingest_settings(temporal_address(dev_env), workers.task_queue, "demo_led", stack)
+    async with ingest_api(settings.model_copy(update={"public_url": public})) as proxied, \
+            ingest_api(settings) as direct:
+        email, contact_id = await new_lead(proxied, stack, "hs-proxy")
+        events = property_change_events(rep_sets(stack, contact_id, lead_stage="MQL"),
+                                        portal_id=stack.hubspot.portal_id)
+        body, headers = signed_request(f"{public}/v1/webhooks/hubspot",
+                                       SECRETS["HUBSPOT_CLIENT_SECRET"], events)
+
+        # Without LEADFLOW_PUBLIC_URL the server sees another URL, refuses and says why.
+        refused = await direct.http.post("/v1/webhooks/hubspot", content=body, headers=headers)
+        assert refused.status_code == 401 and "LEADFLOW_PUBLIC_URL" in refused.json()["detail"]
+        accepted = await proxied.http.post("/v1/webhooks/hubspot", content=body, headers=headers)
+        assert accepted.status_code == 202
+        await lead_state(leads, email, lambda s: s.stage == "MQL")
+        # Signed for the address the proxy forwards to is no longer HubSpot's signature.
+        local = await proxied.hubspot(events)
+        assert local.status_code == 401
+
+
+async def test_a_delivery_reads_its_contacts_in_one_batch_call(api, stack, leads):
+    contacts = [await new_lead(api, stack, f"hs-batch{i}") for i in range(3)]
+    events = property_change_events(
+        [change for _, contact_id in contacts
+         for change in rep_sets(stack, contact_id, lead_stage="MQL")],
+        portal_id=stack.hubspot.portal_id)
+    reads = stack.hubspot.count("POST /crm/v3/objects/contacts/batch/read")
+    gets = stack.hubspot.count("GET /crm/v3/objects/contacts/{id}")
+
+    assert (await api.hubspot(events)).status_code == 202
+
+    assert stack.hubspot.count("POST /crm/v3/objects/contacts/batch/read") == reads + 1
+    assert stack.hubspot.count("GET /crm/v3/objects/contacts/{id}") == gets
+    for email, _ in contacts:
+        await lead_state(leads, email, lambda s: s.stage == "MQL")
+
+
+async def test_a_gdpr_deletion_is_delivered_and_accepted(api, stack, leads):
+    from hubspot.crm.contacts import PublicGdprDeleteInput
+
+    email, contact_id = await new_lead(api, stack, "hs-gdpr")
+    stack.hubspot.webhook_target = (api.hubspot_url(), SECRETS["HUBSPOT_CLIENT_SECRET"])
+    try:
+        hub = HubSpot(access_token=stack.running["hubspot"].token, host=stack.running["hubspot"].url)
+        hub.crm.contacts.basic_api.purge(PublicGdprDeleteInput(object_id=contact_id))
+        # Gone for good: not even an archived read finds it.
+        assert stack.hubspot.store.find("contacts", contact_id, archived=True) is None
+        kind, status, body = await until(lambda: next(
+            (d for d in stack.hubspot.deliveries if d[0] == "contact.privacyDeletion"), None))
+        # Accepted, never a 5xx; what leadflow then erases is proven in tests/privacy.
+        assert status == 202, body
+    finally:
+        stack.hubspot.webhook_target = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -23,8 +24,10 @@ def test_250_leads_land_in_two_collection_calls(org, connector: SalesforceConnec
 
     results = connector.upsert_leads(leads)
 
-    assert org.state.calls["collections.upsert"] == 2
-    assert org.state.api_usage == 2  # login is not an API call; nothing else was sent
+    # Lead 7 carries its owner, so it goes apart with Sforce-Auto-Assign: FALSE.
+    assert org.state.calls["collections.upsert"] == 3
+    assert org.state.calls["query"] == 2  # one adoption query per collection of new keys
+    assert org.state.api_usage == 5  # login is not an API call; nothing else was sent
     assert [r.email for r in results] == [x.email for x in leads]
     assert all(r.ok for r in results)
     stored = org.state.lead_by_key("person3@example.com")
@@ -84,7 +87,7 @@ def test_fields_not_deployed_is_a_configuration_error() -> None:
         assert connector.provision() == [
             "Lead.Leadflow_Key__c (Text, External ID, Unique)", "Lead.Lead_Stage__c (Text)",
             "Lead.Lead_Score__c (Number)", "Lead.Disqualification_Reason__c (Text)",
-            "Lead.Follow_Up_Date__c (Date)",
+            "Lead.Follow_Up_Date__c (Date)", "Task.Leadflow_Task_Key__c (Text, an Activity field)",
         ]
         with pytest.raises(VendorError) as caught:
             connector.upsert_leads([lead(1)])
@@ -98,12 +101,15 @@ def test_provision_reports_missing_status_values_and_nothing_when_ready(org) -> 
 
 
 def test_metadata_xml_declares_every_custom_field(tmp_path: Path) -> None:
-    package, lead_object = metadata_xml(tmp_path)
+    package, lead_object, activity_object = metadata_xml(tmp_path)
     ns = {"m": "http://soap.sforce.com/2006/04/metadata"}
     members = [m.text for m in ET.parse(package).findall(".//m:members", ns)]
     fields = ET.parse(lead_object).findall("m:fields", ns)
     names = [f.findtext("m:fullName", namespaces=ns) for f in fields]
-    assert members == [f"Lead.{n}" for n in names]
+    task_fields = [f.findtext("m:fullName", namespaces=ns)
+                   for f in ET.parse(activity_object).findall("m:fields", ns)]
+    assert members == [f"Lead.{n}" for n in names] + ["Activity.Leadflow_Task_Key__c"]
+    assert task_fields == ["Leadflow_Task_Key__c"]
     assert set(names) == {"Leadflow_Key__c", "Lead_Stage__c", "Lead_Score__c",
                           "Disqualification_Reason__c", "Follow_Up_Date__c"}
     key = next(f for f in fields if f.findtext("m:fullName", namespaces=ns) == "Leadflow_Key__c")
@@ -152,19 +158,53 @@ def test_daily_limit_is_a_retryable_error_without_hammering(org, connector) -> N
         connector.upsert_leads([lead(1)])
 
     assert caught.value.code == "REQUEST_LIMIT_EXCEEDED" and caught.value.retryable
-    assert org.state.calls["collections.upsert"] == 1
+    assert org.state.calls["query"] == 1  # the adoption query met the limit; nothing retried
+    assert org.state.calls["collections.upsert"] == 0
 
 
 def test_connector_holds_back_before_the_daily_limit(org) -> None:
     connector = make_connector(org, api_reserve=0.05)
-    org.state.api_usage = int(org.state.daily_limit * 0.95) - 1
-    assert connector.upsert_leads([lead(1)])[0].ok  # this call reaches 95 %
+    org.state.api_usage = int(org.state.daily_limit * 0.95) - 2
+    assert connector.upsert_leads([lead(1)])[0].ok  # its query and upsert reach 95 %
 
     with pytest.raises(VendorError) as caught:
         connector.upsert_leads([lead(2)])
 
     assert caught.value.code == "REQUEST_LIMIT_EXCEEDED" and caught.value.retryable
     assert org.state.calls["collections.upsert"] == 1
+
+
+def test_daily_limit_holds_writes_until_a_probe_finds_room_again(org) -> None:
+    connector = make_connector(org, limit_probe_s=0.5)
+    org.state.api_usage = org.state.daily_limit
+    with pytest.raises(VendorError) as first:
+        connector.upsert_leads([lead(1)])
+    assert 0 < first.value.retry_after <= 0.5  # the caller knows when the next probe is due
+    with pytest.raises(VendorError) as held:
+        connector.upsert_leads([lead(1)])  # held in the process: Salesforce sees nothing
+    assert held.value.retryable and 0 < held.value.retry_after <= 0.5
+    # Only the first call reached Salesforce (the adoption query, which met the limit).
+    assert (org.state.calls["query"], org.state.calls["collections.upsert"]) == (1, 0)
+
+    org.state.api_usage = 0  # the rolling 24-hour window freed room
+    time.sleep(0.6)
+    assert connector.upsert_leads([lead(1)])[0].ok  # the next call probes, and goes through
+    assert org.state.calls["collections.upsert"] == 1
+
+
+def test_a_keyed_task_is_created_once_and_an_org_without_the_key_field_still_gets_it(org) -> None:
+    connector = make_connector(org)
+    connector.upsert_leads([lead(1)])
+    task = OwnerTask(email=lead(1).email, owner_id=None, subject="Call", body="b", key="run-1:1")
+    assert connector.create_task(task) == connector.create_task(task)
+    assert len(org.state.select("Task", False)) == 1
+
+    with sf_emulator.start(custom_fields="Lead") as older:  # Lead fields only, no Task key
+        connector = make_connector(older)
+        connector.upsert_leads([lead(1)])
+        connector.create_task(task)
+        [made] = older.state.select("Task", False)
+        assert made["Subject"] == "Call" and "Leadflow_Task_Key__c" not in made
 
 
 def test_lock_contention_is_retried_until_the_rows_free_up(org, connector) -> None:
@@ -189,6 +229,8 @@ def test_lasting_lock_contention_ends_as_retryable_per_lead_failures(org) -> Non
 
 
 def test_server_errors_are_retried_then_raised_as_retryable(org, connector) -> None:
+    connector.upsert_leads([lead(1), lead(2)])  # keys known: no adoption query below
+    org.state.calls.clear()
     org.state.faults.plant(2, 503, retry_after_s=0)
     assert connector.upsert_leads([lead(1)])[0].ok
     assert org.state.calls["collections.upsert"] == 3
@@ -201,6 +243,8 @@ def test_server_errors_are_retried_then_raised_as_retryable(org, connector) -> N
 
 
 def test_concurrent_request_limit_is_retried_in_process(org, connector) -> None:
+    connector.upsert_leads([lead(1)])
+    org.state.calls.clear()
     org.state.faults.plant(1, 429)  # Salesforce answers 403 ConcurrentPerOrgLongTxn, not 429
 
     assert connector.upsert_leads([lead(1)])[0].ok

@@ -70,7 +70,9 @@ def test_429_burst_with_retry_after_delivers_everything_once(connector, emulator
     assert emulator.state.duplicates == 0
 
 
-def test_wrong_write_key_fails_every_lead_as_auth(make_connector, emulator, make_lead):
+def test_wrong_write_key_fails_every_lead_as_auth_where_the_server_says_so(
+        make_connector, emulator, make_lead):
+    emulator.state.strict_auth = True  # real Segment answers 200: see `leadflow doctor`
     conn = make_connector(write_key="not-the-key")
 
     results = conn.upsert_leads([make_lead(1), make_lead(2)])

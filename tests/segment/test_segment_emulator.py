@@ -64,22 +64,24 @@ def test_batch_over_500kb_refused_with_400(emulator):
     assert emulator.state.events == []
 
 
-def test_wrong_or_missing_write_key_is_401(emulator):
-    with pytest.raises(APIError) as err:
-        post("wrong-key", emulator.url, batch=[_event(1)])
-    assert (err.value.status, err.value.code) == (401, "unauthorized")
+def test_wrong_or_missing_write_key_is_200_and_dropped_as_segment_does(emulator):
+    post("wrong-key", emulator.url, batch=[_event(1)])  # no error: Segment answers 200
 
     bare = requests.post(f"{emulator.url}/v1/batch", json={"batch": [_event(2)]}, timeout=5)
-    assert bare.status_code == 401
+    assert bare.status_code == 200
     assert emulator.state.events == []
+    assert [r["reason"] for r in emulator.state.rejected] == ["unknown write key"] * 2
+    # Only the source's debugger shows that nothing arrived.
+    seen = requests.get(f"{emulator.url}/_emulator/debugger", auth=("wrong-key", ""), timeout=5)
+    assert seen.json() == {"events": []}
 
 
-def test_lenient_auth_mimics_segment_200_and_drop():
-    with segment_emulator.start(strict_auth=False) as running:
-        post("wrong-key", running.url, batch=[_event(1)])
-
+def test_strict_auth_makes_a_wrong_key_a_401():
+    with segment_emulator.start(strict_auth=True) as running:
+        with pytest.raises(APIError) as err:
+            post("wrong-key", running.url, batch=[_event(1)])
+        assert (err.value.status, err.value.code) == (401, "unauthorized")
         assert running.state.events == []
-        assert running.state.rejected[0]["reason"] == "unknown write key"
 
 
 def test_malformed_json_is_400(emulator):

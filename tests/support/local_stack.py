@@ -18,9 +18,9 @@ BIN = Path(sys.prefix) / "bin"
 
 class Stack:
     def __init__(self, data_dir: Path) -> None:
-        base = free_block(7)
+        base = free_block(8)
         self.port, self.ui_port, self.emulator_port = base, base + 1, base + 2
-        self.metrics_port, self.ingest_port = base + 5, base + 6
+        self.metrics_port, self.ingest_port, self.codec_port = base + 5, base + 6, base + 7
         self.env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("HUBSPOT_", "SALESFORCE_", "SEGMENT_", "LEADFLOW_"))}
         self.env |= {"LEADFLOW_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
@@ -34,7 +34,7 @@ class Stack:
         self.process = subprocess.Popen(
             [str(BIN / "leadflow"), "up", "--port", str(self.port), "--ui-port", str(self.ui_port),
              "--emulator-port", str(self.emulator_port), "--metrics-port", str(self.metrics_port),
-             "--ingest-port", str(self.ingest_port),
+             "--ingest-port", str(self.ingest_port), "--codec-port", str(self.codec_port),
              *self.extra_args],
             env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60

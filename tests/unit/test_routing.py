@@ -85,6 +85,14 @@ def test_every_lead_gets_a_known_team(playbook, role, fields):
     assert routing.team(choose_team(routing, role, fields, "example.org")).name
 
 
+@pytest.mark.parametrize("size", ["inf", "-inf", "nan", "1e400", "abc"])
+def test_a_company_size_that_is_no_count_routes_like_an_unknown_size(size):
+    # "inf" once raised OverflowError inside decide, failing the lead's workflow task forever.
+    routing = routing_of("high_touch")
+    assert choose_team(routing, "ae", {"company_size": size}, "example.org") == \
+        choose_team(routing, "ae", {}, "example.org")
+
+
 def test_loader_names_every_routing_problem(tmp_path):
     text = (stock_playbook("demo_led").model_dump_json(by_alias=True))
     import json
