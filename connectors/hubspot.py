@@ -699,8 +699,10 @@ class HubSpotConnector:
         batch = BatchInputSimplePublicObjectBatchInputForCreate(
             inputs=[_task_input(t, SimplePublicObjectBatchInputForCreate) for t in tasks])
         try:
+            # Tried once, like a keyed single create: an answer lost after the write fails the
+            # activities, whose retries look for their keys before creating.
             data = self._io.call("batch create tasks", self._task_batch.create_with_http_info,
-                                 batch)
+                                 batch, attempts=1 if any(t.key for t in tasks) else None)
         except API_ERRORS:  # refused as a whole: each task the single, key-checking way
             return [self._one_task(t) for t in tasks]
         # HubSpot does not promise the order of batch results: match them by what was sent.

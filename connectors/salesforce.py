@@ -337,17 +337,17 @@ class SalesforceConnector:
         budget = _Budget(self.max_wait_s)
         for start in range(0, len(ready), COLLECTION_LIMIT):
             chunk = ready[start:start + COLLECTION_LIMIT]
-            body = {"allOrNone": False,
-                    "records": [{"attributes": {"type": "Task"}, **_task_fields(tasks[i])}
-                                for i in chunk]}
             try:
-                answer = self._call(budget, lambda sf, body=body: sf.restful(
-                    "composite/sobjects", method="POST", json=body, timeout=self.timeout_s))
+                found, made = self._call(budget, partial(self._find_or_insert_tasks,
+                                                         tasks=[tasks[i] for i in chunk]))
             except VendorError:  # refused as a whole (e.g. the key field not deployed)
                 for i in chunk:
                     results[i] = self._one_task(tasks[i])
                 continue
-            for i, res in zip(chunk, answer, strict=True):
+            answers = iter(made)
+            for i in chunk:
+                key = tasks[i].key
+                res = {"success": True, "id": found[key]} if key in found else next(answers)
                 error = (res.get("errors") or [{}])[0]
                 results[i] = (SyncResult(email=tasks[i].email, ok=True, record_id=res["id"])
                               if res["success"] else
@@ -358,6 +358,24 @@ class SalesforceConnector:
                                          retryable=error.get("statusCode")
                                          in RETRYABLE_RECORD_CODES))
         return [r for r in results if r is not None]
+
+    def _find_or_insert_tasks(self, sf: Salesforce, tasks: list[OwnerTask],
+                              ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+        """Keyed tasks already written (by an attempt whose answer was lost) are found, not
+        made again; the others go in one collection insert. Run whole on every retry."""
+        keys = [t.key for t in tasks if t.key]
+        found: dict[str, str] = {}
+        if keys:
+            rows = sf.query(f"SELECT Id, {TASK_KEY_FIELD} FROM Task WHERE {TASK_KEY_FIELD} IN "
+                            f"({', '.join(_soql_string(k) for k in keys)})")["records"]
+            found = {r[TASK_KEY_FIELD]: r["Id"] for r in rows}
+        todo = [t for t in tasks if t.key not in found]
+        if not todo:
+            return found, []
+        body = {"allOrNone": False,
+                "records": [{"attributes": {"type": "Task"}, **_task_fields(t)} for t in todo]}
+        return found, sf.restful("composite/sobjects", method="POST", json=body,
+                                 timeout=self.timeout_s)
 
     def _one_task(self, task: OwnerTask) -> SyncResult:
         try:
