@@ -94,9 +94,11 @@ def build_workers(
     connectors: Callable[[str, str], Connector],
     executor: ThreadPoolExecutor,
     ledger: Callable[..., Any] | None = None,
+    omit_search_attributes: Sequence[str] = (),
 ) -> list[Worker]:
     """The main worker (lead workflows, their config, merges and the ledger) and one per vendor."""
-    setup = LeadConfigActivities(list(vendors), ledger=ledger is not None)
+    setup = LeadConfigActivities(list(vendors), ledger=ledger is not None,
+                                 omit_search_attributes=omit_search_attributes)
     ops = MergeActivities(client, task_queue)
     store = key_store_of(client.data_converter)
     sync = SyncActivities(connectors, remember=store.remember_record if store else None)
@@ -125,7 +127,8 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
     with ThreadPoolExecutor(max_workers=16) as executor:
         workers = build_workers(client, settings.task_queue, vendors,
                                 connector_factory(settings), executor,
-                                ledger=ledger_activity(settings))
+                                ledger=ledger_activity(settings),
+                                omit_search_attributes=settings.omitted_search_attributes)
         log.info("worker polling %s (vendors: %s)", settings.task_queue, ", ".join(vendors) or "none")
         running = [asyncio.create_task(w.run()) for w in workers]
         await stop.wait()

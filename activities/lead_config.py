@@ -1,18 +1,28 @@
-"""What a lead workflow learns from its worker when a run starts: the playbook and the vendors."""
+"""What a lead workflow learns from its worker when a run starts: the playbook, the vendors, and
+which personal search attributes the deployment keeps out of Temporal's visibility store."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from config.playbook_loader import PlaybookError, stock_playbook
+from workflows import search_attributes as sa
 from workflows.lead_models import LEAD_CONFIG, LeadConfig
 
 
 class LeadConfigActivities:
-    def __init__(self, vendors: list[str], ledger: bool = False) -> None:
+    def __init__(self, vendors: list[str], ledger: bool = False,
+                 omit_search_attributes: Sequence[str] = ()) -> None:
+        unknown = set(omit_search_attributes) - sa.PERSONAL
+        if unknown:  # refused at worker start, not discovered in a lead's history
+            raise ValueError(f"LEADFLOW_OMIT_SEARCH_ATTRIBUTES: can leave out only "
+                             f"{', '.join(sorted(sa.PERSONAL))}, not {', '.join(sorted(unknown))}")
         self._vendors = list(vendors)
         self._ledger = ledger
+        self._omit = sorted(set(omit_search_attributes))
 
     @activity.defn(name=LEAD_CONFIG)
     def lead_config(self, playbook_name: str) -> LeadConfig:
@@ -20,4 +30,5 @@ class LeadConfigActivities:
             playbook = stock_playbook(playbook_name)
         except PlaybookError as exc:
             raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
-        return LeadConfig(playbook=playbook, vendors=self._vendors, ledger=self._ledger)
+        return LeadConfig(playbook=playbook, vendors=self._vendors, ledger=self._ledger,
+                          omit_search_attributes=self._omit)

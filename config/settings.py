@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     codec_port: int = Field(8089, alias="LEADFLOW_CODEC_PORT")
     codec_token: SecretStr | None = Field(None, alias="LEADFLOW_CODEC_TOKEN")
     codec_cors_origins: str = Field("http://localhost:8233", alias="LEADFLOW_CODEC_CORS_ORIGINS")
+    # Search attributes leads leave unset, e.g. "AccountDomain,LeadOwner": the personal ones are
+    # readable in Temporal's visibility store, where payload encryption does not reach.
+    omit_search_attributes: str | None = Field(None, alias="LEADFLOW_OMIT_SEARCH_ATTRIBUTES")
+
+    @property
+    def omitted_search_attributes(self) -> list[str]:
+        return [n.strip() for n in (self.omit_search_attributes or "").split(",") if n.strip()]
 
     # Continuous reconcile: the schedule's interval, e.g. "5m".
     reconcile_every: str = Field("5m", alias="LEADFLOW_RECONCILE_EVERY")

@@ -147,6 +147,7 @@ class LeadWorkflow:
         self._woken = False
         self._closing: DeleteRequest | MergeRequest | None = None
         self._search: sa.Values = {}
+        self._omit_search: set[str] = set()  # from lead_config (see run)
         if self._playbook is not None and self._state is None:
             self._start(self._playbook)
 
@@ -162,6 +163,8 @@ class LeadWorkflow:
             LEAD_CONFIG, inp.playbook_name, result_type=LeadConfig,
             start_to_close_timeout=timedelta(seconds=30))
         self._vendors, self._ledger_on = config.vendors, config.ledger
+        # Recorded in the lead_config result, so a replay leaves out what the run left out.
+        self._omit_search = set(config.omit_search_attributes)
         for vendor in [v for v in self._held if v not in self._vendors]:
             del self._held[vendor]  # a vendor this worker no longer syncs takes no tasks
         if self._playbook is None:
@@ -570,6 +573,8 @@ class LeadWorkflow:
             "AccountDomain": s.account_domain,
             "SyncStatus": "error" if s.sync_errors else "ok", "LeadTeam": s.team,
         }
+        for name in self._omit_search:
+            values[name] = None  # unset: personal, and the deployment keeps it out of visibility
         if values != self._search:
             workflow.upsert_search_attributes(sa.updates(values))
             self._search = values

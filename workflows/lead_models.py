@@ -150,6 +150,7 @@ class LeadConfig(BaseModel):
     playbook: Playbook
     vendors: list[str]
     ledger: bool = False  # whether this worker records the lead's facts in the ledger
+    omit_search_attributes: list[str] = []  # personal ones the deployment keeps out of visibility
 
 
 class ForwardMerge(BaseModel):

@@ -21,6 +21,10 @@ ALL_KEYS: list[SearchAttributeKey[Any]] = [
     LEAD_TEAM,
 ]
 
+# Personal or close to it (a company's domain, an employee's email): an operator may keep them out
+# of Temporal's visibility store, which payload encryption does not cover (docs/privacy.md).
+PERSONAL = frozenset({ACCOUNT_DOMAIN.name, LEAD_OWNER.name})
+
 # Progress of a BackfillWorkflow, visible in the workflow list. The dev server's SQLite visibility
 # store allows only three Int attributes (LeadScore is one), so the full tally is one Keyword.
 BACKFILL_SEEN = SearchAttributeKey.for_int("BackfillSeen")

@@ -71,10 +71,12 @@ async def workers_on(
     vendors: Sequence[str] = (),
     connectors: Callable[[str, str], Connector] = _no_connectors,
     ledger: Callable[..., Any] | None = None,
+    omit_search_attributes: Sequence[str] = (),
 ) -> AsyncIterator[None]:
     """leadflow's real workers polling `task_queue` (and its vendor queues) for the block."""
     with ThreadPoolExecutor(max_workers=8) as executor:
-        workers = build_workers(client, task_queue, vendors, connectors, executor, ledger=ledger)
+        workers = build_workers(client, task_queue, vendors, connectors, executor, ledger=ledger,
+                                omit_search_attributes=omit_search_attributes)
         tasks = [asyncio.create_task(w.run()) for w in workers]
         try:
             yield
@@ -89,10 +91,12 @@ async def running_worker(
     vendors: Sequence[str] = (),
     connectors: Callable[[str, str], Connector] = _no_connectors,
     ledger: Callable[..., Any] | None = None,
+    omit_search_attributes: Sequence[str] = (),
 ) -> AsyncIterator[Harness]:
     """Workers on a fresh task queue; the leads started through the harness end with the block."""
     harness = Harness(client, f"test-{uuid.uuid4().hex[:8]}")
-    async with workers_on(client, harness.task_queue, vendors, connectors, ledger):
+    async with workers_on(client, harness.task_queue, vendors, connectors, ledger,
+                          omit_search_attributes):
         try:
             yield harness
         finally:

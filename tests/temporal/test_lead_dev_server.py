@@ -84,6 +84,34 @@ async def test_search_attributes_make_leads_listable_by_stage(dev_env):
         assert attrs["SlaDueAt"] is not None and attrs["SyncStatus"] == "ok"
 
 
+async def test_a_deployment_can_keep_personal_search_attributes_out_of_visibility(dev_env):
+    # docs/privacy.md: search attributes are not encrypted; AccountDomain and LeadOwner are personal.
+    async with running_worker(dev_env.client,
+                              omit_search_attributes=["AccountDomain", "LeadOwner"]) as h:
+        leads = LeadClient(dev_env.client, h.task_queue)
+        mql = unique_email("private")
+        await h.start_lead(mql, **FIT)
+        await leads.send_event(mql, fact("demo_requested"))
+        in_queue = f"TaskQueue = '{h.task_queue}'"
+
+        async def listed(query: str) -> list[str]:
+            return [w.id async for w in dev_env.client.list_workflows(f"{query} AND {in_queue}")]
+
+        assert await eventually(lambda: listed("LeadStage = 'MQL'")) == [lead_workflow_id(mql)]
+        assert await listed("AccountDomain = 'acme.io'") == []
+        desc = await dev_env.client.get_workflow_handle(lead_workflow_id(mql)).describe()
+        attrs = {k.name: v for k, v in desc.typed_search_attributes}  # type: ignore[attr-defined]
+        assert "AccountDomain" not in attrs and "LeadOwner" not in attrs
+        assert attrs["LeadScore"] == 65  # the rest stay listable
+
+
+def test_only_personal_search_attributes_can_be_left_out():
+    from activities.lead_config import LeadConfigActivities
+
+    with pytest.raises(ValueError, match="can leave out only AccountDomain, LeadOwner, not LeadStage"):
+        LeadConfigActivities([], omit_search_attributes=["LeadStage"])
+
+
 async def test_continue_as_new_keeps_state_and_history(dev_env):
     async with running_worker(dev_env.client) as h:
         leads = LeadClient(dev_env.client, h.task_queue)
