@@ -1,7 +1,8 @@
 """The leadflow worker: lead workflows on the main task queue, one queue per vendor.
 
-Each vendor's queue carries a queue-wide activity rate limit: that is the vendor's
-shared budget across every worker process. Run it with `leadflow worker`.
+Each vendor's queue takes many activities at once, so that the vendor's batcher
+(activities/batcher.py) can coalesce them into batch requests; the vendor's request budget is
+kept by its connector, from the vendor's own rate-limit headers. Run it with `leadflow worker`.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ from workflows.team_router import TeamRouterWorkflow
 
 log = logging.getLogger("leadflow.worker")
 
-# Activities per second per vendor queue, under each vendor's published limits.
-VENDOR_RATE: dict[str, float] = {Vendor.HUBSPOT: 9.0, Vendor.SALESFORCE: 20.0, Vendor.SEGMENT: 50.0}
+# Vendor activities one worker runs at once: they mostly wait for their batch (async, no
+# thread each), and a batch fills only with that many waiting together (HubSpot takes 100).
+VENDOR_CONCURRENCY = 1000
 
 WORKFLOWS: list[type] = [LeadWorkflow, BackfillWorkflow, ReconcileWorkflow, TeamRouterWorkflow]
 
@@ -100,7 +102,7 @@ def build_workers(
     ops = MergeActivities(client, task_queue)
     store = key_store_of(client.data_converter)
     sync = SyncActivities(connectors, remember=store.remember_record if store else None)
-    backfill = BackfillActivities(client, task_queue, list(vendors), connectors,
+    backfill = BackfillActivities(client, task_queue, list(vendors), connectors, sync.upserts,
                                   forgotten=store.forgotten if store else None)
     routing = RoutingActivities(client, task_queue, vendors, connectors)
     main: list[Callable[..., Any]] = [setup.lead_config, ops.forward_merge, ops.forward_events,
@@ -114,7 +116,7 @@ def build_workers(
         workers.append(Worker(
             client, task_queue=vendor_queue(task_queue, vendor),
             activities=[sync.sync_lead, sync.create_owner_task, sync.emit_analytics],
-            max_task_queue_activities_per_second=VENDOR_RATE[vendor],
+            max_concurrent_activities=VENDOR_CONCURRENCY,
         ))
     return workers
 

@@ -29,10 +29,11 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.backfill_paging import read_page
+from activities.batcher import Batcher
 from activities.vendor_call import vendor_call
 from config.playbook import Playbook
 from config.playbook_loader import PlaybookError, stock_playbook
-from connectors.base import ChangedRecord, Connector, LeadSnapshot, VendorError
+from connectors.base import ChangedRecord, Connector, LeadSnapshot, SyncResult
 from connectors.stage_fields import stage_in_crm
 from lifecycle.engine import new_lead
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id, normalize_email
@@ -45,6 +46,8 @@ from workflows.vendor_snapshot import snapshot
 
 HEARTBEAT_EVERY_S = 2.0
 ConnectorFactory = Callable[[str, str], Connector]
+# (vendor, playbook name) -> the batched write path of that vendor (activities/batcher.py).
+Writes = Callable[[str, str], Batcher[LeadSnapshot, SyncResult]]
 # emails -> those that were forgotten (GDPR erasure): never imported or written to a vendor again
 Forgotten = Callable[[list[str]], Awaitable[set[str]]]
 
@@ -65,11 +68,13 @@ class Found:
 
 class BackfillActivities:
     def __init__(self, client: Client, task_queue: str, vendors: list[str],
-                 connectors: ConnectorFactory, forgotten: Forgotten | None = None) -> None:
+                 connectors: ConnectorFactory, writes: Writes,
+                 forgotten: Forgotten | None = None) -> None:
         self._client = client
         self._task_queue = task_queue
         self._vendors = list(vendors)
         self._connectors = connectors
+        self._writes = writes  # the vendor write path lead syncs use (SyncActivities.upserts)
         self._forgotten = forgotten
 
     @activity.defn(name=BACKFILL_PAGES)
@@ -184,7 +189,8 @@ class BackfillActivities:
 
     async def _write_vendors(self, new: list[Found], inp: PagesInput, pb: Playbook,
                              tally: Tally) -> tuple[dict[str, dict[str, str]], int]:
-        """One upsert_leads call per other vendor for all new leads; who holds which stage."""
+        """Every new lead written to each other vendor through the same batched write path as
+        lead syncs (so batches fill with both); who holds which stage."""
         synced: dict[str, dict[str, str]] = {f.email: {str(inp.source): f.stage} for f in new}
         targets = [v for v in self._vendors if v != inp.source]
         if not new or not targets:
@@ -193,13 +199,16 @@ class BackfillActivities:
         snaps = [_snapshot(pb, f, now, inp.source) for f in new]
 
         async def write(vendor: str) -> None:
-            connector = self._connectors(vendor, inp.playbook_name)
-            try:
-                results = await asyncio.to_thread(connector.upsert_leads, snaps)
-            except VendorError as exc:  # the whole batch: each lead will sync that vendor itself
-                _note(tally, f"{vendor}: {exc}")
-                return
+            writes = self._writes(vendor, inp.playbook_name)
+            results = await asyncio.gather(*(writes.submit(s) for s in snaps),
+                                           return_exceptions=True)
+            # A whole request that failed: those leads will sync that vendor themselves.
+            failed = [r for r in results if isinstance(r, Exception)]
+            if failed:
+                _note(tally, f"{vendor}: {failed[0]}")
             for f, result in zip(new, results, strict=True):
+                if isinstance(result, BaseException):
+                    continue
                 if result.ok:
                     synced[f.email][vendor] = f.stage
                 else:

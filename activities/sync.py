@@ -1,8 +1,9 @@
 """Activities that make a lead's decisions land in the vendors, one vendor per task queue.
 
-Each vendor's activities run on their own task queue (`vendor_queue`) so one queue-wide
-rate limit is that vendor's shared budget. Vendor validation errors become non-retryable
-failures naming record, field and code; transient ones are retried by Temporal.
+Each vendor's activities run on their own task queue (`vendor_queue`). Concurrent `sync_lead`
+activities of one vendor and playbook share one batch call through a `Batcher`
+(activities/batcher.py); each still answers for its own record only. Vendor validation errors
+become non-retryable failures naming record, field and code; transient ones are retried by Temporal.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from collections.abc import Awaitable, Callable
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.batcher import Batcher, window_for
 from activities.vendor_call import vendor_call
 from config.metrics import VENDOR_SYNCS
 from config.vendors import Vendor
-from connectors.base import Connector, SyncResult
+from connectors.base import Connector, LeadSnapshot, OwnerTask, SyncResult
 from workflows.lead_models import (
     CREATE_OWNER_TASK,
     EMIT_ANALYTICS,
@@ -27,6 +29,10 @@ from workflows.lead_models import (
 
 # (vendor, playbook name) -> connector; connectors carry the playbook's field mapping.
 ConnectorFactory = Callable[[str, str], Connector]
+# Records a vendor takes in one write request (Segment's client splits into 500 KB uploads itself).
+BATCH_SIZE = {Vendor.HUBSPOT: 100, Vendor.SALESFORCE: 200, Vendor.SEGMENT: 500}
+# Batch requests of one vendor and playbook on the wire at once (HubSpot's pacer keeps the budget).
+IN_FLIGHT = 2
 # (vendor, record id, email): the key store learns which lead a vendor's record is (privacy/)
 RememberRecord = Callable[[str, str, str], Awaitable[None]]
 
@@ -35,16 +41,40 @@ class SyncActivities:
     def __init__(self, connectors: ConnectorFactory, remember: RememberRecord | None = None) -> None:
         self._connectors = connectors
         self._remember = remember
+        self._batchers: dict[tuple[str, str], Batcher[LeadSnapshot, SyncResult]] = {}
+        self._task_batchers: dict[tuple[str, str], Batcher[OwnerTask, SyncResult]] = {}
+
+    def upserts(self, vendor: str, playbook: str) -> Batcher[LeadSnapshot, SyncResult]:
+        """The one write path of (vendor, playbook): lead syncs and backfills share it."""
+        batcher = self._batchers.get((vendor, playbook))
+        if batcher is None:
+            connector = self._connectors(vendor, playbook)
+            budget = getattr(connector, "budget_left", lambda: None)
+            batcher = self._batchers[(vendor, playbook)] = Batcher(
+                connector.upsert_leads, key=lambda lead: lead.email.strip().lower(),
+                size=BATCH_SIZE.get(vendor, 100), window=lambda: window_for(budget()),
+                in_flight=IN_FLIGHT)
+        return batcher
+
+    def tasks(self, vendor: str, playbook: str) -> Batcher[OwnerTask, SyncResult]:
+        """Owner tasks on records whose id the lead knows, batched like the upserts."""
+        batcher = self._task_batchers.get((vendor, playbook))
+        if batcher is None:
+            connector = self._connectors(vendor, playbook)
+            budget = getattr(connector, "budget_left", lambda: None)
+            batcher = self._task_batchers[(vendor, playbook)] = Batcher(
+                connector.create_tasks, key=lambda task: f"{task.email.strip().lower()}:{task.subject}",
+                size=BATCH_SIZE.get(vendor, 100), window=lambda: window_for(budget()),
+                in_flight=IN_FLIGHT)
+        return batcher
 
     @activity.defn(name=SYNC_LEAD)
     async def sync_lead(self, inp: SyncLeadInput) -> SyncResult:
-        connector = self._connectors(inp.vendor, inp.playbook)
         try:
-            results = await vendor_call(connector.upsert_leads, [inp.snapshot])
+            result = await self.upserts(inp.vendor, inp.playbook).submit(inp.snapshot)
         except Exception:
             _count_sync(inp.vendor, "error")
             raise
-        result = results[0]
         _count_sync(inp.vendor, "ok" if result.ok else "rejected")
         if not result.ok:
             raise ApplicationError(
@@ -67,8 +97,17 @@ class SyncActivities:
 
     @activity.defn(name=CREATE_OWNER_TASK)
     async def create_owner_task(self, inp: OwnerTaskInput) -> str:
-        connector = self._connectors(inp.vendor, inp.playbook)
-        return await vendor_call(connector.create_task, inp.task)
+        # A lead that has not learnt its record's id, or a retry (an earlier attempt may have
+        # made the task): the single path, which finds the record and checks the task's key.
+        if inp.task.record_id is None or activity.info().attempt > 1:
+            connector = self._connectors(inp.vendor, inp.playbook)
+            return await vendor_call(connector.create_task, inp.task)
+        result = await self.tasks(inp.vendor, inp.playbook).submit(inp.task)
+        if not result.ok:
+            raise ApplicationError(f"{inp.vendor} refused a task for {result.email}: {result.message}",
+                                   result.vendor_code, type="VendorRecordError",
+                                   non_retryable=not result.retryable)
+        return str(result.record_id)
 
 
 def _count_sync(vendor: str, outcome: str) -> None:

@@ -7,7 +7,9 @@ workers in this process, seeds N contacts, runs one BackfillWorkflow and prints:
 leads/s (backfill done, and every lead workflow running in its stage), vendor API calls per
 lead, and the ratio to the ceiling the emulated rate limits allow (HubSpot search: 5 requests/s
 of 200 contacts; the other vendors are written 100-200 leads a call and are not the bound).
-Stops at --timeout and reports how far it got.
+Stops at --timeout and reports how far it got. Then, on the same dev server, it starts the
+same number of trivial workflows (set one search attribute, wait: the least a lead can cost the
+server) and prints the backfill's end-to-end rate as a share of theirs.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from temporalio import workflow  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker  # noqa: E402
 
 from config.settings import Settings  # noqa: E402
 from emulators.run_all import env_for, run_all, stop_all  # noqa: E402
@@ -34,6 +38,42 @@ from worker import build_workers, configured_vendors, connector_factory  # noqa:
 from workflows import search_attributes as sa  # noqa: E402
 from workflows.backfill import BackfillProgress, BackfillWorkflow  # noqa: E402
 from workflows.backfill_models import BackfillInput  # noqa: E402
+
+
+@workflow.defn(name="BenchTrivialLead", sandboxed=False)
+class TrivialLead:
+    """The least a lead can cost: one search attribute set, then a wait."""
+
+    @workflow.run
+    async def run(self) -> None:
+        workflow.upsert_search_attributes([sa.LEAD_STAGE.value_set("New Lead")])
+        await workflow.wait_condition(lambda: False)
+
+
+async def trivial_rate(client: Client, n: int, concurrency: int, timeout: float) -> float:
+    """Trivial workflows started per second, counted once their search attribute is visible."""
+    task_queue = f"trivial-{uuid.uuid4().hex[:6]}"
+    gate = asyncio.Semaphore(concurrency)
+    worker = Worker(client, task_queue=task_queue, workflows=[TrivialLead],
+                    workflow_runner=UnsandboxedWorkflowRunner())
+    query = (f"WorkflowType = 'BenchTrivialLead' AND TaskQueue = '{task_queue}' "
+             "AND LeadStage IS NOT NULL")
+
+    async def start(i: int) -> None:
+        async with gate:
+            await client.start_workflow(TrivialLead.run, id=f"{task_queue}-{i}", task_queue=task_queue)
+
+    async with worker:
+        began = time.monotonic()
+        await asyncio.gather(*(start(i) for i in range(n)))
+        while (await client.count_workflows(query)).count < n and time.monotonic() - began < timeout:
+            await asyncio.sleep(0.5)
+        elapsed = time.monotonic() - began
+        seen = (await client.count_workflows(query)).count
+        for i in range(n):
+            await client.get_workflow_handle(f"{task_queue}-{i}").terminate("bench done")
+    return seen / elapsed
+
 
 SEARCH_PER_SECOND = 5.0  # HubSpot's search limit, which the connector paces to
 SEARCH_PAGE = 200
@@ -68,17 +108,21 @@ async def bench(n: int, timeout: float, concurrency: int) -> None:
                                     executor)
             tasks = [asyncio.create_task(w.run()) for w in workers]
             try:
-                await run_one(env.client, task_queue, running, before, n, start, timeout, concurrency)
+                end_to_end = await run_one(env.client, task_queue, running, before, n, start, timeout,
+                                           concurrency)
             finally:
                 await asyncio.gather(*(w.shutdown() for w in workers))
                 await asyncio.gather(*tasks, return_exceptions=True)
+        trivial = await trivial_rate(env.client, n, concurrency, timeout)
+        print(f"  trivial workflows  {trivial:.1f}/s on the same dev server (one search attribute, "
+              f"then wait); backfill end to end / trivial = {end_to_end / trivial:.0%}")
     finally:
         await env.shutdown()
         stop_all(running)
 
 
 async def run_one(client: Client, task_queue: str, running: dict, before: dict[str, int],  # type: ignore[type-arg]
-                  n: int, start: datetime, timeout: float, concurrency: int) -> None:
+                  n: int, start: datetime, timeout: float, concurrency: int) -> float:
     inp = BackfillInput(source="hubspot", modified_after=start,
                         modified_before=start + timedelta(seconds=n), concurrency=concurrency)
     began = time.monotonic()
@@ -97,6 +141,7 @@ async def run_one(client: Client, task_queue: str, running: dict, before: dict[s
     running_leads = await settled(client, task_queue)
     calls = {k: v - before[k] for k, v in vendor_calls(running).items()}
     report(n, progress, done_at, elapsed, running_leads, calls, running)
+    return running_leads / elapsed
 
 
 def report(n: int, progress: BackfillProgress | None, done_at: float | None, elapsed: float,  # type: ignore[type-arg]

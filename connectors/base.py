@@ -70,6 +70,9 @@ class OwnerTask(BaseModel):
     # leadflow's key for this task, the same on every retry: a connector that finds a task
     # with it already written returns that one instead of creating a second.
     key: str | None = None
+    # The lead's record id in the vendor, as its last upsert answered: the task attaches to it
+    # without a lookup (None: the connector finds the record by email).
+    record_id: str | None = None
 
 
 class Finding(BaseModel):
@@ -93,6 +96,11 @@ class Connector(Protocol):
     def owners(self) -> list[Owner]: ...
 
     def create_task(self, task: OwnerTask) -> str: ...
+
+    def create_tasks(self, tasks: list[OwnerTask]) -> list[SyncResult]:
+        """Tasks on records whose id is known, in batch requests; one result per task, in order
+        (`record_id` of a result is the task's id)."""
+        ...
 
     def provision(self) -> list[str]: ...
 

@@ -34,8 +34,10 @@ from hubspot.crm.contacts import SimplePublicObjectBatchInputUpsert as UpsertInp
 from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 from hubspot.crm.objects.tasks import (
     AssociationSpec,
+    BatchInputSimplePublicObjectBatchInputForCreate,
     PublicAssociationsForObject,
     PublicObjectId,
+    SimplePublicObjectBatchInputForCreate,
     SimplePublicObjectInputForCreate,
 )
 from hubspot.crm.objects.tasks import BatchReadInputSimplePublicObjectId as TaskBatchRead
@@ -63,6 +65,7 @@ VENDOR = "hubspot"
 BATCH_SIZE = 100
 PAGE_SIZE = 200
 SEARCH_CAP = 10_000
+MAX_IN_FLIGHT = 4  # requests one process has on the wire at once
 TASK_TO_CONTACT = 204  # HubSpot-defined association type id: task -> contact
 GROUP = {"name": "leadflow", "label": "leadflow"}
 # On tasks: leadflow's key for an owner task, checked before creating one (creates are not
@@ -127,7 +130,15 @@ def search_pacer(access_token: str) -> _SearchPacer:
 
 
 class _Pacer:
-    """Keeps this process under HubSpot's rolling limit, learned from response headers."""
+    """Keeps every process sharing a token under HubSpot's rolling limit together.
+
+    `X-HubSpot-RateLimit-Remaining` is app-wide: every client of the private app spends it.
+    The pacer starts from the last value read and subtracts what this process sent that the
+    value cannot include (requests in flight when it was read, and sent since), counted twice
+    because a peer sharing the token is assumed to spend as fast. The value is trusted for one
+    interval; a 429 zeroes it. At the reserve it waits, re-reading what answers in flight
+    report meanwhile. One pacer per token in a process (`pacer_for`), whatever the playbook.
+    """
 
     def __init__(self, clock: Callable[[], float], sleep: Callable[[float], None],
                  search: _SearchPacer) -> None:
@@ -135,42 +146,82 @@ class _Pacer:
         self.limit: int | None = None
         self.interval = 10.0
         self.remaining: int | None = None
+        self.read_at = 0.0  # when `remaining` was read
+        self.unseen = 0  # this process's requests in flight when it was read
+        self.in_flight = 0
         self.sent: deque[float] = deque()
         self.search = search
-        # Threads sharing a connector share its budget: waiting while holding the lock is
-        # what queues them behind each other.
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # the pacer's numbers
+        self.turn = threading.Lock()  # threads sharing a token queue here for their turn
 
     def _reserve(self) -> int:
         return max(1, (self.limit or 0) // 10)  # headroom for other clients of the same app
 
+    def _left(self, now: float) -> float | None:
+        """Requests the whole app may still send now, as far as this process can tell."""
+        if self.remaining is None or now >= self.read_at + self.interval:
+            return None
+        mine = self.unseen + sum(1 for stamp in self.sent if stamp > self.read_at)
+        return float(self.remaining - 2 * mine)
+
+    def budget_left(self) -> float | None:
+        with self.lock:
+            now = self.clock()
+            if not self.limit:
+                return None
+            left = self._left(now)
+            if left is None:
+                left = self.limit - sum(1 for stamp in self.sent if stamp > now - self.interval)
+            return max(0.0, left / self.limit)
+
     def wait_turn(self, search: bool) -> None:
         if search:  # outside the ten-second window: only the token's search pacer applies
             self.search.wait_turn(self.clock, self.sleep)
+            with self.lock:
+                self.in_flight += 1  # answered() counts every request back
             return
-        with self.lock:
-            self._wait_turn()
+        with self.turn:
+            while True:
+                with self.lock:
+                    delay = self._delay()
+                    if delay <= 0:
+                        stamp = self.clock()
+                        self.sent.append(stamp)
+                        self.in_flight += 1
+                        return
+                self.sleep(min(delay, 0.05))  # then look again: answers may have come back
 
-    def _wait_turn(self) -> None:
+    def _delay(self) -> float:
         now = self.clock()
         while self.sent and self.sent[0] <= now - self.interval:
             self.sent.popleft()
         delay = 0.0
+        left = self._left(now)
+        if self.in_flight >= (1 if left is None else MAX_IN_FLIGHT):
+            # Without fresh word on the budget, one request goes until its answer brings it;
+            # otherwise a few at a time, so what this process has unseen stays small.
+            delay = 0.05
+        elif left is not None and left <= self._reserve():
+            # Others spend the same budget: wait for a fresher header, or for the window to
+            # roll past everything counted in the last one.
+            delay = self.read_at + self.interval - now
         if self.limit:
             budget = max(1, self.limit - self._reserve())
             if len(self.sent) >= budget:
-                delay = self.sent[len(self.sent) - budget] + self.interval - now
-            elif self.remaining is not None and self.remaining <= self._reserve():
-                # Someone else is spending the same budget: wait for our oldest slot to free.
-                delay = (self.sent[0] + self.interval - now) if self.sent else self.interval
-        if delay > 0:
-            self.sleep(delay)
-        self.sent.append(self.clock())
+                delay = max(delay, self.sent[len(self.sent) - budget] + self.interval - now)
+        return delay
 
-    def observe(self, headers: Mapping[str, str] | None) -> None:
+    def answered(self, headers: Mapping[str, str] | None) -> None:
+        """One request came back (headers None: it never reached HubSpot)."""
         h = {k.lower(): v for k, v in (headers or {}).items()}
         with self.lock:
+            self.in_flight = max(0, self.in_flight - 1)
             self._learn(h)
+
+    def exhausted(self) -> None:
+        """A 429 (TEN_SECONDLY_ROLLING): nothing is left until the window rolls on."""
+        with self.lock:
+            self.remaining, self.read_at, self.unseen = 0, self.clock(), self.in_flight
 
     def _learn(self, h: dict[str, str]) -> None:
         if "x-hubspot-ratelimit-max" in h:
@@ -178,7 +229,25 @@ class _Pacer:
         if "x-hubspot-ratelimit-interval-milliseconds" in h:
             self.interval = int(h["x-hubspot-ratelimit-interval-milliseconds"]) / 1000
         if "x-hubspot-ratelimit-remaining" in h:
-            self.remaining = int(h["x-hubspot-ratelimit-remaining"])
+            value, now = int(h["x-hubspot-ratelimit-remaining"]), self.clock()
+            # Answers overtake each other: a higher count read just after a lower one is
+            # likely the older of the two, so it waits until the lower one has aged a little.
+            if self.remaining is None or value <= self.remaining or (
+                    now - self.read_at >= self.interval / 10):
+                self.remaining, self.read_at, self.unseen = value, now, self.in_flight
+
+
+_PACERS: dict[tuple[str, str], _Pacer] = {}
+_PACERS_LOCK = threading.Lock()
+
+
+def pacer_for(base_url: str, access_token: str) -> _Pacer:
+    """The one pacer of this process for a token (keyed by its digest, never the token)."""
+    key = (base_url, hashlib.sha256(access_token.encode()).hexdigest())
+    with _PACERS_LOCK:
+        if key not in _PACERS:
+            _PACERS[key] = _Pacer(time.monotonic, time.sleep, search_pacer(access_token))
+        return _PACERS[key]
 
 
 def _error_body(exc: Any) -> dict:
@@ -190,11 +259,10 @@ def _error_body(exc: Any) -> dict:
 
 
 class _Transport:
-    def __init__(self, max_wait_s: float, max_attempts: int, search: _SearchPacer,
-                 clock: Callable[[], float] = time.monotonic,
+    def __init__(self, max_wait_s: float, max_attempts: int, pacer: _Pacer,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.max_wait_s, self.max_attempts = max_wait_s, max_attempts
-        self.pacer = _Pacer(clock, sleep, search)
+        self.pacer = pacer
         self.sleep = sleep
 
     def call(self, what: str, fn: Callable[..., Any], *args: Any, search: bool = False,
@@ -207,13 +275,17 @@ class _Transport:
             try:
                 data, _status, headers = fn(*args, _request_timeout=(5, 60), **kwargs)
             except API_ERRORS as exc:
-                self.pacer.observe(exc.headers)
+                self.pacer.answered(exc.headers)
                 code, delay = self._classify(what, exc, attempt)
             except urllib3.exceptions.HTTPError as exc:
+                self.pacer.answered(None)
                 code, delay = "CONNECTION", _backoff(attempt)
                 log.warning("hubspot %s: connection problem (%s)", what, type(exc).__name__)
+            except BaseException:
+                self.pacer.answered(None)
+                raise
             else:
-                self.pacer.observe(headers)
+                self.pacer.answered(headers)
                 return data
             if waited + delay > self.max_wait_s or attempt + 1 == attempts:
                 break
@@ -243,6 +315,7 @@ class _Transport:
                 delay = retry_after or _backoff(attempt) / 2
                 self.pacer.search.back_off(self.pacer.clock, delay)
                 return "RATE_LIMIT_SECONDLY", delay
+            self.pacer.exhausted()  # every thread of this process holds back, not only this one
             return f"RATE_LIMIT_{policy}", retry_after or self.pacer.interval
         if status == 423:
             return "LOCKED", retry_after or 2.0
@@ -334,11 +407,15 @@ class HubSpotConnector:
         self._owners = client.crm.owners.owners_api
         self._tasks = client.crm.objects.tasks.basic_api
         self._task_batch = client.crm.objects.tasks.batch_api
-        self._io = _Transport(max_wait_s, max_attempts, search_pacer(access_token))
+        self._io = _Transport(max_wait_s, max_attempts, pacer_for(self.base_url, access_token))
         self._lifecycle_order: list[str] | None = None
 
     def __repr__(self) -> str:  # never show the token
         return f"HubSpotConnector(base_url={self.base_url!r})"
+
+    def budget_left(self) -> float | None:
+        """Share of the app's ten-second budget still free (None until HubSpot has said)."""
+        return self._io.pacer.budget_left()
 
     @classmethod
     def from_settings(cls, settings: Any,
@@ -608,6 +685,45 @@ class HubSpotConnector:
                               retryable=False) from None
         return str(made.id)
 
+    def create_tasks(self, tasks: list[OwnerTask]) -> list[SyncResult]:
+        """`POST /crm/v3/objects/tasks/batch/create`, 100 tasks a request, each associated to
+        the contact id its task names and carrying its leadflow key. HubSpot refuses a batch as
+        a whole: a refused batch goes task by task through create_task, so only the tasks at
+        fault fail."""
+        results: list[SyncResult] = []
+        for start in range(0, len(tasks), BATCH_SIZE):
+            results += self._create_task_batch(tasks[start:start + BATCH_SIZE])
+        return results
+
+    def _create_task_batch(self, tasks: list[OwnerTask]) -> list[SyncResult]:
+        batch = BatchInputSimplePublicObjectBatchInputForCreate(
+            inputs=[_task_input(t, SimplePublicObjectBatchInputForCreate) for t in tasks])
+        try:
+            # Tried once, like a keyed single create: an answer lost after the write fails the
+            # activities, whose retries look for their keys before creating.
+            data = self._io.call("batch create tasks", self._task_batch.create_with_http_info,
+                                 batch, attempts=1 if any(t.key for t in tasks) else None)
+        except API_ERRORS:  # refused as a whole: each task the single, key-checking way
+            return [self._one_task(t) for t in tasks]
+        # HubSpot does not promise the order of batch results: match them by what was sent.
+        waiting: dict[tuple[str, ...], list[int]] = {}
+        for i, task in enumerate(batch.inputs):
+            waiting.setdefault(_task_key(task.properties), []).append(i)
+        ids: list[str | None] = [None] * len(tasks)
+        for made in data.results:
+            slots = waiting.get(_task_key(made.properties or {}))
+            if slots:
+                ids[slots.pop(0)] = str(made.id)
+        return [SyncResult(email=t.email, ok=True, record_id=i) if i else
+                _failure(t.email, "BATCH_ERROR", f"task for {t.email}: no result returned",
+                         retryable=True) for t, i in zip(tasks, ids, strict=True)]
+
+    def _one_task(self, task: OwnerTask) -> SyncResult:
+        try:
+            return SyncResult(email=task.email, ok=True, record_id=self.create_task(task))
+        except VendorError as exc:
+            return _failure(task.email, exc.code, str(exc), retryable=exc.retryable)
+
     def _task_with_key(self, contact: Any, key: str) -> str | None:
         linked = (contact.associations or {}).get("tasks")
         ids = [a.id for a in (linked.results if linked else [])]
@@ -704,6 +820,26 @@ class HubSpotConnector:
                               f"creating {kind} {name}: {_error_body(exc).get('message')}",
                               retryable=False) from None
         return f"{kind} {name}: created"
+
+
+def _task_input(task: OwnerTask, shape: Any = SimplePublicObjectInputForCreate) -> Any:
+    props = {"hs_task_subject": task.subject, "hs_task_body": task.body,
+             "hs_task_status": "NOT_STARTED", "hs_task_type": "TODO",
+             "hs_timestamp": str(_ms(task.due_at or datetime.now(UTC)))}
+    if task.owner_id:
+        props["hubspot_owner_id"] = task.owner_id
+    if task.key:
+        props[TASK_KEY["name"]] = task.key
+    link = PublicAssociationsForObject(
+        to=PublicObjectId(id=task.record_id),
+        types=[AssociationSpec(association_category="HUBSPOT_DEFINED",
+                               association_type_id=TASK_TO_CONTACT)])
+    return shape(properties=props, associations=[link])
+
+
+def _task_key(props: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(str(props.get(k) or "") for k in ("hs_task_subject", "hs_task_body",
+                                                   "hubspot_owner_id", TASK_KEY["name"]))
 
 
 def _ms(moment: datetime) -> int:

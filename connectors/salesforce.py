@@ -326,6 +326,64 @@ class SalesforceConnector:
         for row in rows:
             self._call(budget, partial(_delete_lead, lead_id=row["Id"]))
 
+    def create_tasks(self, tasks: list[OwnerTask]) -> list[SyncResult]:
+        """Tasks on Leads whose Id is known: one sObject Collections insert per 200 (WhoId = the
+        Lead, allOrNone false, results in input order). A task naming no Lead Id or no owner
+        goes the single way, which reads the Lead for both."""
+        results: list[SyncResult | None] = [None] * len(tasks)
+        ready = [i for i, t in enumerate(tasks) if t.record_id and t.owner_id]
+        for i in (i for i in range(len(tasks)) if i not in set(ready)):
+            results[i] = self._one_task(tasks[i])
+        budget = _Budget(self.max_wait_s)
+        for start in range(0, len(ready), COLLECTION_LIMIT):
+            chunk = ready[start:start + COLLECTION_LIMIT]
+            try:
+                found, made = self._call(budget, partial(self._find_or_insert_tasks,
+                                                         tasks=[tasks[i] for i in chunk]))
+            except VendorError:  # refused as a whole (e.g. the key field not deployed)
+                for i in chunk:
+                    results[i] = self._one_task(tasks[i])
+                continue
+            answers = iter(made)
+            for i in chunk:
+                key = tasks[i].key
+                res = {"success": True, "id": found[key]} if key in found else next(answers)
+                error = (res.get("errors") or [{}])[0]
+                results[i] = (SyncResult(email=tasks[i].email, ok=True, record_id=res["id"])
+                              if res["success"] else
+                              SyncResult(email=tasks[i].email, ok=False,
+                                         vendor_code=str(error.get("statusCode")),
+                                         message=f"task for {tasks[i].email}: "
+                                                 f"{error.get('message', '')}",
+                                         retryable=error.get("statusCode")
+                                         in RETRYABLE_RECORD_CODES))
+        return [r for r in results if r is not None]
+
+    def _find_or_insert_tasks(self, sf: Salesforce, tasks: list[OwnerTask],
+                              ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+        """Keyed tasks already written (by an attempt whose answer was lost) are found, not
+        made again; the others go in one collection insert. Run whole on every retry."""
+        keys = [t.key for t in tasks if t.key]
+        found: dict[str, str] = {}
+        if keys:
+            rows = sf.query(f"SELECT Id, {TASK_KEY_FIELD} FROM Task WHERE {TASK_KEY_FIELD} IN "
+                            f"({', '.join(_soql_string(k) for k in keys)})")["records"]
+            found = {r[TASK_KEY_FIELD]: r["Id"] for r in rows}
+        todo = [t for t in tasks if t.key not in found]
+        if not todo:
+            return found, []
+        body = {"allOrNone": False,
+                "records": [{"attributes": {"type": "Task"}, **_task_fields(t)} for t in todo]}
+        return found, sf.restful("composite/sobjects", method="POST", json=body,
+                                 timeout=self.timeout_s)
+
+    def _one_task(self, task: OwnerTask) -> SyncResult:
+        try:
+            return SyncResult(email=task.email, ok=True, record_id=self.create_task(task))
+        except VendorError as exc:
+            return SyncResult(email=task.email, ok=False, vendor_code=exc.code, message=str(exc),
+                              retryable=exc.retryable)
+
     def provision(self) -> list[str]:
         """What the org still lacks for leadflow: custom fields and Status picklist values.
 
@@ -639,6 +697,17 @@ def _delete_lead(sf: Salesforce, lead_id: str) -> Any:
 def _sobject(sf: Salesforce, name: str) -> SFType:
     # Salesforce.__getattr__ is typed to also return bulk handlers; these names are sObjects.
     return cast(SFType, getattr(sf, name))
+
+
+def _task_fields(task: OwnerTask) -> dict[str, Any]:
+    fields: dict[str, Any] = {"WhoId": task.record_id, "OwnerId": task.owner_id,
+                              "Subject": task.subject[:255], "Description": task.body,
+                              "Status": "Not Started", "Priority": "Normal"}
+    if task.due_at is not None:
+        fields["ActivityDate"] = task.due_at.date().isoformat()
+    if task.key is not None:
+        fields[TASK_KEY_FIELD] = task.key
+    return fields
 
 
 def _first_error(exc: SalesforceError) -> tuple[str, str]:

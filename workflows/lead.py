@@ -16,6 +16,7 @@ started before a patch keeps the old path until it continues-as-new or closes):
 | sync-any-field-v1          | issue 14  | every change (score, fields, owner) is synced, not only stages |
 | vendor-lanes-v1            | issue 14  | each vendor syncs on its own; a task waits only for its vendor |
 | merge-forward-v1           | issue 14  | events reaching a lead closing for a merge go to the survivor |
+| task-record-id-v1          | issue 16  | owner tasks name the record id the lead's last upsert answered |
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from config import metrics as mx
     from config.playbook import Playbook
     from config.vendors import Vendor
-    from connectors.base import OwnerTask
+    from connectors.base import OwnerTask, SyncResult
     from lifecycle import effects as fx
     from lifecycle.engine import Decision, decide, new_lead
     from lifecycle.events import COMMAND_VERBS, EventKind, LeadEvent, normalize_email
@@ -70,6 +71,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.team_models import ASSIGN_OWNER, Assignment, AssignOwnerInput, AssignRequest
     from workflows.vendor_snapshot import fingerprint, snapshot
+
+# Owner tasks name the record, so the vendor worker batches them without a lookup.
+TASK_RECORD_ID = "task-record-id-v1"
 
 # Bounded history per run; Temporal may suggest continuing earlier.
 MAX_EVENTS_PER_RUN = 500
@@ -124,6 +128,7 @@ class LeadWorkflow:
         self._sync_dirty = inp.state is None or inp.sync_pending
         self._synced: dict[str, str] = dict(inp.synced)
         self._fingerprints: dict[str, str] = dict(inp.fingerprints)
+        self._record_ids: dict[str, str] = dict(inp.record_ids)  # vendor -> the lead's record id
         self._tasks: list[fx.Effect] = list(inp.pending_effects)  # in order, held while routing
         # Per vendor: owner tasks and analytics waiting for that vendor's record to be written.
         self._held: dict[str, list[fx.Effect]] = {v: list(e) for v, e in inp.held_effects.items()}
@@ -470,10 +475,11 @@ class LeadWorkflow:
         if self._fingerprints.get(vendor) == mark:
             return
         try:
-            await workflow.execute_activity(
+            result = await workflow.execute_activity(
                 SYNC_LEAD, SyncLeadInput(vendor=vendor, playbook=self._playbook.name, snapshot=lead),
                 task_queue=vendor_queue(workflow.info().task_queue, vendor),
-                start_to_close_timeout=timedelta(minutes=2), retry_policy=VENDOR_RETRY)
+                start_to_close_timeout=timedelta(minutes=2), retry_policy=VENDOR_RETRY,
+                result_type=SyncResult)
         except ActivityError as err:
             self._state.sync_errors[vendor] = str(err.cause or err)
             self._record("sync_error", self._state, None, [], vendor=vendor,
@@ -483,6 +489,8 @@ class LeadWorkflow:
             self._sync_dirty = True  # a person's CRM change arrived meanwhile: write leadflow's again
             return
         self._synced[vendor], self._fingerprints[vendor] = lead.stage, mark
+        if result.record_id:
+            self._record_ids[vendor] = result.record_id
         if self._state.sync_errors.pop(vendor, None) is not None:
             self._record("sync_ok", self._state, None, [], vendor=vendor)
 
@@ -493,6 +501,8 @@ class LeadWorkflow:
         key = f"{workflow.info().run_id}:{self._task_seq}"
         task = OwnerTask(email=self._state.email, owner_id=self._task_owner(vendor, notice.escalate),
                          subject=subject, body=notice.body, due_at=workflow.now(), key=key)
+        if vendor in self._record_ids and workflow.patched(TASK_RECORD_ID):
+            task.record_id = self._record_ids[vendor]
         try:
             await workflow.execute_activity(
                 CREATE_OWNER_TASK, OwnerTaskInput(vendor=vendor, playbook=self._playbook.name,
@@ -628,7 +638,8 @@ class LeadWorkflow:
         assert self._state is not None
         carried = LeadInput(email=self._state.email, playbook_name=self._input.playbook_name,
                             playbook=self._playbook, state=self._state, synced=self._synced,
-                            fingerprints=self._fingerprints, ledger_seq=self._ledger_seq)
+                            fingerprints=self._fingerprints, ledger_seq=self._ledger_seq,
+                            record_ids=self._record_ids)
         if self._carry_pending:  # work not done yet goes along with the state, never dropped
             carried.sync_pending = self._sync_dirty or bool(self._lane_dirty)
             carried.pending_effects, carried.held_effects = self._tasks, self._held

@@ -36,6 +36,7 @@ class LeadInput(BaseModel):
     state: LeadState | None = None
     fingerprints: dict[str, str] = Field(default_factory=dict)
     ledger_seq: int = 0
+    record_ids: dict[str, str] = Field(default_factory=dict)  # vendor -> the lead's record id
     # Work the previous run had not done yet: a sync to check, effects waiting for routing,
     # and per vendor the owner tasks / analytics waiting for that vendor's record.
     sync_pending: bool = False

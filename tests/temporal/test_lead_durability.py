@@ -174,7 +174,9 @@ async def test_an_owner_task_whose_answer_was_lost_is_created_once(dev_env, stac
         leads = LeadClient(dev_env.client, h.task_queue)
         email = unique_email("once")
         stack.hubspot.faults.plant_lost(1, "/crm/v3/objects/tasks")
-        stack.salesforce.faults.plant_lost(1, "/sobjects/Task")
+        # The SDR's tasks go in batches to the records the upserts named (issue 16): the
+        # Salesforce one as an sObject Collections insert.
+        stack.salesforce.faults.plant_lost(1, "/composite/sobjects$")
         await leads.send_event(email, fact("demo_requested"))
         h.handles.append(dev_env.client.get_workflow_handle(lead_workflow_id(email)))
         await until(lambda: hs_tasks(stack, email) and sf_tasks(stack, email),
