@@ -4,6 +4,18 @@ Handlers only decide (pure, synchronous): facts arrive as signals, commands as u
 whose validators refuse illegal ones before anything is written. The main loop runs what
 the decisions ask for: vendor syncs in the background, owner tasks, ledger writes, and the
 durable SLA and follow-up timers, whose due times live in the state so any event can move them.
+
+Live `workflow.patched` ids (retire one once no running lead can have started before it):
+
+| id                   | what a lead started after it does                                     |
+| -------------------- | --------------------------------------------------------------------- |
+| routing-v1           | RouteLead effects ask the team router                                 |
+| crm-conflict-race-v1 | a CRM change during a sync makes leadflow write its stage again       |
+| playbook-promises-v1 | issue 13: the engine's current rules (`legacy=False`), facts named    |
+|                      | like commands are touches, a deleted or merged lead stays a tombstone |
+
+playbook-promises-v1 is read once per run (in `__init__`), so a run that replays an older history
+keeps the old rules until it continues as new.
 """
 
 from __future__ import annotations
@@ -15,7 +27,7 @@ from datetime import datetime, timedelta
 import pydantic
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.lead_ops import ForwardMerge
@@ -26,8 +38,9 @@ with workflow.unsafe.imports_passed_through():
     from connectors.base import OwnerTask
     from leadflow import metrics as mx
     from lifecycle import effects as fx
+    from lifecycle.closure import close
     from lifecycle.engine import Decision, decide, new_lead
-    from lifecycle.events import COMMAND_VERBS, EventKind, LeadEvent
+    from lifecycle.events import COMMAND_VERBS, EventKind, LeadEvent, as_fact, lead_workflow_id
     from lifecycle.ledger_entry import LedgerBatch, LedgerEntry, entry_for
     from lifecycle.merge import absorb
     from lifecycle.routing import assign
@@ -47,6 +60,8 @@ with workflow.unsafe.imports_passed_through():
 
 # Bounded history per run; Temporal may suggest continuing earlier.
 MAX_EVENTS_PER_RUN = 500
+PROMISES_PATCH = "playbook-promises-v1"
+CLOSURE_MEMO = "closure"  # what ingest reads (describe) to answer events for a closed lead
 VENDOR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
                            maximum_interval=timedelta(minutes=5))
 LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2),
@@ -57,6 +72,8 @@ LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2),
 class LeadWorkflow:
     @workflow.init
     def __init__(self, inp: LeadInput) -> None:
+        # Decided once per run, before any handler: a replayed older run keeps its old rules.
+        self._legacy = not workflow.patched(PROMISES_PATCH)
         self._input = inp
         self._playbook: Playbook | None = inp.playbook
         self._vendors: list[str] = []
@@ -92,19 +109,25 @@ class LeadWorkflow:
         for early in self._early:
             self._absorb(early) if isinstance(early, AbsorbRequest) else self._apply(early)
         self._early.clear()
-        while not self._ready_to_continue():
-            self._run_effects()
-            await self._wait()
-            self._fire_due_timers()
-        await self._drain()
-        if self._closing is not None:
-            return await self._close(self._closing)
+        while True:
+            while not self._ready_to_continue():
+                self._run_effects()
+                await self._wait()
+                self._fire_due_timers()
+            await self._drain()
+            if self._closing is None:
+                break
+            if self._legacy:
+                return await self._close(self._closing)
+            await self._close_for_good(self._closing)
         workflow.continue_as_new(self._carry_over())
 
     # -- handlers ---------------------------------------------------------------------------
 
     @workflow.signal(name="event")
     def on_event(self, event: LeadEvent) -> None:
+        if not self._legacy:
+            event = as_fact(event)  # a person's command comes only through the command update
         if self._state is None:
             self._early.append(event)
         elif not self._is_echo(event):
@@ -175,7 +198,7 @@ class LeadWorkflow:
         inp = self._input
         try:
             decision = new_lead(playbook, inp.email, workflow.now(), inp.fields, inp.source,
-                                imported_stage=inp.initial_stage)
+                                imported_stage=inp.initial_stage, legacy=self._legacy)
         except KeyError as exc:
             raise ApplicationError(f"initial_stage: unknown stage {exc} in playbook {playbook.name}",
                                    type="InvalidInput", non_retryable=True) from exc
@@ -195,9 +218,13 @@ class LeadWorkflow:
 
     def _decide(self, event: LeadEvent) -> Decision:
         assert self._playbook is not None and self._state is not None
-        return decide(self._playbook, self._state, event, workflow.now())
+        return decide(self._playbook, self._state, event, workflow.now(), legacy=self._legacy)
 
     def _apply(self, event: LeadEvent) -> None:
+        closure = self._state.closure if self._state else None
+        if closure is not None and closure.survivor and event.kind not in COMMAND_VERBS:
+            self._spawn(self._forward(closure.survivor, event))
+            return
         decision = self._decide(event)
         if decision.accepted:  # a refused fact is dropped: facts are not requests
             self._commit(decision, event)
@@ -235,6 +262,13 @@ class LeadWorkflow:
         previous = None if kind == "created" else self._state
         self._state = decision.state
         self._events_this_run += 1
+        if not self._legacy and previous is not None and (
+                previous.disqualification_reason, previous.loss_reason) != (
+                self._state.disqualification_reason, self._state.loss_reason):
+            self._sync_dirty = True  # a reason set in one CRM reaches the others
+        if not self._legacy and previous is not None and previous.closure != self._state.closure:
+            workflow.upsert_memo({CLOSURE_MEMO: self._state.closure.model_dump(mode="json")
+                                  if self._state.closure else None})
         self._record(kind, previous, event, decision.effects, detail=detail)
         self._count(previous, event, decision.effects)
         for effect in decision.effects:
@@ -296,6 +330,11 @@ class LeadWorkflow:
             self._ledger.clear()
         elif self._ledger and self._ledger_task is None:
             self._ledger_task = asyncio.create_task(self._write_ledger())
+        if self._state is not None and self._state.closure is not None:
+            # A closed lead writes nothing to the vendors: a sync would bring the record back.
+            self._sync_dirty = False
+            self._tasks.clear()
+            return
         if self._sync_dirty and self._vendors and self._sync_task is None:
             self._sync_task = asyncio.create_task(self._sync_all())
         if self._sync_task is not None:
@@ -433,7 +472,8 @@ class LeadWorkflow:
         s = self._state
         assert s is not None
         values: sa.Values = {
-            "LeadStage": s.stage, "LeadScore": s.score, "LeadOwner": s.owner,
+            "LeadStage": f"closed:{s.closure.how}" if s.closure else s.stage,
+            "LeadScore": s.score, "LeadOwner": s.owner,
             "LeadSource": s.source, "SlaDueAt": s.sla.due_at if s.sla else None,
             "FollowUpAt": s.follow_up.due_at if s.follow_up else None,
             "AccountDomain": s.account_domain,
@@ -472,6 +512,37 @@ class LeadWorkflow:
         self._record("decision", self._state, None, [], detail=outcome)
         await self._drain()
         return LeadClosed(email=self._state.email, outcome=outcome, stage=self._state.stage)
+
+    async def _close_for_good(self, request: DeleteRequest | MergeRequest) -> None:
+        """Closes the lead and keeps its workflow open as a tombstone: a running workflow
+        outlives Temporal's retention of closed ones, so a later event for this email still
+        finds the closure (ingest answers it as skipped, or hands it to the survivor)."""
+        assert self._state is not None and self._playbook is not None
+        survivor = None
+        if isinstance(request, MergeRequest):
+            await workflow.execute_activity(
+                "forward_merge", ForwardMerge(
+                    survivor_email=request.survivor_email, playbook_name=self._playbook.name,
+                    merged_id=workflow.info().workflow_id, merged_state=self._state),
+                start_to_close_timeout=timedelta(seconds=30), retry_policy=VENDOR_RETRY,
+                result_type=str)
+            survivor, how = request.survivor_email, "merged"
+            reason = outcome = f"merged into {lead_workflow_id(survivor)}"
+        else:
+            how, reason, outcome = "deleted", request.reason, f"deleted: {request.reason}"
+        self._closing = None
+        self._synced.clear()  # the CRM records are gone: a reopened lead writes them afresh
+        self._fingerprints.clear()
+        closed = close(self._state, how, workflow.now(), reason, request.actor, survivor)
+        self._commit(Decision(state=closed), None, detail=outcome)
+
+    async def _forward(self, survivor: str, event: LeadEvent) -> None:
+        """A merged-away email's fact belongs to the surviving lead."""
+        handle = workflow.get_external_workflow_handle(lead_workflow_id(survivor))
+        try:
+            await handle.signal("event", event)
+        except FailureError as err:  # the survivor itself is gone: nothing to tell
+            workflow.logger.warning("cannot forward %s to the survivor: %s", event.event_id, err)
 
     def _carry_over(self) -> LeadInput:
         assert self._state is not None

@@ -1,0 +1,24 @@
+"""Disqualification and loss reasons: the playbook's codes, and what a CRM's free value becomes.
+
+A reason a person picked in a CRM is never dropped: a value matching one of the playbook's codes
+(ignoring case, spaces and dashes: "Competitor chosen" is `competitor_chosen`) becomes that code,
+any other value is kept as `other:<value>` so the report shows it and someone can add a code.
+"""
+
+from __future__ import annotations
+
+import re
+
+OTHER_PREFIX = "other:"
+
+
+def _key(value: str) -> str:
+    return re.sub(r"[\s\-_]+", "_", value.strip().lower())
+
+
+def crm_reason(known: list[str], value: str | None) -> str | None:
+    """The reason code for a CRM's reason field value (None when the CRM has none)."""
+    if value is None or not value.strip():
+        return None
+    by_key = {_key(code): code for code in known}
+    return by_key.get(_key(value), f"{OTHER_PREFIX}{value.strip()}")
