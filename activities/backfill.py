@@ -260,7 +260,7 @@ def _deduplicate(records: list[ChangedRecord], source: str, pb: Playbook,
 def _snapshot(pb: Playbook, f: Found, now: datetime, source: str) -> LeadSnapshot:
     """What the lead itself would write on its first sync, so it later sees nothing to do."""
     state = new_lead(pb, f.email, now, imported_stage=f.stage).state
-    return snapshot(state, source, None)
+    return snapshot(state, source, None, pb)
 
 
 def _crm_event(f: Found, inp: PagesInput) -> LeadEvent:

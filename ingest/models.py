@@ -40,7 +40,9 @@ class ProductEvent(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["Workspace Activated"])
     occurred_at: AwareDatetime
     properties: dict[str, Scalar] = Field(default_factory=dict, max_length=MAX_PROPERTIES)
-    actor: str = Field("", max_length=200, description="Who did it; defaults to 'product'")
+    actor: str = Field("", max_length=200, description=(
+        "Who did it, as the product knows them; recorded as 'product:<actor>' (a fact never "
+        "acts for a person: commands such as confirm_sql come only through `leadflow command`)"))
 
     @field_validator("email")
     @classmethod
@@ -109,6 +111,9 @@ class SalesforceLeadChange(BaseModel):
     MasterRecordId: str | None = Field(None, max_length=18)
     MasterRecordEmail: str | None = Field(None, max_length=320)
     ChangedBy: str | None = Field(None, max_length=320, description="Email of the user who changed it")
+    Disqualification_Reason__c: str | None = Field(None, max_length=255, description=(
+        "The rep's reason when Status means disqualified; an unknown value is kept as other:<value>"))
+    Loss_Reason__c: str | None = Field(None, max_length=255, description="The rep's reason for a loss")
     SystemModstamp: AwareDatetime | None = None
 
     @field_validator("Email")

@@ -332,6 +332,14 @@ def _adopt_crm_reason(pb: Playbook, state: LeadState, event: LeadEvent) -> None:
         state.loss_reason = reason
 
 
+def brings_crm_reason(pb: Playbook, state: LeadState, event: LeadEvent) -> bool:
+    """A CRM change naming a reason the lead does not have yet: news, even in the same stage."""
+    if event.kind != EventKind.CRM_STAGE_CHANGED or not event.properties.get("reason"):
+        return False
+    reason = _reason(pb, event, pb.stage(state.stage).kind)
+    return reason is not None and reason not in (state.disqualification_reason, state.loss_reason)
+
+
 def _enter(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> list[fx.Effect]:
     stage = pb.stage(state.stage)
     effects = route_on_entry(pb, state)  # first: a business-hours SLA runs on the team's calendar

@@ -20,5 +20,11 @@ def crm_reason(known: list[str], value: str | None) -> str | None:
     """The reason code for a CRM's reason field value (None when the CRM has none)."""
     if value is None or not value.strip():
         return None
+    value = vendor_value(value.strip())
     by_key = {_key(code): code for code in known}
-    return by_key.get(_key(value), f"{OTHER_PREFIX}{value.strip()}")
+    return by_key.get(_key(value), f"{OTHER_PREFIX}{value}")
+
+
+def vendor_value(reason: str) -> str:
+    """What a CRM's reason field shows: the person's own words for a reason without a code."""
+    return reason.removeprefix(OTHER_PREFIX)

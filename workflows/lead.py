@@ -35,11 +35,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.setup import LeadConfig
     from activities.sync import TASK_VENDORS, OwnerTaskInput, SyncLeadInput, TrackInput, vendor_queue
     from config.playbook import Playbook
-    from connectors.base import OwnerTask
+    from connectors.base import LeadSnapshot, OwnerTask
     from leadflow import metrics as mx
     from lifecycle import effects as fx
     from lifecycle.closure import close
-    from lifecycle.engine import Decision, decide, new_lead
+    from lifecycle.engine import Decision, brings_crm_reason, decide, new_lead
     from lifecycle.events import COMMAND_VERBS, EventKind, LeadEvent, as_fact, lead_workflow_id
     from lifecycle.ledger_entry import LedgerBatch, LedgerEntry, entry_for
     from lifecycle.merge import absorb
@@ -142,11 +142,15 @@ class LeadWorkflow:
 
     @workflow.signal(name="merge_into")
     def on_merge_into(self, request: MergeRequest) -> None:
-        self._closing = request
-        self._woken = True
+        self._close_on(request)
 
     @workflow.signal(name="deleted")
     def on_deleted(self, request: DeleteRequest) -> None:
+        self._close_on(request)
+
+    def _close_on(self, request: DeleteRequest | MergeRequest) -> None:
+        if not self._legacy and self._state is not None and self._state.closure is not None:
+            return  # closed already (a redelivered deletion or merge)
         self._closing = request
         self._woken = True
 
@@ -205,7 +209,7 @@ class LeadWorkflow:
         self._state = decision.state
         for vendor, stage in inp.synced.items():  # a backfill already wrote these
             if stage == decision.state.stage:
-                self._fingerprints[vendor] = fingerprint(snapshot(decision.state, vendor, stage))
+                self._fingerprints[vendor] = fingerprint(self._snapshot(decision.state, vendor, stage))
         self._commit(decision, None, kind="created")
 
     def _as_event(self, cmd: LeadCommand) -> LeadEvent:
@@ -235,6 +239,11 @@ class LeadWorkflow:
         """A CRM change that only reports what leadflow itself wrote there."""
         if event.kind != EventKind.CRM_STAGE_CHANGED:
             return False
+        assert self._state is not None and self._playbook is not None
+        if not self._legacy and brings_crm_reason(self._playbook, self._state, event):
+            return False
+        if not self._legacy and "stage" not in event.properties:
+            return True  # a reason the lead already has (leadflow's own write, reported back)
         system = event.properties.get("system", "")
         return event.properties.get("stage") == self._synced.get(system)
 
@@ -242,6 +251,8 @@ class LeadWorkflow:
         """A person's CRM stage the playbook refused: leadflow wins, so its stage is written back."""
         assert self._state is not None
         system = event.properties.get("system", "")
+        if "stage" not in event.properties:  # a reason alone, set beside the stage
+            return
         if self._state.stage != event.properties.get("stage") and system in self._vendors:
             self._synced[system] = event.properties.get("stage", "")
             self._fingerprints.pop(system, None)
@@ -381,7 +392,7 @@ class LeadWorkflow:
 
     async def _sync_one(self, vendor: str) -> None:
         assert self._state is not None and self._playbook is not None
-        lead = snapshot(self._state, vendor, self._synced.get(vendor))
+        lead = self._snapshot(self._state, vendor, self._synced.get(vendor))
         mark = fingerprint(lead)
         if self._fingerprints.get(vendor) == mark:
             return
@@ -401,6 +412,9 @@ class LeadWorkflow:
         self._synced[vendor], self._fingerprints[vendor] = lead.stage, mark
         if self._state.sync_errors.pop(vendor, None) is not None:
             self._record("sync_ok", self._state, None, [], vendor=vendor)
+
+    def _snapshot(self, state: LeadState, vendor: str, previous_stage: str | None) -> LeadSnapshot:
+        return snapshot(state, vendor, previous_stage, None if self._legacy else self._playbook)
 
     async def _create_task(self, vendor: str, notice: fx.NotifyOwner) -> None:
         assert self._state is not None and self._playbook is not None

@@ -3,8 +3,10 @@
 HubSpot names contacts by objectId, so the caller resolves emails first (`lookups`, then
 `plan` with the answers). A person's stage change arrives as a propertyChange of
 `lead_stage` (leadflow's own stage name) or of `lifecyclestage` (mapped back through the
-playbook when exactly one stage writes that value). `eventId` alone is not unique, so each
-event's id is a hash of what identifies the change.
+playbook when exactly one stage writes that value). A rep's disqualification or loss reason
+(`lead_disqualification_reason`, `lead_loss_reason`) arrives as its own propertyChange: it is
+delivered after the batch's stage changes, so it lands on the lead's new stage. `eventId` alone
+is not unique, so each event's id is a hash of what identifies the change.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ingest.stages import from_field, is_stage
 from lifecycle.events import EventKind, LeadEvent
 
 STAGE_PROPERTY = "lead_stage"
+REASON_PROPERTIES = frozenset({"lead_disqualification_reason", "lead_loss_reason"})
 # Contacts created through the API are most likely leadflow's own upserts.
 API_SOURCES = frozenset({"INTEGRATION", "API"})
 DELETIONS = {"contact.deletion": "deleted in HubSpot",
@@ -59,7 +62,8 @@ def event_id(ev: HubSpotEvent) -> str:
 
 def plan(pb: Playbook, events: list[HubSpotEvent], emails: Emails) -> Plan:
     out = Plan()
-    for ev in events:
+    reasons_last = sorted(events, key=lambda ev: ev.propertyName in REASON_PROPERTIES)
+    for ev in reasons_last:
         ref = f"{ev.subscriptionType}:{ev.eventId}"
         actor = f"hubspot:{ev.sourceId or ev.changeSource or 'unknown'}"
         if ev.subscriptionType == "contact.merge":
@@ -89,6 +93,10 @@ def _stage_change(out: Plan, pb: Playbook, ev: HubSpotEvent, email: str, ref: st
     value = ev.propertyValue or ""
     if not value:
         out.skip(ref, f"{ev.propertyName} was cleared")
+        return
+    if ev.propertyName in REASON_PROPERTIES:
+        out.actions.append(Signal(email, _event(ev, EventKind.CRM_STAGE_CHANGED, actor,
+                                                {"system": "hubspot", "reason": value})))
         return
     if ev.propertyName == STAGE_PROPERTY:
         stage, why = (value, "") if is_stage(pb, value) else (

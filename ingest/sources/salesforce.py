@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from config.playbook import Playbook
+from config.playbook import Playbook, StageKind
 from ingest.actions import Delete, Merge, Plan, Signal
 from ingest.models import SalesforceCallout, SalesforceLeadChange
 from ingest.problems import invalid
@@ -40,7 +40,7 @@ def plan(pb: Playbook, data: Any) -> Plan:
             if stage is None:
                 out.skip(lead.Id, why)
             else:
-                out.actions.append(Signal(lead.Email, _event(lead, stage, actor)))
+                out.actions.append(Signal(lead.Email, _event(pb, lead, stage, actor)))
     if errors:
         raise invalid(errors)
     return out
@@ -56,13 +56,24 @@ def _stage(pb: Playbook, lead: SalesforceLeadChange) -> tuple[str | None, str]:
     return None, "neither Lead_Stage__c nor Status is set"
 
 
-def _event(lead: SalesforceLeadChange, stage: str, actor: str) -> LeadEvent:
+def _reason(pb: Playbook, stage: str, lead: SalesforceLeadChange) -> str | None:
+    """The reason the rep gave for a disqualification or a loss, read from the matching field."""
+    kind = pb.stage(stage).kind
+    if kind == StageKind.DISQUALIFIED:
+        return lead.Disqualification_Reason__c
+    return lead.Loss_Reason__c if kind == StageKind.LOST else None
+
+
+def _event(pb: Playbook, lead: SalesforceLeadChange, stage: str, actor: str) -> LeadEvent:
     props = {"system": "salesforce", "stage": stage}
+    reason = _reason(pb, stage, lead)
+    if reason:
+        props["reason"] = reason
     if lead.IsConverted and lead.ConvertedContactId:
         props["salesforce_contact_id"] = lead.ConvertedContactId
     stamp = lead.SystemModstamp
     return LeadEvent(
         event_id=stable_id("salesforce", lead.Id, stamp.isoformat() if stamp else "", lead.Status,
-                           lead.Lead_Stage__c, lead.IsConverted),
+                           lead.Lead_Stage__c, lead.IsConverted, *([reason] if reason else [])),
         kind=EventKind.CRM_STAGE_CHANGED, name="salesforce.lead.changed",
         occurred_at=stamp or datetime.now(UTC), actor=actor, properties=props)
