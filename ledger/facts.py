@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from config.playbook import Playbook
+from config.playbook import Playbook, StageKind
 from config.playbook_loader import PlaybookError, stock_playbook
 from lifecycle import effects as fx
 from lifecycle.events import TIMER_KINDS, EventKind
@@ -122,9 +122,10 @@ def _decision_facts(entry: LedgerEntry) -> list[dict[str, object]]:
     if event is not None and event.kind in (EventKind.DISQUALIFY, EventKind.LOST):
         outcome_reason = event.properties.get("reason")
     for move in entry.effects:
-        if isinstance(move, fx.SyncStage):
+        if isinstance(move, fx.SyncStage):  # entries before issue 13 carry no reason on the move
             found.append(dict(kind=STAGE, stage=move.stage, from_stage=move.previous_stage,
-                              to_stage=move.stage, cause=move.cause, reason=outcome_reason))
+                              to_stage=move.stage, cause=move.cause,
+                              reason=move.reason or outcome_reason))
     return found
 
 
@@ -147,6 +148,24 @@ def _score_reasons(entry: LedgerEntry) -> str | None:
         return None
     items = signal_items(pb.scoring, entry.event)
     return "; ".join(f"{i.category} +{i.points:g} ({i.reason})" for i in items) or None
+
+
+OUTCOMES = {StageKind.DISQUALIFIED: "disqualified", StageKind.LOST: "lost"}
+OUTCOME_CAUSES = {"disqualify": "disqualified", "lost": "lost"}
+
+
+def outcome_of(fact: Fact) -> str | None:
+    """'disqualified' or 'lost' for a stage fact that ended a lead so: a person's command in
+    leadflow, or a stage a person set in a CRM (known by the playbook's stage kind)."""
+    if fact.kind != STAGE:
+        return None
+    if fact.cause in OUTCOME_CAUSES:
+        return OUTCOME_CAUSES[fact.cause]
+    pb = _playbook(fact.playbook)
+    if fact.cause != "crm_stage_changed" or pb is None or fact.to_stage is None:
+        return None
+    kind = next((s.kind for s in pb.stages if s.name == fact.to_stage), None)
+    return OUTCOMES.get(kind) if kind else None
 
 
 def _threshold(playbook: str) -> int | None:

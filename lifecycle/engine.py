@@ -300,7 +300,7 @@ def _move(
     state.stage_caused_at = event.occurred_at
     effects += _enter(pb, state, event, now)
     # Syncing a stage also emits Segment's "Lead Stage Changed"; no separate analytics effect.
-    effects.append(fx.SyncStage(stage=target, previous_stage=previous, cause=cause))
+    effects.append(fx.SyncStage(stage=target, previous_stage=previous, cause=cause, reason=reason))
     return effects
 
 
