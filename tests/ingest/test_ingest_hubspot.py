@@ -15,7 +15,6 @@ from test_lead_vendors_e2e import until
 
 from emulators.hubspot.webhooks import deletion_event, merge_event, property_change_events
 from leadflow.client import LeadClient
-from workflows.lead import LeadWorkflow
 
 
 @pytest.fixture(scope="module")
@@ -109,20 +108,20 @@ async def test_merge_keeps_one_timeline(api, stack, leads, dev_env):
     event = merge_event(survivor_id, [merged_id], portal_id=stack.hubspot.portal_id)
     response = await api.hubspot([event])
     assert response.status_code == 202 and response.json()["accepted"] == 1
-    closed = await dev_env.client.get_workflow_handle_for(LeadWorkflow.run, f"lead:{merged}").result()
-    assert closed.outcome == f"merged into lead:{survivor}"
+    closed = await until(lambda: leads.closure(merged), what="the merged lead closes")
+    assert closed.reason == f"merged into lead:{survivor}"
     state = await lead_state(leads, survivor, lambda s: s.has_seen(f"merge:lead:{merged}"))
     assert ("MQL", f"demo_requested (from {merged})") in [(c.to_stage, c.cause) for c in state.history]
     assert (await api.hubspot([event])).status_code == 202  # redelivered: nothing left to merge
 
 
-async def test_deletion_closes_the_lead(api, stack, dev_env):
+async def test_deletion_closes_the_lead(api, stack, leads):
     email, contact_id = await new_lead(api, stack, "hs-gone")
     stack.hubspot.store.archive(stack.hubspot.store.find("contacts", contact_id))
     response = await api.hubspot([deletion_event(contact_id, portal_id=stack.hubspot.portal_id)])
     assert response.status_code == 202
-    closed = await dev_env.client.get_workflow_handle_for(LeadWorkflow.run, f"lead:{email}").result()
-    assert closed.outcome == "deleted: deleted in HubSpot"
+    closed = await until(lambda: leads.closure(email), what="the lead closes")
+    assert (closed.how, closed.reason) == ("deleted", "deleted in HubSpot")
 
 
 async def test_hubspot_api_down_means_503_and_the_retry_lands(api, stack, leads):
