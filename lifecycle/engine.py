@@ -141,11 +141,15 @@ def _target(pb: Playbook, state: LeadState, event: LeadEvent,
     target = _re_entry(pb, state, event, legacy) or _matching(pb, state, event)
     if target is None:
         return None, _refusal(pb, state, event) if is_command else None
-    missing = [f for f in pb.stage(target).required_fields if not state.fields.get(f)]
+    missing = _missing_fields(pb, state, target)
     if missing:
         verb = COMMAND_VERBS.get(event.kind, f"move to {target}")
         return None, f"cannot {verb}: missing {', '.join(missing)}" if is_command else None
     return target, None
+
+
+def _missing_fields(pb: Playbook, state: LeadState, stage: str) -> list[str]:
+    return [f for f in pb.stage(stage).required_fields if not state.fields.get(f)]
 
 
 def _check_parameters(pb: Playbook, state: LeadState, event: LeadEvent) -> str | None:
@@ -253,13 +257,17 @@ def _refusal(pb: Playbook, state: LeadState, event: LeadEvent) -> str | None:
 
 def _score_moves(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime,
                  legacy: bool = False) -> list[fx.Effect]:
-    """Scoring alone may move a lead (New -> MQL, Activated -> PQL); follow chains a few steps."""
+    """Scoring alone may move a lead (New -> MQL, Activated -> PQL); follow chains a few steps.
+
+    Like a fact, a score crossing waits for the target stage's required fields (legacy rules
+    moved without them)."""
     effects: list[fx.Effect] = []
     for _ in range(MAX_SCORE_CHAIN):
         target = next(
             (t.to for t in pb.transitions
              if "score_threshold" in t.when and state.stage in pb.sources_of(t)
-             and _threshold_met(pb, state, t, now)),
+             and _threshold_met(pb, state, t, now)
+             and (legacy or not _missing_fields(pb, state, t.to))),
             None,
         )
         if target is None or target == state.stage:

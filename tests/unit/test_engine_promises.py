@@ -185,3 +185,27 @@ def test_a_merged_lead_cannot_be_reopened(demo_led):
     reopen = event("reopen", T0, reason="oops")
     assert closed_refusal(state.closure, reopen) == (
         "cannot reopen: lead was merged into b@acme.io on 2026-03-02; work on the surviving lead")
+
+
+# -- 6. required fields on score moves ------------------------------------------------------------
+
+def test_a_score_crossing_waits_for_the_stages_required_fields(trial_led):
+    lead = Lead(trial_led, "dev@startup.io")
+    for kind in ("activated", "teammate_invited", "feature_used"):
+        lead.send(kind)
+    assert lead.state.stage == "Product Qualified"  # PQL needs no fields
+    raw = trial_led.model_dump(mode="json", by_alias=True)
+    for stage in raw["stages"]:
+        if stage["name"] == "Product Qualified":
+            stage["required_fields"] = ["company_size"]
+    strict = type(trial_led).model_validate(raw)
+    lead = Lead(strict, "dev@startup.io")
+    for kind in ("activated", "teammate_invited", "feature_used"):
+        lead.send(kind)
+    assert lead.state.stage == "Trial Activated"  # crossed, but company_size is unknown
+    now = lead.now + timedelta(minutes=5)
+    legacy = decide(strict, lead.state, event("feature_used", now), now, legacy=True)
+    assert legacy.state.stage == "Product Qualified"  # the old rule skipped the fields
+    lead.send("content_download", company_size="80")  # the field arrives with any event
+    assert lead.state.stage == "Product Qualified"
+    assert lead.state.history[-1].cause == "score_threshold"
