@@ -112,12 +112,9 @@ def _decision_facts(entry: LedgerEntry) -> list[dict[str, object]]:
     if event is not None and event.kind not in TIMER_KINDS:
         found.append(dict(kind=TOUCH, stage=entry.stage_before, score_before=entry.score_before,
                           score_after=entry.score_after, reason=reasons, detail=event.name or None))
-    threshold = _threshold(entry.playbook)
-    if threshold is not None and (entry.score_before >= threshold) != (entry.score_after >= threshold):
-        direction = "up" if entry.score_after >= threshold else "down"
+    for crossed in _crossings(entry):
         found.append(dict(kind=SCORE, stage=entry.stage_before, score_before=entry.score_before,
-                          score_after=entry.score_after, cause=f"crossed {threshold} {direction}",
-                          reason=reasons))
+                          score_after=entry.score_after, cause=crossed, reason=reasons))
     outcome_reason = None
     if event is not None and event.kind in (EventKind.DISQUALIFY, EventKind.LOST):
         outcome_reason = event.properties.get("reason")
@@ -168,6 +165,22 @@ def outcome_of(fact: Fact) -> str | None:
     return OUTCOMES.get(kind) if kind else None
 
 
-def _threshold(playbook: str) -> int | None:
-    pb = _playbook(playbook)
-    return pb.scoring.mql_threshold if pb else None
+def _crossings(entry: LedgerEntry) -> list[str]:
+    """The score thresholds this entry crossed, each by the rule of the lead's stage that sets it:
+    a total-score rule (its min_score, else the MQL threshold) by the total, either way; a rule
+    counting some categories only (PQL: product) when its move happened."""
+    pb = _playbook(entry.playbook)
+    if pb is None or entry.stage_before is None:
+        return []
+    rules = [t for t in pb.transitions
+             if "score_threshold" in t.when and entry.stage_before in pb.sources_of(t)]
+    found = []
+    for threshold in sorted({pb.scoring.mql_threshold if t.min_score is None else t.min_score
+                             for t in rules if not t.score_categories}):
+        if (entry.score_before >= threshold) != (entry.score_after >= threshold):
+            found.append(f"crossed {threshold} {'up' if entry.score_after >= threshold else 'down'}")
+    moved = {e.stage for e in entry.effects if isinstance(e, fx.SyncStage) and e.cause == "score_threshold"}
+    for t in rules:
+        if t.score_categories and t.to in moved:
+            found.append(f"crossed {t.min_score} up ({', '.join(t.score_categories)})")
+    return found

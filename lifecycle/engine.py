@@ -84,6 +84,8 @@ def decide(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime, *,
     new.seen_event_ids = [*new.seen_event_ids, event.event_id][-MAX_SEEN_EVENT_IDS:]
     new.events_applied += 1
     if event.kind in TIMER_KINDS:
+        if not legacy:  # behavioural points decay between events too: a timer brings them up to date
+            new.score = total_score(pb.scoring, new.fields, new.score_items, now)
         return Decision(state=new, effects=_on_timer(pb, new, event, now))
     _absorb(pb, new, event, now)
     target, rejection = _target(pb, new, event, legacy)

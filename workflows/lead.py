@@ -40,7 +40,14 @@ with workflow.unsafe.imports_passed_through():
     from lifecycle import effects as fx
     from lifecycle.closure import close
     from lifecycle.engine import Decision, brings_crm_reason, decide, new_lead
-    from lifecycle.events import COMMAND_VERBS, EventKind, LeadEvent, as_fact, lead_workflow_id
+    from lifecycle.events import (
+        COMMAND_VERBS,
+        TIMER_KINDS,
+        EventKind,
+        LeadEvent,
+        as_fact,
+        lead_workflow_id,
+    )
     from lifecycle.ledger_entry import LedgerBatch, LedgerEntry, entry_for
     from lifecycle.merge import absorb
     from lifecycle.routing import assign
@@ -85,6 +92,7 @@ class LeadWorkflow:
         self._fingerprints: dict[str, str] = dict(inp.fingerprints)
         self._tasks: list[fx.NotifyOwner | fx.EmitAnalytics | fx.RouteLead] = []  # after the record exists
         self._routing: asyncio.Task[None] | None = None  # holds later owner tasks for the new owner
+        self._failed_tasks: list[tuple[str, fx.NotifyOwner]] = []  # retried by resync (this run)
         self._ledger: list[LedgerEntry] = []
         self._ledger_seq = inp.ledger_seq
         self._jobs: set[asyncio.Task[None]] = set()
@@ -176,8 +184,13 @@ class LeadWorkflow:
 
     @workflow.update(name="resync")
     def resync(self) -> LeadView:
-        """Retries the vendor sync after an operator fixed what made it fail."""
+        """Retries the vendor sync, and the owner tasks that failed, after an operator fixed
+        what made them fail."""
         assert self._state is not None
+        if not self._legacy:
+            failed, self._failed_tasks = self._failed_tasks, []
+            for vendor, notice in failed:  # only where it failed: the other CRMs have theirs
+                self._spawn(self._create_task(vendor, notice))
         self._state.sync_errors.clear()
         self._fingerprints.clear()
         self._sync_dirty = self._woken = True
@@ -277,6 +290,9 @@ class LeadWorkflow:
                 previous.disqualification_reason, previous.loss_reason) != (
                 self._state.disqualification_reason, self._state.loss_reason):
             self._sync_dirty = True  # a reason set in one CRM reaches the others
+        if not self._legacy and previous is not None and event is not None \
+                and event.kind in TIMER_KINDS and previous.score != self._state.score:
+            self._sync_dirty = True  # the decayed score reaches the CRMs' lead_score
         if not self._legacy and previous is not None and previous.closure != self._state.closure:
             workflow.upsert_memo({CLOSURE_MEMO: self._state.closure.model_dump(mode="json")
                                   if self._state.closure else None})
@@ -430,6 +446,7 @@ class LeadWorkflow:
                 start_to_close_timeout=timedelta(minutes=2), retry_policy=VENDOR_RETRY)
         except ActivityError as err:
             self._state.sync_errors[f"{vendor}:task"] = str(err.cause or err)
+            self._failed_tasks.append((vendor, notice))
 
     def _task_owner(self, vendor: str, escalate: bool) -> str | None:
         """Whose task: a routed lead's owner (or manager, on escalation) by their id in `vendor`."""

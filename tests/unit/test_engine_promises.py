@@ -209,3 +209,39 @@ def test_a_score_crossing_waits_for_the_stages_required_fields(trial_led):
     lead.send("content_download", company_size="80")  # the field arrives with any event
     assert lead.state.stage == "Product Qualified"
     assert lead.state.history[-1].cause == "score_threshold"
+
+
+# -- 7. smaller ones ---------------------------------------------------------------------------------
+
+def test_a_timer_brings_the_decayed_score_up_to_date(demo_led):
+    lead = Lead(demo_led)
+    lead.send("pricing_visit")
+    assert lead.state.score == 15
+    lead.send("snooze", path="not_now")
+    lead.fire("follow_up_due", lead.state.follow_up.due_at)  # 90 days: three 30-day half-lives
+    assert lead.state.score == 2  # 15 / 8, rounded
+    legacy = Lead(demo_led)
+    legacy.send("pricing_visit")
+    legacy.send("snooze", path="not_now")
+    due = legacy.state.follow_up.due_at
+    d = decide(demo_led, legacy.state, event("follow_up_due", due), due, legacy=True)
+    assert d.state.score == 15
+
+
+def test_snapshots_carry_the_salesforce_mapped_properties_and_keep_crm_reasons(demo_led):
+    from workflows.lead_sync import fingerprint, snapshot
+
+    lead = Lead(demo_led, industry="software", country="US", city="Austin", state="TX", firstname="Ada")
+    snap = snapshot(lead.state, "salesforce", None, demo_led)
+    assert snap.properties == {"industry": "software", "country": "US", "city": "Austin",
+                               "state": "TX", "firstname": "Ada"}
+    assert snapshot(lead.state, "salesforce", None).properties == {"firstname": "Ada"}  # legacy
+    lead.send("demo_requested")
+    lead.send("crm_stage_changed", system="hubspot", stage="Disqualified")
+    snap = snapshot(lead.state, "salesforce", None, demo_led)
+    assert snap.keep_crm_reasons and snap.disqualification_reason is None
+    lead.send("crm_stage_changed", system="hubspot", reason="Too pricey")
+    snap = snapshot(lead.state, "salesforce", None, demo_led)
+    assert (snap.keep_crm_reasons, snap.disqualification_reason) == (False, "Too pricey")
+    old = snapshot(lead.state, "salesforce", None)
+    assert fingerprint(old) == fingerprint(old.model_copy(update={"loss_reason": None}))
