@@ -6,7 +6,9 @@ vendors' webhooks and LeadClient, on the dev server with the emulators.
 - free-mail leads belong to no account and are routed by round robin within caps;
 - a disqualification made in the CRM keeps the CRM's reason, which leadflow never blanks;
 - a deleted lead stays closed (a later event is answered `skipped`) until a person reopens it,
-  and a merged-away email's events reach the survivor.
+  and a merged-away email's events reach the survivor;
+- a score crossing waits for the target stage's required fields, as a fact does;
+- the Salesforce mappings of industry and address get their values.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from conftest import ingest_api, ingest_settings, lead_state, product_event, tem
 from lead_harness import running_worker, unique_email, until
 from routing_helpers import with_team
 
+from config.playbook import Playbook
+from config.playbook_loader import stock_playbook
 from emulators.salesforce.callouts import lead_change
 from leadflow.client import LeadClient
 from lifecycle.events import EventKind, LeadEvent
@@ -194,3 +198,39 @@ async def test_events_for_a_merged_away_email_reach_the_survivor(api, stack, lea
     state = await lead_state(leads, survivor, lambda s: any(i.reason.startswith("pricing_visit")
                                                              for i in s.score_items))
     assert state.email == survivor
+
+
+# -- 6. score crossings respect required fields ----------------------------------------------------
+
+async def test_a_score_crossing_waits_for_the_stages_required_fields(dev_env):
+    raw = stock_playbook("demo_led").model_dump(mode="json", by_alias=True)
+    for stage in raw["stages"]:
+        if stage["name"] == "MQL":
+            stage["required_fields"] = ["company_size"]
+    pb = Playbook.model_validate(raw)
+    async with running_worker(dev_env.client) as h:
+        leads = LeadClient(dev_env.client, h.task_queue, pb)
+        email = unique_email("fields")
+        for i, kind in enumerate((EventKind.DEMO_REQUESTED, EventKind.MEETING_ATTENDED,
+                                  EventKind.PRICING_VISIT)):
+            await leads.send_event(email, LeadEvent(event_id=f"s{i}", kind=kind,
+                                                    occurred_at=datetime.now(UTC)))
+        state = await lead_state(leads, email, lambda s: s.events_applied >= 3)
+        assert state.score >= 60 and state.stage == "New Lead"  # crossed, but no company size
+        await leads.send_event(email, LeadEvent(event_id="size", kind=EventKind.OTHER,
+                                                occurred_at=datetime.now(UTC),
+                                                properties={"company_size": "120"}))
+        state = await lead_state(leads, email, lambda s: s.stage == "MQL")
+        assert state.history[-1].cause == "score_threshold"
+
+
+# -- 7. Salesforce's industry and address mappings ------------------------------------------------
+
+async def test_industry_and_address_reach_salesforce(api, stack):
+    email = unique_email("sf-fields")
+    event = product_event(email, "Content Downloaded", industry="fintech", country="DE",
+                          city="Berlin", state="BE")
+    assert (await api.events(event)).status_code == 202
+    record = await until(lambda: stack.salesforce_lead(email))
+    assert (record.get("Industry"), record.get("Country"), record.get("City"), record.get("State")) \
+        == ("fintech", "DE", "Berlin", "BE")
