@@ -1,7 +1,7 @@
 """Disqualification and loss reasons: the playbook's codes, and what a CRM's free value becomes.
 
 A reason a person picked in a CRM is never dropped: a value matching one of the playbook's codes
-(ignoring case, spaces and dashes: "Competitor chosen" is `competitor_chosen`) becomes that code,
+(ignoring case and punctuation: "Competitor chosen", "Student / research" are codes) becomes that code,
 any other value is kept as `other:<value>` so the report shows it and someone can add a code.
 """
 
@@ -13,7 +13,7 @@ OTHER_PREFIX = "other:"
 
 
 def _key(value: str) -> str:
-    return re.sub(r"[\s\-_]+", "_", value.strip().lower())
+    return re.sub(r"[^a-z0-9]+", "_", value.lower()).strip("_")
 
 
 def crm_reason(known: list[str], value: str | None) -> str | None:

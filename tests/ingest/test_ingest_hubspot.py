@@ -138,3 +138,18 @@ async def test_hubspot_api_down_means_503_and_the_retry_lands(api, stack, leads)
     assert (await leads.state(email)).stage == "New Lead"
     assert (await api.hubspot(events)).status_code == 202  # HubSpot's retry
     await lead_state(leads, email, lambda s: s.stage == "MQL")
+
+
+async def test_a_disqualification_in_hubspot_keeps_the_reps_reason(api, stack, leads):
+    email, contact_id = await new_lead(api, stack, "hs-dq", "Demo Requested")
+    await lead_state(leads, email, lambda s: s.stage == "MQL")
+    await until(lambda: stack.salesforce_lead(email).get("Lead_Stage__c") == "MQL")
+    # HubSpot reports each property apart; the reason may come first in the batch.
+    changes = rep_sets(stack, contact_id, lead_disqualification_reason="Student / research",
+                       lead_stage="Disqualified")
+    response = await api.hubspot(property_change_events(changes, portal_id=stack.hubspot.portal_id))
+    assert response.status_code == 202 and response.json()["accepted"] == 2
+    state = await lead_state(leads, email, lambda s: s.disqualification_reason is not None)
+    assert (state.stage, state.disqualification_reason) == ("Disqualified", "student_research")
+    await until(lambda: stack.salesforce_lead(email).get("Disqualification_Reason__c") == "student_research")
+    assert stack.hubspot_contact(email)["lead_disqualification_reason"] == "student_research"

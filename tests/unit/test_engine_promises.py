@@ -108,6 +108,7 @@ def test_crm_reasons_become_codes_or_other():
     known = ["budget", "competitor_chosen"]
     assert crm_reason(known, "budget") == "budget"
     assert crm_reason(known, "Competitor chosen") == "competitor_chosen"
+    assert crm_reason(["student_research"], "Student / Research") == "student_research"
     assert crm_reason(known, " Too pricey ") == "other:Too pricey"
     assert crm_reason(known, "other:Too pricey") == "other:Too pricey"  # our own write, read back
     assert crm_reason(known, "") is None and crm_reason(known, None) is None
