@@ -8,8 +8,18 @@ any other value is kept as `other:<value>` so the report shows it and someone ca
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+
+from config.playbook import Playbook, StageKind
 
 OTHER_PREFIX = "other:"
+# Where each CRM keeps a rep's reason (leadflow's setup creates these fields), by stage kind.
+REASON_FIELDS: dict[str, dict[StageKind, str]] = {
+    "hubspot": {StageKind.DISQUALIFIED: "lead_disqualification_reason",
+                StageKind.LOST: "lead_loss_reason"},
+    "salesforce": {StageKind.DISQUALIFIED: "Disqualification_Reason__c",
+                   StageKind.LOST: "Loss_Reason__c"},
+}
 
 
 def _key(value: str) -> str:
@@ -28,3 +38,10 @@ def crm_reason(known: list[str], value: str | None) -> str | None:
 def vendor_value(reason: str) -> str:
     """What a CRM's reason field shows: the person's own words for a reason without a code."""
     return reason.removeprefix(OTHER_PREFIX)
+
+
+def reason_in_crm(pb: Playbook, system: str, stage: str,
+                  fields: Mapping[str, str | None]) -> str | None:
+    """The CRM record's own reason for `stage` (a disqualified or lost one), as it reads there."""
+    field = REASON_FIELDS.get(system, {}).get(pb.stage(stage).kind)
+    return (fields.get(field) or None) if field else None

@@ -503,7 +503,7 @@ class LeadWorkflow:
         s = self._state
         assert s is not None
         values: sa.Values = {
-            "LeadStage": f"closed:{s.closure.how}" if s.closure else s.stage,
+            "LeadStage": f"{sa.CLOSED_PREFIX}{s.closure.how}" if s.closure else s.stage,
             "LeadScore": s.score, "LeadOwner": s.owner,
             "LeadSource": s.source, "SlaDueAt": s.sla.due_at if s.sla else None,
             "FollowUpAt": s.follow_up.due_at if s.follow_up else None,

@@ -22,9 +22,10 @@ from ingest.problems import Problem
 from ingest.sources.common import batch_of, stable_id, validate
 from ingest.stages import from_field, is_stage
 from lifecycle.events import EventKind, LeadEvent
+from lifecycle.reasons import REASON_FIELDS
 
 STAGE_PROPERTY = "lead_stage"
-REASON_PROPERTIES = frozenset({"lead_disqualification_reason", "lead_loss_reason"})
+REASON_PROPERTIES = frozenset(REASON_FIELDS["hubspot"].values())
 # Contacts created through the API are most likely leadflow's own upserts.
 API_SOURCES = frozenset({"INTEGRATION", "API"})
 DELETIONS = {"contact.deletion": "deleted in HubSpot",

@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from config.playbook import Playbook, StageKind
+from config.playbook import Playbook
 from ingest.actions import Delete, Merge, Plan, Signal
 from ingest.models import SalesforceCallout, SalesforceLeadChange
 from ingest.problems import invalid
 from ingest.sources.common import batch_of, stable_id, validate
 from ingest.stages import from_field, is_stage, mapped_value
 from lifecycle.events import EventKind, LeadEvent
+from lifecycle.reasons import reason_in_crm
 
 MAX_LEADS = 200  # a trigger's batch
 
@@ -56,17 +57,11 @@ def _stage(pb: Playbook, lead: SalesforceLeadChange) -> tuple[str | None, str]:
     return None, "neither Lead_Stage__c nor Status is set"
 
 
-def _reason(pb: Playbook, stage: str, lead: SalesforceLeadChange) -> str | None:
-    """The reason the rep gave for a disqualification or a loss, read from the matching field."""
-    kind = pb.stage(stage).kind
-    if kind == StageKind.DISQUALIFIED:
-        return lead.Disqualification_Reason__c
-    return lead.Loss_Reason__c if kind == StageKind.LOST else None
-
-
 def _event(pb: Playbook, lead: SalesforceLeadChange, stage: str, actor: str) -> LeadEvent:
     props = {"system": "salesforce", "stage": stage}
-    reason = _reason(pb, stage, lead)
+    reason = reason_in_crm(pb, "salesforce", stage, {
+        "Disqualification_Reason__c": lead.Disqualification_Reason__c,
+        "Loss_Reason__c": lead.Loss_Reason__c})
     if reason:
         props["reason"] = reason
     if lead.IsConverted and lead.ConvertedContactId:
