@@ -16,43 +16,43 @@ from functools import cache
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.backfill import BackfillActivities
-from activities.lead_ops import LeadOpsActivities
+from activities.lead_config import LeadConfigActivities
+from activities.ledger import ledger_activity
+from activities.merge import MergeActivities
 from activities.routing import RoutingActivities
-from activities.setup import SetupActivities
-from activities.sync import SyncActivities, vendor_queue
+from activities.sync import SyncActivities
+from config.metrics import runtime_for
 from config.playbook_loader import stock_playbook
 from config.settings import Settings, load_settings
+from config.temporal import connect
+from config.vendors import Vendor
 from connectors.base import Connector
-from leadflow import temporal_connection
-from leadflow.metrics import runtime_for
-from ledger.activity import ledger_activity
 from workflows.backfill import BackfillWorkflow
 from workflows.lead import LeadWorkflow
+from workflows.lead_models import vendor_queue
 from workflows.reconcile import ReconcileWorkflow
 from workflows.team_router import TeamRouterWorkflow
 
 log = logging.getLogger("leadflow.worker")
 
 # Activities per second per vendor queue, under each vendor's published limits.
-VENDOR_RATE = {"hubspot": 9.0, "salesforce": 20.0, "segment": 50.0}
+VENDOR_RATE: dict[str, float] = {Vendor.HUBSPOT: 9.0, Vendor.SALESFORCE: 20.0, Vendor.SEGMENT: 50.0}
 
 WORKFLOWS: list[type] = [LeadWorkflow, BackfillWorkflow, ReconcileWorkflow, TeamRouterWorkflow]
 
 
-def configured_vendors(settings: Settings) -> list[str]:
+def configured_vendors(settings: Settings) -> list[Vendor]:
     """Vendors with credentials (or an emulator) configured; others are not synced."""
     vendors = []
     if settings.hubspot_access_token:
-        vendors.append("hubspot")
+        vendors.append(Vendor.HUBSPOT)
     if settings.salesforce_username or settings.salesforce_session_id:
-        vendors.append("salesforce")
+        vendors.append(Vendor.SALESFORCE)
     if settings.segment_write_key:
-        vendors.append("segment")
+        vendors.append(Vendor.SEGMENT)
     return vendors
 
 
@@ -61,25 +61,19 @@ def connector_factory(settings: Settings) -> Callable[[str, str], Connector]:
 
     @cache
     def build(vendor: str, playbook: str) -> Connector:
-        if vendor == "segment":  # Segment needs no field mapping, so one connector serves all
+        if vendor == Vendor.SEGMENT:  # Segment needs no field mapping, so one connector serves all
             from connectors.segment import SegmentConnector
             return SegmentConnector.from_settings(settings, {})
         mapping = stock_playbook(playbook).field_mapping
-        if vendor == "hubspot":
+        if vendor == Vendor.HUBSPOT:
             from connectors.hubspot import HubSpotConnector
             return HubSpotConnector.from_settings(settings, mapping.get("hubspot", {}))
-        if vendor == "salesforce":
+        if vendor == Vendor.SALESFORCE:
             from connectors.salesforce import SalesforceConnector
             return SalesforceConnector.from_settings(settings, mapping.get("salesforce", {}))
         raise ValueError(f"unknown vendor {vendor!r}")
 
     return build
-
-
-async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                data_converter=pydantic_data_converter, runtime=runtime,
-                                **temporal_connection.options(settings))
 
 
 def build_workers(
@@ -91,8 +85,8 @@ def build_workers(
     ledger: Callable[..., Any] | None = None,
 ) -> list[Worker]:
     """The main worker (lead workflows, their config, merges and the ledger) and one per vendor."""
-    setup = SetupActivities(list(vendors), ledger=ledger is not None)
-    ops = LeadOpsActivities(client, task_queue)
+    setup = LeadConfigActivities(list(vendors), ledger=ledger is not None)
+    ops = MergeActivities(client, task_queue)
     sync = SyncActivities(connectors)
     backfill = BackfillActivities(client, task_queue, list(vendors), connectors)
     routing = RoutingActivities(client, task_queue, vendors, connectors)
@@ -112,7 +106,7 @@ def build_workers(
 
 
 async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
-    client = await connect(settings, runtime_for(settings.metrics_host, settings.metrics_port))
+    client = await connect(settings, runtime=runtime_for(settings.metrics_host, settings.metrics_port))
     vendors = configured_vendors(settings)
     with ThreadPoolExecutor(max_workers=16) as executor:
         workers = build_workers(client, settings.task_queue, vendors,

@@ -21,8 +21,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -30,20 +29,21 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.backfill_paging import read_page
+from activities.vendor_call import vendor_call
 from config.playbook import Playbook
 from config.playbook_loader import PlaybookError, stock_playbook
 from connectors.base import ChangedRecord, Connector, LeadSnapshot, VendorError
-from leadflow.client import LeadClient
-from lifecycle.crm_stage import stage_in_crm
+from connectors.stage_fields import stage_in_crm
 from lifecycle.engine import new_lead
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id, normalize_email
 from lifecycle.reasons import reason_in_crm
 from workflows import search_attributes as sa
-from workflows.backfill_models import MAX_FAILURES, PagesInput, PagesResult, Tally
+from workflows.backfill_models import BACKFILL_PAGES, MAX_FAILURES, PagesInput, PagesResult, Tally
+from workflows.lead import LeadWorkflow
+from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadInput
-from workflows.lead_sync import snapshot
+from workflows.vendor_snapshot import snapshot
 
-T = TypeVar("T")
 HEARTBEAT_EVERY_S = 2.0
 ConnectorFactory = Callable[[str, str], Connector]
 
@@ -55,13 +55,11 @@ class Found:
     email: str
     record: ChangedRecord
     stage: str
+    # False: the record names no stage (or an ambiguous one): a new lead starts in the playbook's
+    # first stage, a running lead keeps its own.
+    shown: bool = True
     lead_stage: str | None = None  # the running lead's stage; None when there is no lead
     closed: bool = False  # a lead workflow existed and has ended (deleted, merged)
-
-
-@cache
-def _playbook(name: str) -> Playbook:
-    return stock_playbook(name)
 
 
 class BackfillActivities:
@@ -72,11 +70,11 @@ class BackfillActivities:
         self._vendors = list(vendors)
         self._connectors = connectors
 
-    @activity.defn(name="backfill_pages")
+    @activity.defn(name=BACKFILL_PAGES)
     async def backfill_pages(self, inp: PagesInput) -> PagesResult:
         """Up to `max_pages` pages from the cursor, or from the last heartbeat after a crash."""
         try:
-            playbook = _playbook(inp.playbook_name)
+            playbook = stock_playbook(inp.playbook_name)
         except PlaybookError as exc:
             raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
         if inp.source not in self._vendors:
@@ -102,7 +100,7 @@ class BackfillActivities:
     async def _one_page(self, inp: PagesInput, pb: Playbook, done: PagesResult) -> PagesResult:
         assert done.cursor is not None
         source = self._connectors(inp.source, inp.playbook_name)
-        page, next_cursor = await _blocking(read_page, source, inp.source, done.cursor,
+        page, next_cursor = await vendor_call(read_page, source, inp.source, done.cursor,
                                             inp.modified_before)
         tally = Tally(pages=1, seen=len(page.records))
         found = _deduplicate(page.records, inp.source, pb, tally)
@@ -135,10 +133,11 @@ class BackfillActivities:
         tally = Tally()
         closing = [f for f in chunk if f.record.deleted or f.record.merged_into]
         new = [f for f in chunk if f not in closing and f.lead_stage is None and not f.closed]
-        moved = [f for f in chunk if f not in closing and f.lead_stage not in (None, "", f.stage)]
+        moved = [f for f in chunk if f not in closing and f.shown
+                 and f.lead_stage not in (None, "", f.stage)]
         # Started moments ago, before its first step showed its stage: the event is harmless
         # there (an echo of what it was started with, or a duplicate id), and not drift.
-        pending = [f for f in chunk if f not in closing and f.lead_stage == ""]
+        pending = [f for f in chunk if f not in closing and f.shown and f.lead_stage == ""]
         tally.pending = len(pending)
         tally.unchanged = len(chunk) - len(new) - len(moved) - len(pending) - len(
             [f for f in closing if f.lead_stage is not None])
@@ -206,7 +205,7 @@ class BackfillActivities:
         lead = LeadInput(email=f.email, playbook_name=inp.playbook_name, initial_stage=f.stage,
                          synced=synced)
         try:
-            await self._client.start_workflow("LeadWorkflow", lead, id=lead_workflow_id(f.email),
+            await self._client.start_workflow(LeadWorkflow.run, lead, id=lead_workflow_id(f.email),
                                               task_queue=self._task_queue)
         except WorkflowAlreadyStartedError:  # started since we looked: an update after all
             leads = LeadClient(self._client, self._task_queue, inp.playbook_name)
@@ -252,10 +251,11 @@ def _deduplicate(records: list[ChangedRecord], source: str, pb: Playbook,
             tally.failed += 1
             _note(tally, f"{source} record {record.record_id}: no valid email ({record.email!r})")
             continue
-        stage = stage_in_crm(pb, source, record.stage_value, record.properties) or pb.initial_stage
+        stage = stage_in_crm(pb, source, record.stage_value, record.properties)
         known = by_email.get(email)
         if known is None or record.modified_at >= known.record.modified_at:
-            by_email[email] = Found(email=email, record=record, stage=stage)
+            by_email[email] = Found(email=email, record=record, stage=stage or pb.initial_stage,
+                                    shown=stage is not None)
     return list(by_email.values())
 
 
@@ -284,13 +284,4 @@ def _chunks(items: list[Found], size: int) -> Iterator[list[Found]]:
 
 def _note(tally: Tally, message: str) -> None:
     tally.failures = [*tally.failures, message][-MAX_FAILURES:]
-
-
-async def _blocking(fn: Callable[..., T], *args: Any) -> T:
-    """Blocking vendor client calls run off the event loop; vendor errors become activity errors."""
-    try:
-        return await asyncio.to_thread(fn, *args)
-    except VendorError as exc:
-        raise ApplicationError(str(exc), exc.code, type="VendorError",
-                               non_retryable=not exc.retryable) from exc
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from config.vendors import Vendor
 from connectors.base import ChangedPage, Connector
 from workflows.backfill_models import BackfillCursor
 
@@ -29,7 +30,7 @@ def narrow_window(connector: Any, cursor: BackfillCursor, cap: int = HUBSPOT_SEA
 def read_page(connector: Connector, source: str, cursor: BackfillCursor,
               until: datetime) -> tuple[ChangedPage, BackfillCursor | None]:
     """One page at `cursor`, and the cursor of the page after it (None once `until` is reached)."""
-    if source == "hubspot" and cursor.after is None:
+    if source == Vendor.HUBSPOT and cursor.after is None:
         cursor = narrow_window(connector, cursor)
     page = connector.changed_since(cursor.window_start, cursor.window_end, cursor.after)
     if page.next_cursor:

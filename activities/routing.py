@@ -3,50 +3,36 @@ send updates themselves), and a router reconciles its members with the CRMs' peo
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 
-from pydantic import BaseModel
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.exceptions import ApplicationError
 
-from config.routing import Team
-from connectors.base import Connector, Owner, VendorError
-from workflows.team_models import Assignment, AssignRequest, CrmPerson
-
-CRM_VENDORS = ("hubspot", "salesforce")
-
-
-class AssignOwnerInput(BaseModel):
-    playbook: str
-    team: Team
-    request: AssignRequest
+from activities.vendor_call import vendor_call
+from config.vendors import CRMS, Vendor
+from connectors.base import Connector, Owner
+from workflows.team_client import TeamClient
+from workflows.team_models import ASSIGN_OWNER, RECONCILE_OWNERS, Assignment, AssignOwnerInput, CrmPerson
 
 
 class RoutingActivities:
     def __init__(self, client: Client, task_queue: str, vendors: Sequence[str],
                  connectors: Callable[[str, str], Connector]) -> None:
         self._client, self._task_queue = client, task_queue
-        self._vendors = [v for v in vendors if v in CRM_VENDORS]
+        self._vendors = [v for v in vendors if v in CRMS]
         self._connectors = connectors
 
-    @activity.defn(name="assign_owner")
+    @activity.defn(name=ASSIGN_OWNER)
     async def assign_owner(self, inp: AssignOwnerInput) -> Assignment:
-        from leadflow.team_client import TeamClient  # the client imports the router workflow
-
         teams = TeamClient(self._client, self._task_queue, inp.playbook)
         return await teams.assign(inp.team, inp.request)
 
-    @activity.defn(name="reconcile_owners")
+    @activity.defn(name=RECONCILE_OWNERS)
     async def reconcile_owners(self, playbook: str) -> list[CrmPerson]:
         """Everyone HubSpot and Salesforce know, one person per email with both ids."""
         people: dict[str, CrmPerson] = {}
         for vendor in self._vendors:
-            try:
-                owners = await asyncio.to_thread(self._connectors(vendor, playbook).owners)
-            except VendorError as exc:
-                raise ApplicationError(str(exc), exc.code, non_retryable=not exc.retryable) from exc
+            owners = await vendor_call(self._connectors(vendor, playbook).owners)
             for owner in owners:
                 _merge(people, vendor, owner)
         return list(people.values())
@@ -57,7 +43,7 @@ def _merge(people: dict[str, CrmPerson], vendor: str, owner: Owner) -> None:
     if not email:
         return
     person = people.setdefault(email, CrmPerson(email=email, name=owner.name))
-    if vendor == "hubspot":
+    if vendor == Vendor.HUBSPOT:
         person.hubspot_id = owner.id
     else:
         person.salesforce_id = owner.id

@@ -87,7 +87,7 @@ async def run_one(client: Client, task_queue: str, running: dict, before: dict[s
     done_at = None
     progress = None
     while time.monotonic() - began < timeout:
-        progress = await handle.query("progress", result_type=BackfillProgress)
+        progress = await handle.query(BackfillWorkflow.progress)
         if progress.done and done_at is None:
             done_at = time.monotonic() - began
         if done_at is not None and await settled(client, task_queue) >= n:

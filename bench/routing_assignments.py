@@ -27,9 +27,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from config.routing import Member, Team  # noqa: E402
-from leadflow.team_client import TeamClient, team_workflow_id  # noqa: E402
 from worker import build_workers  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
+from workflows.team_client import TeamClient, team_workflow_id  # noqa: E402
 from workflows.team_models import AssignRequest  # noqa: E402
 
 

@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "stack"))
-from local_stack import BIN, free_block  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support.local_stack import BIN, free_block  # noqa: E402
 
 
 def start(data_dir: Path, demo: bool) -> tuple[subprocess.Popen[bytes], float, Path]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -56,8 +57,12 @@ def load_playbook(path: Path | str) -> Playbook:
     return playbook
 
 
+@cache
 def stock_playbook(name: str) -> Playbook:
-    """One of the playbooks shipped under config/playbooks, by name (demo_led, trial_led, ...)."""
+    """One of the playbooks shipped under config/playbooks, by name (demo_led, trial_led, ...).
+
+    Read once per process (parsing costs ~10 ms and every lead start asks for one); callers
+    share the instance and must not change it."""
     path = PLAYBOOK_DIR / f"{name}.yaml"
     if not path.exists():
         known = ", ".join(sorted(p.stem for p in PLAYBOOK_DIR.glob("*.yaml")))

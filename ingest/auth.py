@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import SecretStr
 from starlette.requests import Request
 
-from connectors.hubspot_webhooks import verify_v3
+from ingest.hubspot_signature import verify_v3
 from ingest.problems import Problem
 
 SALESFORCE_SIGNATURE = "X-Leadflow-Signature"

@@ -19,15 +19,15 @@ from collections import defaultdict
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from config.settings import Settings
+from config.temporal import connect
 from ingest.actions import Action, Delete, Merge, Signal, lead_of
 from ingest.metrics import IngestMetrics
 from ingest.models import Skipped
-from leadflow.client import LeadClient
 from lifecycle.closure import notice
+from workflows.lead_client import LeadClient
 
 log = logging.getLogger("leadflow.ingest")
 
@@ -54,9 +54,7 @@ class Delivery:
         async with self._lock:
             if self._client is None:
                 # Lazy: the service starts (and answers 503) while Temporal is still down.
-                self._client = await Client.connect(
-                    self.settings.temporal_address, namespace=self.settings.temporal_namespace,
-                    data_converter=pydantic_data_converter, retry_config=RETRY, lazy=True)
+                self._client = await connect(self.settings, retry_config=RETRY, lazy=True)
         return LeadClient(self._client, self.settings.task_queue, self.settings.playbook)
 
     async def healthy(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from config.vendors import Vendor
 from ingest import auth
 from ingest.actions import Plan
 from ingest.body import parse_json, read_body
@@ -49,7 +50,7 @@ async def segment_webhook(request: Request) -> Response:
         raise auth.unauthorized(
             "unsigned-batch", "Segment signs only the first event of a batch: a batched delivery "
             "must also send Authorization: Bearer <LEADFLOW_INGEST_TOKEN> (or set batch size 1)")
-    return await accept(ctx, segment.plan(ctx.playbook, items), "segment")
+    return await accept(ctx, segment.plan(ctx.playbook, items), Vendor.SEGMENT)
 
 
 async def hubspot_webhook(request: Request) -> Response:
@@ -63,14 +64,14 @@ async def hubspot_webhook(request: Request) -> Response:
         raise Problem(503, "hubspot-unavailable", f"cannot read contacts from HubSpot: {exc}",
                       headers={"Retry-After": str(RETRY_AFTER_S)}) from None
     plan = hubspot.plan(ctx.playbook, events, lambda oid, archived: emails.get((oid, archived)))
-    return await accept(ctx, plan, "hubspot")
+    return await accept(ctx, plan, Vendor.HUBSPOT)
 
 
 async def salesforce_webhook(request: Request) -> Response:
     ctx = context(request)
     raw = await read_body(request)
     auth.verify_salesforce(request, raw, ctx.settings.salesforce_webhook_secret)
-    return await accept(ctx, salesforce.plan(ctx.playbook, parse_json(raw)), "salesforce")
+    return await accept(ctx, salesforce.plan(ctx.playbook, parse_json(raw)), Vendor.SALESFORCE)
 
 
 async def healthz(request: Request) -> Response:

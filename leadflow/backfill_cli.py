@@ -13,7 +13,7 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 
 from config.settings import Settings, load_settings
 from leadflow.cli_session import with_client
-from workflows.backfill import BackfillProgress, BackfillWorkflow
+from workflows.backfill import BackfillWorkflow
 from workflows.backfill_models import BackfillInput, BackfillResult
 
 schedules_app = typer.Typer(help="Temporal Schedules leadflow runs (continuous reconcile).",
@@ -74,7 +74,7 @@ async def follow(handle: WorkflowHandle) -> None:
         task = bar.add_task("backfill", total=None, line="starting")
         while not result_task.done():
             try:
-                progress = await handle.query("progress", result_type=BackfillProgress)
+                progress = await handle.query(BackfillWorkflow.progress)
                 t = progress.tally
                 bar.update(task, line=f"pages {t.pages}  seen {t.seen}  created {t.created}  "
                                       f"updated {t.updated}  failed {t.failed}")

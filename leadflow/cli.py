@@ -17,9 +17,9 @@ from config.playbook_loader import PlaybookError, load_playbook
 from config.settings import Settings, load_settings
 from leadflow import ledger_cli
 from leadflow.backfill_cli import backfill, schedules_app
-from leadflow.client import LeadClient
 from leadflow.show import render_playbook
 from leadflow.team_cli import team_app
+from workflows.lead_client import LeadClient
 
 app = typer.Typer(help="leadflow: every lead one Temporal workflow that owns its stage.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
@@ -170,7 +170,7 @@ def command(
     prop: Annotated[list[str], typer.Option("--prop", help="k=v, repeatable")] = [],  # noqa: B006
 ) -> None:
     """Run a person's command on a lead; prints the new stage or why it was refused."""
-    from leadflow.client import CommandRejected
+    from workflows.lead_client import CommandRejected
     from workflows.lead_models import LeadCommand
 
     async def run(leads: LeadClient) -> None:
@@ -191,6 +191,9 @@ def show(email: str) -> None:
 
     async def run(leads: LeadClient) -> None:
         state = await leads.state(email)
+        if state is None:  # started moments ago: its first step has not run yet
+            typer.echo(f"lead:{email} has not run its first step yet; try again", err=True)
+            raise typer.Exit(1)
         typer.echo(json.dumps(state.model_dump(mode="json"), indent=2))
 
     _with_leads(run)

@@ -15,7 +15,7 @@ from config.settings import Settings, load_settings
 def with_client(action: Callable[[Client, Settings], Awaitable[None]]) -> None:
     """Runs `action` with a connected client, then drops the client before the loop ends
     (a Temporal client alive at interpreter exit can abort the process, sdk-python#300)."""
-    from worker import connect
+    from config.temporal import connect
 
     settings = load_settings()
 

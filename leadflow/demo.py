@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from leadflow.client import LeadClient
 from lifecycle.events import COMMAND_VERBS, EventKind, LeadEvent, lead_workflow_id
+from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadCommand
 
 Step = tuple[str, dict[str, str]]  # (event kind, properties)

@@ -127,22 +127,24 @@ def up(ports: Ports | None = None, demo: bool = False) -> None:
             wait_for_port(ports.temporal, server)
             progress(f"Temporal dev server ready on 127.0.0.1:{ports.temporal}")
             running: dict[str, Any] = {}
+            # What the stack decides is handed to its services as a Settings copy; the
+            # process environment is left as the operator set it.
+            chosen: dict[str, str] = {}
             emulated = [name for name, missing in missing_vendors(settings).items() if missing]
             if emulated:
                 progress(f"starting emulators for {', '.join(emulated)} (no credentials configured)")
                 running = run_all(**missing_vendors(settings), ports=ports.emulators)
                 stack.callback(stop_all, running)
-                os.environ.update(env_for(running))
-                settings = load_settings()
-                _provision(settings, running)
-            os.environ["LEADFLOW_TEMPORAL_ADDRESS"] = f"127.0.0.1:{ports.temporal}"
+                chosen |= env_for(running)
+                _provision(Settings(**chosen), running)  # type: ignore[arg-type]
+            chosen["LEADFLOW_TEMPORAL_ADDRESS"] = f"127.0.0.1:{ports.temporal}"
             if settings.metrics_port is None:
-                os.environ["LEADFLOW_METRICS_PORT"] = str(ports.metrics)
+                chosen["LEADFLOW_METRICS_PORT"] = str(ports.metrics)
             if ports.ingest is not None:
-                os.environ["LEADFLOW_INGEST_PORT"] = str(ports.ingest)
+                chosen["LEADFLOW_INGEST_PORT"] = str(ports.ingest)
             if settings.ingest_token is None:
-                os.environ["LEADFLOW_INGEST_TOKEN"] = _local_ingest_token(data_dir)
-            settings = load_settings()
+                chosen["LEADFLOW_INGEST_TOKEN"] = _local_ingest_token(data_dir)
+            settings = Settings(**chosen)  # type: ignore[arg-type]  # the environment (.env) for the rest
             _print_where_to_look(settings, running, ports)
             asyncio.run(_run_services(settings, demo))
     except KeyboardInterrupt:
@@ -172,7 +174,7 @@ def _provision(settings: Settings, running: dict) -> None:  # type: ignore[type-
 
 async def _run_services(settings: Settings, demo: bool) -> None:
     """Startup tasks, then every service until Ctrl-C/SIGTERM or until one of them fails."""
-    from worker import connect
+    from config.temporal import connect
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

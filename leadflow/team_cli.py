@@ -38,7 +38,7 @@ def _team(name: str, playbook: str) -> Team:
 def _run(team: str, playbook: str | None, action: Callable[[Any, Team], Awaitable[None]]) -> None:
     """Runs `action(TeamClient, team)`, letting the Temporal client go before the loop ends."""
     from leadflow.cli_session import with_client
-    from leadflow.team_client import TeamChangeRejected, TeamClient
+    from workflows.team_client import TeamChangeRejected, TeamClient
 
     name = playbook or load_settings().playbook
     found = _team(team, name)  # a wrong name is refused before anything connects

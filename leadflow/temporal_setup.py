@@ -26,7 +26,7 @@ RETENTION = timedelta(days=30)
 
 async def connect_with_retry(settings: Settings, wait: float = 120.0) -> Client:
     """Waits for a cluster that is still starting (as in `docker compose up`)."""
-    from worker import connect
+    from config.temporal import connect
 
     deadline = time.monotonic() + wait
     while True:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
 from config.playbook import Playbook, StageKind
 from config.playbook_loader import PlaybookError, stock_playbook
@@ -61,7 +60,6 @@ class Fact:
 FACT_COLUMNS = [f.name for f in dataclasses.fields(Fact)]
 
 
-@cache
 def _playbook(name: str) -> Playbook | None:
     try:
         return stock_playbook(name)

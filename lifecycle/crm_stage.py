@@ -1,61 +1,69 @@
-"""Which playbook stage a CRM record is in, read back from the fields leadflow maps stages to.
+"""Which playbook stage a CRM record shows: the one interpreter for webhooks, backfill and reconcile.
 
-Pure: backfill and reconcile use it on records a connector returned. leadflow writes its own
-stage name (`lead_stage` / `Lead_Stage__c`) next to the CRM's native fields; a person working
-in the CRM usually moves only the native ones (HubSpot lifecyclestage, Salesforce Status), so
-when those no longer match the written stage, the native fields tell what the person meant.
+Pure and vendor-neutral. The connectors (and ingest's vendor sources) hand it a record's stage
+fields already normalised as `CrmFields`: the stage name leadflow wrote on the record, and the
+CRM's native stage fields named as the playbook's field mapping names them, the most significant
+first. leadflow's written stage wins while the native fields agree with it; a person working in
+the CRM usually moves only the native fields, so when they disagree, they tell what was meant.
+
+The one rule for ambiguous values: when the native fields match several stages, the answer is
+the stage leadflow wrote if it is one of them; the earliest of them (in playbook order) for a
+whole record leadflow never wrote (an import starts no further along than the CRM shows);
+otherwise no stage, and the lead stays where it is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from config.playbook import Playbook
 
-# The field each CRM keeps leadflow's own stage name in, as ChangedRecord.properties names it.
-STAGE_PROPERTY = {"hubspot": "lead_stage", "salesforce": "Lead_Stage__c"}
-# Native fields read back for each CRM (the connector puts Salesforce's Status in stage_value).
-NATIVE_FIELDS = {"hubspot": ("lifecyclestage", "hs_lead_status"), "salesforce": ("Status",)}
+
+@dataclass(frozen=True)
+class CrmFields:
+    """One record's stage fields as its connector normalised them."""
+
+    # The CRM's own stage fields by the field mapping's names, most significant first
+    # (None or "" when the record has no value).
+    native: Mapping[str, str | None] = field(default_factory=dict)
+    written: str | None = None  # the stage name leadflow keeps on the record, if any
+    # Only the changed field is known (one webhook property change), not what leadflow wrote.
+    partial: bool = False
 
 
-def native_values(system: str, stage_value: str | None,
-                  properties: Mapping[str, str | None]) -> dict[str, str]:
-    """The CRM's native stage fields of one record, as the playbook's field mapping names them."""
-    if system == "salesforce":
-        return {"Status": stage_value} if stage_value else {}
-    found = {name: properties.get(name) for name in NATIVE_FIELDS.get(system, ())}
-    if stage_value and not found.get("lifecyclestage"):
-        found["lifecyclestage"] = stage_value
-    return {k: v for k, v in found.items() if v}
+@dataclass(frozen=True)
+class CrmStage:
+    stage: str | None
+    why: str = ""  # when there is no stage: why not, for the sender or the operator
 
 
-def _agrees(mapped: Mapping[str, str], native: Mapping[str, str]) -> bool:
-    return all(native.get(field) == value for field, value in mapped.items() if field in native)
+def is_stage(pb: Playbook, name: str) -> bool:
+    return any(stage.name == name for stage in pb.stages)
 
 
-def stage_in_crm(pb: Playbook, system: str, stage_value: str | None,
-                 properties: Mapping[str, str | None]) -> str | None:
-    """The playbook stage a record shows, or None when nothing on it names one.
-
-    The stage leadflow wrote wins while the native fields still agree with it; otherwise the
-    first stage (in playbook order) whose mapping matches all native fields, then the first
-    matching the most significant one (lifecyclestage / Status) alone.
-    """
+def crm_stage(pb: Playbook, system: str, fields: CrmFields) -> CrmStage:
+    """The playbook stage the record shows, or no stage and why (see the module's rule)."""
     names = [s.name for s in pb.stages]
-    written = properties.get(STAGE_PROPERTY.get(system, ""))
-    mapping = pb.field_mapping.get(system, {})  # type: ignore[call-overload]
-    native = native_values(system, stage_value, properties)
-    if written in names and (not native or _agrees(mapping.get(written, {}), native)):
-        return written
+    mapping: Mapping[str, Mapping[str, str]] = pb.field_mapping.get(system, {})  # type: ignore[call-overload]
+    native = {name: value for name, value in fields.native.items() if value}
+    written = fields.written
+    if written in names and all(native.get(f) == v for f, v in mapping.get(written, {}).items()
+                                if f in native):
+        return CrmStage(written)
     if not native:
-        return None
-    for name in names:
-        mapped = mapping.get(name)
-        if mapped and all(native.get(f) == v for f, v in mapped.items() if f in native) \
-                and set(native) <= set(mapped):
-            return name
-    primary = NATIVE_FIELDS[system][0]
-    for name in names:
-        if native.get(primary) and mapping.get(name, {}).get(primary) == native.get(primary):
-            return name
-    return written if written in names else None
+        return CrmStage(None, "nothing on the record names a stage")
+    found = [name for name in names if mapping.get(name) and set(native) <= set(mapping[name])
+             and all(mapping[name][f] == v for f, v in native.items())]
+    primary = next(iter(fields.native))
+    if not found and native.get(primary):
+        found = [name for name in names if mapping.get(name, {}).get(primary) == native[primary]]
+    values = ", ".join(f"{f}={v!r}" for f, v in native.items())
+    if len(found) == 1 or (found and written is None and not fields.partial):
+        return CrmStage(found[0])
+    if written in found:
+        return CrmStage(written)
+    if not found:
+        return CrmStage(None, f"{values} maps to no stage of playbook {pb.name}")
+    return CrmStage(None, f"{values} maps to several stages of playbook {pb.name} "
+                          f"({', '.join(found)}); set the lead stage field instead")

@@ -11,13 +11,14 @@ import re
 from collections.abc import Mapping
 
 from config.playbook import Playbook, StageKind
+from config.vendors import Vendor
 
 OTHER_PREFIX = "other:"
 # Where each CRM keeps a rep's reason (leadflow's setup creates these fields), by stage kind.
-REASON_FIELDS: dict[str, dict[StageKind, str]] = {
-    "hubspot": {StageKind.DISQUALIFIED: "lead_disqualification_reason",
+REASON_FIELDS: dict[Vendor, dict[StageKind, str]] = {
+    Vendor.HUBSPOT: {StageKind.DISQUALIFIED: "lead_disqualification_reason",
                 StageKind.LOST: "lead_loss_reason"},
-    "salesforce": {StageKind.DISQUALIFIED: "Disqualification_Reason__c",
+    Vendor.SALESFORCE: {StageKind.DISQUALIFIED: "Disqualification_Reason__c",
                    StageKind.LOST: "Loss_Reason__c"},
 }
 
@@ -40,8 +41,8 @@ def vendor_value(reason: str) -> str:
     return reason.removeprefix(OTHER_PREFIX)
 
 
-def reason_in_crm(pb: Playbook, system: str, stage: str,
+def reason_in_crm(pb: Playbook, system: Vendor | str, stage: str,
                   fields: Mapping[str, str | None]) -> str | None:
     """The CRM record's own reason for `stage` (a disqualified or lost one), as it reads there."""
-    field = REASON_FIELDS.get(system, {}).get(pb.stage(stage).kind)
+    field = REASON_FIELDS.get(Vendor(system), {}).get(pb.stage(stage).kind)
     return (fields.get(field) or None) if field else None

@@ -19,6 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.backfill_models import (
+        BACKFILL_PAGES,
         BackfillCursor,
         BackfillInput,
         BackfillResult,
@@ -45,7 +46,7 @@ async def read_pages(inp: PagesInput) -> PagesResult:
     """Runs one `backfill_pages` activity; a failure that will not go away ends the workflow."""
     try:
         result: PagesResult = await workflow.execute_activity(
-            "backfill_pages", inp, result_type=PagesResult,
+            BACKFILL_PAGES, inp, result_type=PagesResult,
             start_to_close_timeout=timedelta(hours=1), heartbeat_timeout=timedelta(seconds=10),
             retry_policy=PAGES_RETRY)
     except ActivityError as err:

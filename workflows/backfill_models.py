@@ -133,3 +133,6 @@ class ReconcileResult(BaseModel):
 
 def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
+
+
+BACKFILL_PAGES = "backfill_pages"  # the activity's name on the wire

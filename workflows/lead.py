@@ -30,13 +30,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.lead_ops import ForwardMerge
-    from activities.routing import AssignOwnerInput
-    from activities.setup import LeadConfig
-    from activities.sync import TASK_VENDORS, OwnerTaskInput, SyncLeadInput, TrackInput, vendor_queue
+    from config import metrics as mx
     from config.playbook import Playbook
+    from config.vendors import Vendor
     from connectors.base import LeadSnapshot, OwnerTask
-    from leadflow import metrics as mx
     from lifecycle import effects as fx
     from lifecycle.closure import close
     from lifecycle.engine import Decision, brings_crm_reason, decide, new_lead
@@ -54,16 +51,31 @@ with workflow.unsafe.imports_passed_through():
     from lifecycle.state import LeadState, StageChange
     from workflows import search_attributes as sa
     from workflows.lead_models import (
+        ABSORB_SIGNAL,
+        CREATE_OWNER_TASK,
+        EMIT_ANALYTICS,
+        EVENT_SIGNAL,
+        FORWARD_MERGE,
+        LEAD_CONFIG,
+        RECORD_LEDGER,
+        SYNC_LEAD,
+        TASK_VENDORS,
         AbsorbRequest,
         DeleteRequest,
+        ForwardMerge,
         LeadClosed,
         LeadCommand,
+        LeadConfig,
         LeadInput,
         LeadView,
         MergeRequest,
+        OwnerTaskInput,
+        SyncLeadInput,
+        TrackInput,
+        vendor_queue,
     )
-    from workflows.lead_sync import fingerprint, snapshot
-    from workflows.team_models import Assignment, AssignRequest
+    from workflows.team_models import ASSIGN_OWNER, Assignment, AssignOwnerInput, AssignRequest
+    from workflows.vendor_snapshot import fingerprint, snapshot
 
 # Bounded history per run; Temporal may suggest continuing earlier.
 MAX_EVENTS_PER_RUN = 500
@@ -108,7 +120,7 @@ class LeadWorkflow:
     @workflow.run
     async def run(self, inp: LeadInput) -> LeadClosed:
         config: LeadConfig = await workflow.execute_local_activity(
-            "lead_config", inp.playbook_name, result_type=LeadConfig,
+            LEAD_CONFIG, inp.playbook_name, result_type=LeadConfig,
             start_to_close_timeout=timedelta(seconds=30))
         self._vendors, self._ledger_on = config.vendors, config.ledger
         if self._playbook is None:
@@ -132,7 +144,7 @@ class LeadWorkflow:
 
     # -- handlers ---------------------------------------------------------------------------
 
-    @workflow.signal(name="event")
+    @workflow.signal(name=EVENT_SIGNAL)
     def on_event(self, event: LeadEvent) -> None:
         if not self._legacy:
             event = as_fact(event)  # a person's command comes only through the command update
@@ -141,7 +153,7 @@ class LeadWorkflow:
         elif not self._is_echo(event):
             self._apply(event)
 
-    @workflow.signal(name="absorb")
+    @workflow.signal(name=ABSORB_SIGNAL)
     def on_absorb(self, request: AbsorbRequest) -> None:
         if self._state is None:
             self._early.append(request)
@@ -373,7 +385,7 @@ class LeadWorkflow:
                     self._routing = asyncio.create_task(self._route(effect))
                 continue
             if isinstance(effect, fx.EmitAnalytics):
-                if "segment" in self._vendors:
+                if Vendor.SEGMENT in self._vendors:
                     self._spawn(self._track(effect))
                 continue
             for vendor in TASK_VENDORS:
@@ -391,7 +403,7 @@ class LeadWorkflow:
             while self._ledger:
                 batch, self._ledger = self._ledger, []
                 await workflow.execute_activity(
-                    "record_ledger", LedgerBatch(entries=batch),
+                    RECORD_LEDGER, LedgerBatch(entries=batch),
                     start_to_close_timeout=timedelta(seconds=30), retry_policy=LEDGER_RETRY)
         finally:
             self._ledger_task = None
@@ -414,7 +426,7 @@ class LeadWorkflow:
             return
         try:
             await workflow.execute_activity(
-                "sync_lead", SyncLeadInput(vendor=vendor, playbook=self._playbook.name, snapshot=lead),
+                SYNC_LEAD, SyncLeadInput(vendor=vendor, playbook=self._playbook.name, snapshot=lead),
                 task_queue=vendor_queue(workflow.info().task_queue, vendor),
                 start_to_close_timeout=timedelta(minutes=2), retry_policy=VENDOR_RETRY)
         except ActivityError as err:
@@ -440,7 +452,7 @@ class LeadWorkflow:
                          body=notice.body, due_at=workflow.now())
         try:
             await workflow.execute_activity(
-                "create_owner_task", OwnerTaskInput(vendor=vendor, playbook=self._playbook.name,
+                CREATE_OWNER_TASK, OwnerTaskInput(vendor=vendor, playbook=self._playbook.name,
                                                     task=task),
                 task_queue=vendor_queue(workflow.info().task_queue, vendor),
                 start_to_close_timeout=timedelta(minutes=2), retry_policy=VENDOR_RETRY)
@@ -478,7 +490,7 @@ class LeadWorkflow:
         try:
             team = self._playbook.routing.team(effect.team)
             result: Assignment = await workflow.execute_activity(
-                "assign_owner", AssignOwnerInput(playbook=self._playbook.name, team=team, request=request),
+                ASSIGN_OWNER, AssignOwnerInput(playbook=self._playbook.name, team=team, request=request),
                 result_type=Assignment, start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=VENDOR_RETRY)
         except (ActivityError, KeyError) as err:
@@ -492,9 +504,9 @@ class LeadWorkflow:
         event_id = f"{workflow.info().workflow_id}:{self._ledger_seq}:{effect.event}"
         try:
             await workflow.execute_activity(
-                "emit_analytics", TrackInput(email=self._state.email, event=effect.event,
+                EMIT_ANALYTICS, TrackInput(email=self._state.email, event=effect.event,
                                              properties=effect.properties, event_id=event_id),
-                task_queue=vendor_queue(workflow.info().task_queue, "segment"),
+                task_queue=vendor_queue(workflow.info().task_queue, Vendor.SEGMENT),
                 start_to_close_timeout=timedelta(minutes=2), retry_policy=VENDOR_RETRY)
         except ActivityError as err:
             self._state.sync_errors["segment:analytics"] = str(err.cause or err)
@@ -531,13 +543,7 @@ class LeadWorkflow:
         """Ends this lead's workflow; its history stays in Temporal and in the ledger."""
         assert self._state is not None and self._playbook is not None
         if isinstance(request, MergeRequest):
-            survivor = await workflow.execute_activity(
-                "forward_merge", ForwardMerge(
-                    survivor_email=request.survivor_email, playbook_name=self._playbook.name,
-                    merged_id=workflow.info().workflow_id, merged_state=self._state),
-                start_to_close_timeout=timedelta(seconds=30), retry_policy=VENDOR_RETRY,
-                result_type=str)
-            outcome = f"merged into {survivor}"
+            outcome = f"merged into {await self._forward_merge(request)}"
         else:
             outcome = f"deleted: {request.reason}"
         self._record("decision", self._state, None, [], detail=outcome)
@@ -551,14 +557,8 @@ class LeadWorkflow:
         assert self._state is not None and self._playbook is not None
         survivor = None
         if isinstance(request, MergeRequest):
-            await workflow.execute_activity(
-                "forward_merge", ForwardMerge(
-                    survivor_email=request.survivor_email, playbook_name=self._playbook.name,
-                    merged_id=workflow.info().workflow_id, merged_state=self._state),
-                start_to_close_timeout=timedelta(seconds=30), retry_policy=VENDOR_RETRY,
-                result_type=str)
             survivor, how = request.survivor_email, "merged"
-            reason = outcome = f"merged into {lead_workflow_id(survivor)}"
+            reason = outcome = f"merged into {await self._forward_merge(request)}"
         else:
             how, reason, outcome = "deleted", request.reason, f"deleted: {request.reason}"
         self._closing = None
@@ -567,11 +567,22 @@ class LeadWorkflow:
         closed = close(self._state, how, workflow.now(), reason, request.actor, survivor)
         self._commit(Decision(state=closed), None, detail=outcome)
 
+    async def _forward_merge(self, request: MergeRequest) -> str:
+        """Hands this lead's timeline to the survivor; returns the survivor's workflow id."""
+        assert self._state is not None and self._playbook is not None
+        survivor: str = await workflow.execute_activity(
+            FORWARD_MERGE, ForwardMerge(
+                survivor_email=request.survivor_email, playbook_name=self._playbook.name,
+                merged_id=workflow.info().workflow_id, merged_state=self._state),
+            start_to_close_timeout=timedelta(seconds=30), retry_policy=VENDOR_RETRY,
+            result_type=str)
+        return survivor
+
     async def _forward(self, survivor: str, event: LeadEvent) -> None:
         """A merged-away email's fact belongs to the surviving lead."""
         handle = workflow.get_external_workflow_handle(lead_workflow_id(survivor))
         try:
-            await handle.signal("event", event)
+            await handle.signal(EVENT_SIGNAL, event)
         except FailureError as err:  # the survivor itself is gone: nothing to tell
             workflow.logger.warning("cannot forward %s to the survivor: %s", event.event_id, err)
 

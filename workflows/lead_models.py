@@ -1,4 +1,10 @@
-"""Inputs and outputs of LeadWorkflow, as an operator types them into the Temporal UI."""
+"""Everything that crosses LeadWorkflow's boundary: its inputs and outputs (as an operator types
+them into the Temporal UI), the messages of the activities it runs, and their names on the wire.
+
+Activities import these; the workflow imports no activity module. An activity is named here
+once (`SYNC_LEAD`, ...) and registered under that name in activities/, so the workflow, the
+worker and the recorded histories agree.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ from datetime import datetime
 from pydantic import BaseModel, Field, field_validator
 
 from config.playbook import Playbook
+from config.vendors import CRMS
+from connectors.base import LeadSnapshot, OwnerTask
 from lifecycle.events import EventKind, normalize_email
 from lifecycle.state import LeadState
 
@@ -89,3 +97,54 @@ class LeadView(BaseModel):
                    sla_due_at=s.sla.due_at if s.sla else None,
                    follow_up_at=s.follow_up.due_at if s.follow_up else None,
                    sync_errors=dict(s.sync_errors), team=s.team)
+
+
+# Signal names that signal-with-start needs as strings (it takes no typed reference).
+EVENT_SIGNAL = "event"
+ABSORB_SIGNAL = "absorb"
+
+# Activity names on the wire: unchanged, so recorded histories replay.
+LEAD_CONFIG = "lead_config"
+SYNC_LEAD = "sync_lead"
+CREATE_OWNER_TASK = "create_owner_task"
+EMIT_ANALYTICS = "emit_analytics"
+RECORD_LEDGER = "record_ledger"
+FORWARD_MERGE = "forward_merge"
+
+TASK_VENDORS = CRMS  # the systems where owners work their tasks
+
+
+def vendor_queue(task_queue: str, vendor: str) -> str:
+    return f"{task_queue}-{vendor}"
+
+
+class SyncLeadInput(BaseModel):
+    vendor: str
+    playbook: str
+    snapshot: LeadSnapshot
+
+
+class OwnerTaskInput(BaseModel):
+    vendor: str
+    playbook: str
+    task: OwnerTask
+
+
+class TrackInput(BaseModel):
+    email: str
+    event: str
+    properties: dict[str, str]
+    event_id: str  # stable across activity retries, so Segment deduplicates
+
+
+class LeadConfig(BaseModel):
+    playbook: Playbook
+    vendors: list[str]
+    ledger: bool = False  # whether this worker records the lead's facts in the ledger
+
+
+class ForwardMerge(BaseModel):
+    survivor_email: str
+    playbook_name: str
+    merged_id: str
+    merged_state: LeadState

@@ -74,3 +74,14 @@ class TeamView(BaseModel):
 
 
 RouterInput.model_rebuild()
+
+
+# Activity names on the wire: unchanged, so recorded histories replay.
+ASSIGN_OWNER = "assign_owner"
+RECONCILE_OWNERS = "reconcile_owners"
+
+
+class AssignOwnerInput(BaseModel):
+    playbook: str
+    team: Team
+    request: AssignRequest

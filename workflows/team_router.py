@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from lifecycle.business_hours import local_date
     from lifecycle.routing import Person, Rotation, Seat, pick_owner
     from workflows.team_models import (
+        RECONCILE_OWNERS,
         Assignment,
         AssignRequest,
         CrmPerson,
@@ -127,7 +128,7 @@ class TeamRouterWorkflow:
 
     async def _reconcile(self, retry: RetryPolicy) -> SyncReport:
         people: list[CrmPerson] = await workflow.execute_activity(
-            "reconcile_owners", self._input.playbook, result_type=list[CrmPerson],
+            RECONCILE_OWNERS, self._input.playbook, result_type=list[CrmPerson],
             start_to_close_timeout=timedelta(minutes=2), retry_policy=retry)
         known = {p.email.lower(): p for p in people}
         report = SyncReport(matched=[], deactivated=[], unknown=[],

@@ -1,7 +1,7 @@
 """Sends HubSpot-style webhook deliveries: a JSON array of contact.propertyChange events,
 signed with X-HubSpot-Signature-v3.
 
-The signature is computed here independently of connectors.hubspot_webhooks, so a test that
+The signature is computed here independently of ingest.hubspot_signature, so a test that
 sends with this module and verifies with the connector checks one against the other.
 """
 

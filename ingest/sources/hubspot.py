@@ -2,8 +2,9 @@
 
 HubSpot names contacts by objectId, so the caller resolves emails first (`lookups`, then
 `plan` with the answers). A person's stage change arrives as a propertyChange of
-`lead_stage` (leadflow's own stage name) or of `lifecyclestage` (mapped back through the
-playbook when exactly one stage writes that value). A rep's disqualification or loss reason
+`lead_stage` (leadflow's own stage name) or of `lifecyclestage`, read by lifecycle.crm_stage
+as reconcile reads a whole contact (a value several stages write names no stage here, since
+the event does not say what leadflow wrote). A rep's disqualification or loss reason
 (`lead_disqualification_reason`, `lead_loss_reason`) arrives as its own propertyChange: it is
 delivered after the batch's stage changes, so it lands on the lead's new stage. `eventId` alone
 is not unique, so each event's id is a hash of what identifies the change.
@@ -16,16 +17,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from config.playbook import Playbook
+from config.vendors import Vendor
+from connectors.stage_fields import changed_field
 from ingest.actions import Delete, Merge, Plan, Signal
 from ingest.models import HubSpotEvent
 from ingest.problems import Problem
 from ingest.sources.common import batch_of, stable_id, validate
-from ingest.stages import from_field, is_stage
+from lifecycle.crm_stage import crm_stage, is_stage
 from lifecycle.events import EventKind, LeadEvent
 from lifecycle.reasons import REASON_FIELDS
 
-STAGE_PROPERTY = "lead_stage"
-REASON_PROPERTIES = frozenset(REASON_FIELDS["hubspot"].values())
+REASON_PROPERTIES = frozenset(REASON_FIELDS[Vendor.HUBSPOT].values())
 # Contacts created through the API are most likely leadflow's own upserts.
 API_SOURCES = frozenset({"INTEGRATION", "API"})
 DELETIONS = {"contact.deletion": "deleted in HubSpot",
@@ -97,20 +99,21 @@ def _stage_change(out: Plan, pb: Playbook, ev: HubSpotEvent, email: str, ref: st
         return
     if ev.propertyName in REASON_PROPERTIES:
         out.actions.append(Signal(email, _event(ev, EventKind.CRM_STAGE_CHANGED, actor,
-                                                {"system": "hubspot", "reason": value})))
+                                                {"system": Vendor.HUBSPOT.value, "reason": value})))
         return
-    if ev.propertyName == STAGE_PROPERTY:
-        stage, why = (value, "") if is_stage(pb, value) else (
-            None, f"{value!r} is not a stage of playbook {pb.name}")
-    elif ev.propertyName == "lifecyclestage":
-        stage, why = from_field(pb, "hubspot", "lifecyclestage", value)
-    else:
+    fields = changed_field(Vendor.HUBSPOT, ev.propertyName or "", value)
+    if fields is None:
         stage, why = None, f"property {ev.propertyName} does not carry the lead's stage"
+    elif fields.written is not None and not is_stage(pb, value):
+        stage, why = None, f"{value!r} is not a stage of playbook {pb.name}"
+    else:
+        shown = crm_stage(pb, Vendor.HUBSPOT, fields)
+        stage, why = shown.stage, shown.why
     if stage is None:
         out.skip(ref, why)
         return
     out.actions.append(Signal(email, _event(ev, EventKind.CRM_STAGE_CHANGED, actor,
-                                            {"system": "hubspot", "stage": stage})))
+                                            {"system": Vendor.HUBSPOT.value, "stage": stage})))
 
 
 def _merge(out: Plan, ev: HubSpotEvent, emails: Emails, ref: str, actor: str) -> None:

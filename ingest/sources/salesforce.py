@@ -1,9 +1,10 @@
 """POST /v1/webhooks/salesforce: Lead changes from the callout in docs/salesforce-flow.md.
 
-The stage is `Lead_Stage__c` (leadflow's own stage name) while `Status` agrees with it;
-when a rep changed `Status` alone, the two disagree and the stage comes from `Status`
-through the playbook's mapping (when exactly one stage writes that Status). A conversion
-lands the same way (Status becomes the converted value). A merge names the surviving lead.
+The stage is read by lifecycle.crm_stage, as reconcile reads the same record: `Lead_Stage__c`
+(leadflow's own stage name) while `Status` agrees with it; when a rep changed `Status` alone,
+the stage comes from `Status` through the playbook's mapping, with the interpreter's one rule
+for a Status several stages write. A conversion lands the same way (Status becomes the
+converted value). A merge names the surviving lead.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from config.playbook import Playbook
+from config.vendors import Vendor
+from connectors.stage_fields import record_fields
 from ingest.actions import Delete, Merge, Plan, Signal
 from ingest.models import SalesforceCallout, SalesforceLeadChange
 from ingest.problems import invalid
 from ingest.sources.common import batch_of, stable_id, validate
-from ingest.stages import from_field, is_stage, mapped_value
+from lifecycle.crm_stage import crm_stage, is_stage
 from lifecycle.events import EventKind, LeadEvent
 from lifecycle.reasons import reason_in_crm
 
@@ -37,29 +40,20 @@ def plan(pb: Playbook, data: Any) -> Plan:
             errors.append({"pointer": f"#/leads/{i}/Lead_Stage__c",
                            "detail": f"unknown stage {lead.Lead_Stage__c!r} in playbook {pb.name}"})
         else:
-            stage, why = _stage(pb, lead)
-            if stage is None:
-                out.skip(lead.Id, why)
+            shown = crm_stage(pb, Vendor.SALESFORCE, record_fields(
+                Vendor.SALESFORCE, lead.Status, {"Lead_Stage__c": lead.Lead_Stage__c}))
+            if shown.stage is None:
+                out.skip(lead.Id, shown.why)
             else:
-                out.actions.append(Signal(lead.Email, _event(pb, lead, stage, actor)))
+                out.actions.append(Signal(lead.Email, _event(pb, lead, shown.stage, actor)))
     if errors:
         raise invalid(errors)
     return out
 
 
-def _stage(pb: Playbook, lead: SalesforceLeadChange) -> tuple[str | None, str]:
-    declared = lead.Lead_Stage__c
-    expected = mapped_value(pb, "salesforce", declared, "Status") if declared else None
-    if declared and (lead.Status is None or expected in (None, lead.Status)):
-        return declared, ""
-    if lead.Status:
-        return from_field(pb, "salesforce", "Status", lead.Status)
-    return None, "neither Lead_Stage__c nor Status is set"
-
-
 def _event(pb: Playbook, lead: SalesforceLeadChange, stage: str, actor: str) -> LeadEvent:
-    props = {"system": "salesforce", "stage": stage}
-    reason = reason_in_crm(pb, "salesforce", stage, {
+    props = {"system": Vendor.SALESFORCE.value, "stage": stage}
+    reason = reason_in_crm(pb, Vendor.SALESFORCE, stage, {
         "Disqualification_Reason__c": lead.Disqualification_Reason__c,
         "Loss_Reason__c": lead.Loss_Reason__c})
     if reason:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 # The shared harness (workers, emulators) lives with the lead workflow tests.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "temporal"))
-
-from vendor_stack import vendor_stack  # noqa: E402
+from tests.support.vendor_stack import vendor_stack
 
 
 @pytest.fixture(scope="module")

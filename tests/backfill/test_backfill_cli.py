@@ -7,9 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from backfill_helpers import epoch, seed_hubspot, window
-from lead_harness import running_worker
-from vendor_stack import VENDORS
+from tests.support.backfill_helpers import epoch, seed_hubspot, window
+from tests.support.lead_harness import running_worker
+from tests.support.vendor_stack import VENDORS
 
 LEADFLOW = str(Path(sys.prefix) / "bin" / "leadflow")
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from backfill_helpers import run_backfill
-from lead_harness import running_worker, unique_email, until
-from vendor_stack import VENDORS
-
 from connectors.base import LeadSnapshot
-from leadflow.client import LeadClient
+from tests.support.backfill_helpers import run_backfill
+from tests.support.lead_harness import running_worker, unique_email, until
+from tests.support.vendor_stack import VENDORS
+from workflows.lead_client import LeadClient
 
 
 async def test_salesforce_deletion_and_merge_close_their_leads(dev_env, stack):

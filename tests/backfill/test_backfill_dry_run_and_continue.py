@@ -3,10 +3,18 @@ new every few pages, carrying its cursor and tally."""
 
 from __future__ import annotations
 
-from backfill_helpers import count_workflows, epoch, record_history, run_backfill, seed_hubspot, window
-from lead_harness import running_worker
 from temporalio.api.enums.v1 import EventType
-from vendor_stack import VENDORS
+
+from tests.support.backfill_helpers import (
+    count_workflows,
+    epoch,
+    record_history,
+    run_backfill,
+    seed_hubspot,
+    window,
+)
+from tests.support.lead_harness import running_worker
+from tests.support.vendor_stack import VENDORS
 
 N = 450  # three HubSpot search pages of 200
 

@@ -10,12 +10,12 @@ import uuid
 
 import httpx
 import pytest
-from backfill_helpers import epoch, record_history, seed_hubspot, window
-from lead_harness import running_worker
 from temporalio.client import WorkflowFailureError
-from ui_server import ui_server
-from vendor_stack import VENDORS
 
+from tests.support.backfill_helpers import epoch, record_history, seed_hubspot, window
+from tests.support.lead_harness import running_worker
+from tests.support.ui_server import ui_server
+from tests.support.vendor_stack import VENDORS
 from workflows.backfill_models import BackfillResult
 
 

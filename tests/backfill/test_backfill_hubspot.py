@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import math
 
-from backfill_helpers import count_workflows, epoch, run_backfill, seed_hubspot, window
-from lead_harness import running_worker, until
-from vendor_stack import VENDORS
-
-from leadflow.client import LeadClient
+from tests.support.backfill_helpers import count_workflows, epoch, run_backfill, seed_hubspot, window
+from tests.support.lead_harness import running_worker, until
+from tests.support.vendor_stack import VENDORS
+from workflows.lead_client import LeadClient
 
 N = 2_500
 

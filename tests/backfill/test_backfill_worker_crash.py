@@ -10,11 +10,11 @@ import sys
 import uuid
 from pathlib import Path
 
-from backfill_helpers import epoch, seed_hubspot, window
-from lead_harness import until
 from temporalio.api.enums.v1 import EventType
 
 from emulators.run_all import env_for
+from tests.support.backfill_helpers import epoch, seed_hubspot, window
+from tests.support.lead_harness import until
 from workflows.backfill import BackfillWorkflow
 from workflows.backfill_models import BackfillInput
 

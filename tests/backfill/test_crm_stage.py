@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from config.playbook_loader import stock_playbook
-from lifecycle.crm_stage import stage_in_crm
+from connectors.stage_fields import stage_in_crm
 
 PB = stock_playbook("demo_led")
 

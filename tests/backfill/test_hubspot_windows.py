@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from backfill_helpers import epoch, seed_hubspot
-
 from activities.backfill_paging import read_page
+from tests.support.backfill_helpers import epoch, seed_hubspot
 from workflows.backfill_models import BackfillCursor
 
 N = 10_300

@@ -9,14 +9,14 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from backfill_helpers import record_history
-from lead_harness import running_worker, unique_email, until
 from temporalio.client import Client, ScheduleIntervalSpec
 from temporalio.common import SearchAttributeKey
-from vendor_stack import VENDORS
 
 from config.settings import Settings
 from leadflow.schedules import apply_schedules, reconcile_schedule_id
+from tests.support.backfill_helpers import record_history
+from tests.support.lead_harness import running_worker, unique_email, until
+from tests.support.vendor_stack import VENDORS
 from workflows.backfill_models import ReconcileResult
 
 TEMPORAL = str(Path(sys.prefix) / "bin" / "temporal")

@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from local_stack import Stack
 from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.support.local_stack import Stack
 
 CHROMIUM = "/usr/bin/chromium"
 BACKFILL_ID = "backfill:hubspot-from-the-ui"

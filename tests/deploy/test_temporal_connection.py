@@ -6,7 +6,7 @@ import pytest
 import trustme
 
 from config.settings import Settings
-from leadflow.temporal_connection import options
+from config.temporal import options
 
 
 def settings(**env: str) -> Settings:

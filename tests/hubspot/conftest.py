@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from hs_helpers import connector_for
 
 from connectors.hubspot import HubSpotConnector
 from emulators.hubspot import Running, start
+from tests.support.hs_helpers import connector_for
 
 
 @pytest.fixture

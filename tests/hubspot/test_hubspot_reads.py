@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hs_helpers import connector_for
 from hubspot import HubSpot
 from hubspot.crm.contacts import PublicMergeInput, PublicObjectSearchRequest
 from hubspot.crm.contacts.exceptions import ApiException
@@ -14,6 +13,7 @@ from hubspot.crm.contacts.exceptions import ApiException
 from connectors.base import LeadSnapshot, OwnerTask, VendorError
 from connectors.hubspot import HubSpotConnector
 from emulators.hubspot import Running
+from tests.support.hs_helpers import connector_for
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 

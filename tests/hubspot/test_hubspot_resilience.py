@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from hs_helpers import UPSERT, connector_for
 
 from connectors.base import LeadSnapshot, VendorError
 from connectors.hubspot import HubSpotConnector
 from emulators.hubspot import Running
 from emulators.hubspot.ratelimit import DAILY
+from tests.support.hs_helpers import UPSERT, connector_for
 
 
 def _leads(n: int) -> list[LeadSnapshot]:

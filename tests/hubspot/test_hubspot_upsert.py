@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from hs_helpers import UPSERT, stored
 from hubspot import HubSpot
 from hubspot.crm.contacts import BatchInputSimplePublicObjectBatchInputUpsert as UpsertBatch
 from hubspot.crm.contacts import SimplePublicObjectBatchInputUpsert as UpsertInput
@@ -12,6 +11,7 @@ from hubspot.crm.contacts import SimplePublicObjectBatchInputUpsert as UpsertInp
 from connectors.base import LeadSnapshot
 from connectors.hubspot import HubSpotConnector
 from emulators.hubspot import Running
+from tests.support.hs_helpers import UPSERT, stored
 
 
 def _leads(n: int, stage: str = "MQL", **extra: object) -> list[LeadSnapshot]:

@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from connectors.hubspot_webhooks import sign_v3, verify_v3
 from emulators.common import ServerThread
 from emulators.hubspot.webhooks import send_property_changes
+from ingest.hubspot_signature import sign_v3, verify_v3
 
 SECRET = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"
 URI = "https://www.example.com/webhook_uri"

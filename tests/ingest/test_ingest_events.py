@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ingest_api, ingest_settings, lead_state, product_event, temporal_address
-from lead_harness import unique_email
 
 from ingest.body import MAX_BATCH, MAX_BODY_BYTES
-from leadflow.client import LeadClient
+from tests.support.ingest_client import (
+    ingest_api,
+    ingest_settings,
+    lead_state,
+    product_event,
+    temporal_address,
+)
+from tests.support.lead_harness import unique_email
+from workflows.lead_client import LeadClient
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import SECRETS, ingest_settings, temporal_address
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulators.common import ServerThread
 from emulators.hubspot.webhooks import signature_v3
 from ingest.app import create_app
+from tests.support.ingest_client import SECRETS, ingest_settings, temporal_address
 
 ENDPOINTS = ["/v1/events", "/v1/webhooks/segment", "/v1/webhooks/hubspot", "/v1/webhooks/salesforce"]
 ALLOWED = {202, 400, 401, 413, 422}

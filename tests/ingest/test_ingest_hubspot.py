@@ -7,14 +7,20 @@ import time
 
 import httpx
 import pytest
-from conftest import SECRETS, ingest_api, ingest_settings, lead_state, product_event, temporal_address
 from hubspot import HubSpot
 from hubspot.crm.contacts import PublicMergeInput
-from lead_harness import unique_email
-from test_lead_vendors_e2e import until
 
 from emulators.hubspot.webhooks import deletion_event, merge_event, property_change_events
-from leadflow.client import LeadClient
+from tests.support.ingest_client import (
+    SECRETS,
+    ingest_api,
+    ingest_settings,
+    lead_state,
+    product_event,
+    temporal_address,
+)
+from tests.support.lead_harness import unique_email, until
+from workflows.lead_client import LeadClient
 
 
 @pytest.fixture(scope="module")

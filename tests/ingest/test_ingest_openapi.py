@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ingest_api, ingest_settings, product_event, temporal_address
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from starlette.routing import Route
@@ -14,6 +13,7 @@ from starlette.routing import Route
 from emulators.hubspot.webhooks import merge_event, property_change_events
 from emulators.salesforce.callouts import lead_change
 from ingest.app import create_app
+from tests.support.ingest_client import ingest_api, ingest_settings, product_event, temporal_address
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,14 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from conftest import ingest_api, ingest_settings, lead_state, product_event
-from lead_harness import unique_email, workers_on
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from emulators.common import free_port
-from leadflow.client import LeadClient
 from leadflow.stack import Ports, dev_server_command, wait_for_port
+from tests.support.ingest_client import ingest_api, ingest_settings, lead_state, product_event
+from tests.support.lead_harness import unique_email, workers_on
+from workflows.lead_client import LeadClient
 
 
 class OwnDevServer:

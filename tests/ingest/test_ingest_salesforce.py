@@ -6,12 +6,17 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import ingest_api, ingest_settings, lead_state, product_event, temporal_address
-from lead_harness import unique_email
-from test_lead_vendors_e2e import until
 
 from emulators.salesforce.callouts import lead_change
-from leadflow.client import LeadClient
+from tests.support.ingest_client import (
+    ingest_api,
+    ingest_settings,
+    lead_state,
+    product_event,
+    temporal_address,
+)
+from tests.support.lead_harness import unique_email, until
+from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadCommand
 
 

@@ -8,7 +8,8 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from conftest import (
+
+from tests.support.ingest_client import (
     SECRETS,
     ingest_api,
     ingest_settings,
@@ -16,10 +17,8 @@ from conftest import (
     product_event,
     temporal_address,
 )
-from lead_harness import unique_email
-from test_lead_vendors_e2e import until
-
-from leadflow.client import LeadClient
+from tests.support.lead_harness import unique_email, until
+from workflows.lead_client import LeadClient
 
 
 @pytest.fixture(scope="module")

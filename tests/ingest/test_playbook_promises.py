@@ -18,15 +18,21 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import ingest_api, ingest_settings, lead_state, product_event, temporal_address
-from lead_harness import running_worker, unique_email, until
-from routing_helpers import with_team
 
 from config.playbook import Playbook
 from config.playbook_loader import stock_playbook
 from emulators.salesforce.callouts import lead_change
-from leadflow.client import LeadClient
 from lifecycle.events import EventKind, LeadEvent
+from tests.support.ingest_client import (
+    ingest_api,
+    ingest_settings,
+    lead_state,
+    product_event,
+    temporal_address,
+)
+from tests.support.lead_harness import running_worker, unique_email, until
+from tests.support.routing_helpers import with_team
+from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadCommand
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,10 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from ledger.engine import make_engine, migrate
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "temporal"))  # lead_harness
-
-from ledger_db import pg_database  # noqa: E402
+from tests.support.ledger_db import pg_database
 
 
 @pytest.fixture

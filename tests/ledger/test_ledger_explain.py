@@ -6,13 +6,13 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from lead_harness import until
-from ledger_harness import count_facts, ledger_worker
 from typer.testing import CliRunner
 
 from leadflow.cli import app
-from leadflow.client import LeadClient
 from lifecycle.events import EventKind, LeadEvent
+from tests.support.lead_harness import until
+from tests.support.ledger_harness import count_facts, ledger_worker
+from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadCommand
 
 FIT = {"company_size": "500", "industry": "software", "role": "vp"}  # 35 points of fit

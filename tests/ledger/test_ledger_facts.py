@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ledger_harness import count_facts
 from sqlalchemy import inspect
 
 from config.playbook_loader import stock_playbook
@@ -15,6 +14,7 @@ from ledger.writer import LedgerWriter
 from lifecycle.engine import Decision, decide, new_lead
 from lifecycle.events import EventKind, LeadEvent
 from lifecycle.ledger_entry import LedgerEntry, entry_for
+from tests.support.ledger_harness import count_facts
 
 PB = stock_playbook("demo_led")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

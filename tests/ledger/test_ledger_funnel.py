@@ -11,10 +11,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from funnel_scenario import Funnel
-from lead_harness import until
-from ledger_db import pg_database
-from ledger_harness import count_facts, ledger_worker
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -23,6 +19,10 @@ from ledger.engine import make_engine, migrate
 from ledger.report import Report, ReportFilters, compute_report
 from ledger.report_html import FUNNEL_COLOUR
 from ledger.store import period_facts
+from tests.support.funnel_scenario import Funnel
+from tests.support.lead_harness import until
+from tests.support.ledger_db import pg_database
+from tests.support.ledger_harness import count_facts, ledger_worker
 
 ORDER = ["New Lead", "MQL", "SQL", "Demo Scheduled", "In Evaluation", "Opportunity Created",
          "Closed Won", "Closed Lost", "Nurture", "Disqualified"]

@@ -6,20 +6,20 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from lead_harness import until
-from ledger_db import psql
-from ledger_harness import count_facts, ledger_worker
 from temporalio import activity
-from vendor_stack import vendor_stack
 
-from leadflow.client import LeadClient
-from ledger.activity import LedgerActivities
+from activities.ledger import LedgerActivities
 from ledger.engine import make_engine, migrate
 from ledger.store import lead_facts
 from ledger.writer import LedgerWriter
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id
 from lifecycle.ledger_entry import LedgerBatch
+from tests.support.lead_harness import until
+from tests.support.ledger_db import psql
+from tests.support.ledger_harness import count_facts, ledger_worker
+from tests.support.vendor_stack import vendor_stack
 from workflows.lead import LeadWorkflow
+from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadCommand
 
 SQL_FIELDS = {"use_case": "forecasting", "timeline": "Q3"}

@@ -7,15 +7,15 @@ import contextlib
 import uuid
 from datetime import UTC, datetime
 
-from lead_harness import until
-from ledger_harness import count_facts
 from sqlalchemy.exc import OperationalError
 
 from config.settings import Settings
-from leadflow.client import LeadClient
 from ledger.engine import SQLITE_FILE, make_engine
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id
+from tests.support.lead_harness import until
+from tests.support.ledger_harness import count_facts
 from worker import run_workers
+from workflows.lead_client import LeadClient
 
 
 async def test_run_workers_records_facts_in_sqlite_under_the_data_dir(dev_env, tmp_path):

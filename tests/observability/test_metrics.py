@@ -7,16 +7,16 @@ import socket
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
-from lead_harness import running_worker, unique_email
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from vendor_stack import vendor_stack
 
+from config.metrics import runtime_for
 from config.playbook import Playbook
 from config.playbook_loader import stock_playbook
-from leadflow.client import LeadClient
-from leadflow.metrics import runtime_for
 from lifecycle.events import EventKind, LeadEvent
+from tests.support.lead_harness import running_worker, unique_email
+from tests.support.vendor_stack import vendor_stack
+from workflows.lead_client import LeadClient
 
 
 def free_port() -> int:

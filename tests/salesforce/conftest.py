@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import requests
-from sf_helpers import make_connector
 from simple_salesforce import Salesforce
 
 from connectors.salesforce import SalesforceConnector
 from emulators import salesforce as sf_emulator
+from tests.support.sf_helpers import make_connector
 
 
 @pytest.fixture(scope="module")

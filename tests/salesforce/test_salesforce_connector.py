@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sf_helpers import STAGE_FIELDS, lead, make_connector
 
 from config.settings import Settings
 from connectors.base import LeadSnapshot, OwnerTask, VendorError
 from connectors.salesforce import SalesforceConnector, metadata_xml
 from emulators import salesforce as sf_emulator
+from tests.support.sf_helpers import STAGE_FIELDS, lead, make_connector
 
 
 def test_250_leads_land_in_two_collection_calls(org, connector: SalesforceConnector) -> None:

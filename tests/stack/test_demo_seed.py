@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "temporal"))
-
-from lead_harness import running_worker  # noqa: E402
-
-from leadflow.client import LeadClient  # noqa: E402
-from leadflow.demo import DEMO_LEADS, seed  # noqa: E402
-from lifecycle.events import lead_workflow_id  # noqa: E402
+from leadflow.demo import DEMO_LEADS, seed
+from lifecycle.events import lead_workflow_id
+from tests.support.lead_harness import running_worker
+from workflows.lead_client import LeadClient
 
 
 async def test_demo_leads_cover_every_playbook_in_many_stages_with_slas_running(dev_env):

@@ -9,9 +9,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from local_stack import BIN, Stack
 
 from leadflow.stack import process_alive
+from tests.support.local_stack import BIN, Stack
 
 
 @pytest.fixture

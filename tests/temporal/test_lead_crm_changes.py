@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from lead_harness import running_worker, unique_email
-from test_lead_vendors_e2e import fact, until
-from vendor_stack import VENDORS, vendor_stack
 
-from leadflow.client import LeadClient
+from tests.support.lead_harness import fact, running_worker, unique_email, until
+from tests.support.vendor_stack import VENDORS, vendor_stack
+from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadCommand
 
 

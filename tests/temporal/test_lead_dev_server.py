@@ -7,13 +7,13 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from lead_harness import running_worker, unique_email
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
-from leadflow.client import CommandRejected, LeadClient
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id
+from tests.support.lead_harness import running_worker, unique_email
 from workflows.lead import LeadWorkflow
+from workflows.lead_client import CommandRejected, LeadClient
 from workflows.lead_models import LeadCommand
 
 FIT = {"company_size": "500", "industry": "software", "role": "vp"}

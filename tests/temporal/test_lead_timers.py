@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from lead_harness import running_worker, unique_email
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from lifecycle.events import EventKind, LeadEvent
 from lifecycle.state import LeadState
+from tests.support.lead_harness import running_worker, unique_email
 from workflows.lead import LeadWorkflow
 from workflows.lead_models import LeadCommand
 
@@ -103,8 +103,8 @@ async def test_timer_pulled_forward_by_a_signal_fires_at_the_new_time(ts_env):
 
 
 async def test_sla_breach_creates_owner_tasks_and_an_analytics_event(ts_env):
-    from test_lead_vendors_e2e import until
-    from vendor_stack import VENDORS, vendor_stack
+    from tests.support.lead_harness import until
+    from tests.support.vendor_stack import VENDORS, vendor_stack
 
     with vendor_stack() as stack:
         async with running_worker(ts_env.client, VENDORS, stack.connectors()) as h:

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from datetime import UTC, datetime
 
 import pytest
-from lead_harness import running_worker, unique_email, until
-from vendor_stack import VENDORS, vendor_stack
 
-from leadflow.client import LeadClient
-from lifecycle.events import EventKind, LeadEvent
+from tests.support.lead_harness import fact, running_worker, unique_email, until
+from tests.support.vendor_stack import VENDORS, vendor_stack
 from workflows.lead import LeadWorkflow
+from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadCommand
-
-
-def fact(kind: str, **props: str) -> LeadEvent:
-    return LeadEvent(event_id=uuid.uuid4().hex, kind=EventKind(kind),
-                     occurred_at=datetime.now(UTC), properties=props)
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,15 @@ import uuid
 from collections import Counter
 from datetime import date
 
-from lead_harness import running_worker
-from routing_helpers import with_team
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 
-from leadflow.team_client import team_workflow_id
 from lifecycle.events import lead_workflow_id
+from tests.support.lead_harness import running_worker
+from tests.support.routing_helpers import with_team
 from workflows.lead import LeadWorkflow
 from workflows.lead_models import LeadInput
+from workflows.team_client import team_workflow_id
 
 MEMBERS = [
     {"email": "a@example.com", "weight": 2},

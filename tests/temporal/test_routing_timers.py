@@ -7,17 +7,17 @@ import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from lead_harness import running_worker, unique_email
-from routing_helpers import start_pinned, with_team
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from config.playbook_loader import stock_playbook
-from leadflow.team_client import team_workflow_id
 from lifecycle.events import EventKind, LeadEvent
 from lifecycle.state import LeadState
+from tests.support.lead_harness import running_worker, unique_email
+from tests.support.routing_helpers import start_pinned, with_team
 from workflows.lead import LeadWorkflow
 from workflows.lead_models import LeadCommand
+from workflows.team_client import team_workflow_id
 from workflows.team_router import TeamRouterWorkflow
 
 NY = ZoneInfo("America/New_York")

@@ -8,15 +8,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from lead_harness import running_worker, unique_email, until
-from vendor_stack import VENDORS, vendor_stack
 
 from config.playbook_loader import stock_playbook
 from emulators.hubspot.state import _owner
-from leadflow.client import LeadClient
-from leadflow.team_client import TeamClient, team_workflow_id
 from lifecycle.events import EventKind, LeadEvent
+from tests.support.lead_harness import running_worker, unique_email, until
+from tests.support.vendor_stack import VENDORS, vendor_stack
 from workflows.lead import LeadWorkflow
+from workflows.lead_client import LeadClient
+from workflows.team_client import TeamClient, team_workflow_id
 
 
 @pytest.fixture(scope="module")

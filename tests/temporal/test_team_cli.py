@@ -8,9 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from lead_harness import running_worker
-
-from leadflow.team_client import team_workflow_id
+from tests.support.lead_harness import running_worker
+from workflows.team_client import team_workflow_id
 
 LEADFLOW = str(Path(sys.prefix) / "bin" / "leadflow")
 

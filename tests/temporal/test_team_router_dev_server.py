@@ -10,11 +10,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from lead_harness import RECORD_DIR, workers_on
 from temporalio.client import WorkflowHandle
 
 from config.routing import Member, Team
-from leadflow.team_client import TeamChangeRejected, TeamClient, team_workflow_id
+from tests.support.lead_harness import RECORD_DIR, workers_on
+from workflows.team_client import TeamChangeRejected, TeamClient, team_workflow_id
 from workflows.team_models import AssignRequest, MemberChange
 
 TOMORROW = date.today() + timedelta(days=2)

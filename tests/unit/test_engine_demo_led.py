@@ -2,10 +2,9 @@
 
 from datetime import timedelta
 
-from lifecycle_helpers import Lead, event
-
 from lifecycle import effects as fx
 from lifecycle.engine import decide
+from tests.support.lifecycle_helpers import Lead, event
 
 FIT = {"company_size": "200", "industry": "software", "role": "vp"}  # 35 fit points
 

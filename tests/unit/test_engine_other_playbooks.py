@@ -1,8 +1,7 @@
 """Templates B (trial-led) and C (high-touch)."""
 
-from lifecycle_helpers import Lead
-
 from lifecycle import effects as fx
+from tests.support.lifecycle_helpers import Lead
 
 
 def test_trial_led_product_events_reach_pql(trial_led):

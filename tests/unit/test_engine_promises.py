@@ -5,7 +5,6 @@ rules a replaying older lead keeps (`legacy=True`)."""
 from datetime import timedelta
 
 import pytest
-from lifecycle_helpers import T0, Lead, event
 
 from lifecycle import effects as fx
 from lifecycle.accounts import account_domain, email_type
@@ -14,6 +13,8 @@ from lifecycle.engine import decide, new_lead
 from lifecycle.events import EventKind, LeadEvent, as_fact
 from lifecycle.mapping import to_kind
 from lifecycle.reasons import crm_reason, vendor_value
+from tests.support.lifecycle_helpers import T0, Lead, event
+from workflows.vendor_snapshot import fingerprint, snapshot
 
 FIT = {"company_size": "200", "industry": "software", "role": "vp"}
 
@@ -230,8 +231,6 @@ def test_a_timer_brings_the_decayed_score_up_to_date(demo_led):
 
 
 def test_snapshots_carry_the_salesforce_mapped_properties_and_keep_crm_reasons(demo_led):
-    from workflows.lead_sync import fingerprint, snapshot
-
     lead = Lead(demo_led, industry="software", country="US", city="Austin", state="TX", firstname="Ada")
     snap = snapshot(lead.state, "salesforce", None, demo_led)
     assert snap.properties == {"industry": "software", "country": "US", "city": "Austin",

@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from lifecycle_helpers import Lead, event
-
 from lifecycle import effects as fx
 from lifecycle.engine import decide, new_lead
 from lifecycle.routing import Person, assign
+from tests.support.lifecycle_helpers import Lead, event
 
 NY = ZoneInfo("America/New_York")
 FRIDAY_4PM = datetime(2026, 11, 20, 16, tzinfo=NY)

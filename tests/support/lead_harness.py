@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from temporalio.service import RPCError
 
 from config.playbook_loader import stock_playbook
 from connectors.base import Connector
-from lifecycle.events import lead_workflow_id
+from lifecycle.events import EventKind, LeadEvent, lead_workflow_id
 from worker import build_workers
 from workflows.lead import LeadWorkflow
 from workflows.lead_models import LeadInput
@@ -115,3 +116,8 @@ async def until(check: Callable[[], Any], timeout: float = 60.0, every: float = 
 
 def unique_email(prefix: str = "lead") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}@acme.io"
+
+
+def fact(kind: str, **props: str) -> LeadEvent:
+    return LeadEvent(event_id=uuid.uuid4().hex, kind=EventKind(kind),
+                     occurred_at=datetime.now(UTC), properties=props)

@@ -16,13 +16,14 @@ from config.settings import Settings
 from ledger.engine import database_url, make_engine
 from ledger.writer import LedgerWriter
 from lifecycle.ledger_entry import LedgerBatch
+from workflows.lead_models import RECORD_LEDGER
 
 
 class LedgerActivities:
     def __init__(self, writer: LedgerWriter) -> None:
         self._writer = writer
 
-    @activity.defn(name="record_ledger")
+    @activity.defn(name=RECORD_LEDGER)
     def record_ledger(self, batch: LedgerBatch) -> int:
         try:
             written = self._writer.write(batch.entries)

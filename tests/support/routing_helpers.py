@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from lead_harness import Harness
 from temporalio.client import WorkflowHandle
 
 from config.playbook import Playbook
 from config.playbook_loader import stock_playbook
 from lifecycle.events import lead_workflow_id
+from tests.support.lead_harness import Harness
 from workflows.lead import LeadWorkflow
 from workflows.lead_models import LeadInput
 

@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
 from temporalio import activity
 from temporalio.client import Client
 
 from lifecycle.events import lead_workflow_id
-from lifecycle.state import LeadState
+from workflows.lead import LeadWorkflow
+from workflows.lead_models import ABSORB_SIGNAL, FORWARD_MERGE, AbsorbRequest, ForwardMerge, LeadInput
 
 
-class ForwardMerge(BaseModel):
-    survivor_email: str
-    playbook_name: str
-    merged_id: str
-    merged_state: LeadState
-
-
-class LeadOpsActivities:
+class MergeActivities:
     def __init__(self, client: Client, task_queue: str) -> None:
         self._client = client
         self._task_queue = task_queue
 
-    @activity.defn(name="forward_merge")
+    @activity.defn(name=FORWARD_MERGE)
     async def forward_merge(self, inp: ForwardMerge) -> str:
         """Hands a merged-away lead's timeline to the survivor, starting it if it is new."""
-        from workflows.lead_models import AbsorbRequest, LeadInput  # workflows import activities
-
         survivor_id = lead_workflow_id(inp.survivor_email)
         await self._client.start_workflow(
-            "LeadWorkflow", LeadInput(email=inp.survivor_email, playbook_name=inp.playbook_name),
-            id=survivor_id, task_queue=self._task_queue, start_signal="absorb",
+            LeadWorkflow.run, LeadInput(email=inp.survivor_email, playbook_name=inp.playbook_name),
+            id=survivor_id, task_queue=self._task_queue, start_signal=ABSORB_SIGNAL,
             start_signal_args=[AbsorbRequest(merged_id=inp.merged_id, merged_state=inp.merged_state)],
         )
         return survivor_id

@@ -21,12 +21,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from lead_harness import Harness
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from config.playbook_loader import stock_playbook
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id
+from tests.support.lead_harness import Harness
 from workflows.lead import LeadWorkflow
 from workflows.lead_models import LeadCommand, LeadInput
 

@@ -2,7 +2,7 @@
 
 A product backend can use this directly, without the HTTP hop:
 
-    leads = LeadClient(await Client.connect(..., data_converter=pydantic_data_converter), "leadflow")
+    leads = LeadClient(await config.temporal.connect(load_settings()), "leadflow")
     await leads.send_event("ada@acme.io", event)
 """
 
@@ -23,7 +23,7 @@ from config.playbook import Playbook
 from lifecycle.events import LeadEvent, lead_workflow_id
 from lifecycle.state import Closure, LeadState
 from workflows.lead import CLOSURE_MEMO, LeadWorkflow
-from workflows.lead_models import DeleteRequest, LeadCommand, LeadInput, LeadView, MergeRequest
+from workflows.lead_models import EVENT_SIGNAL, DeleteRequest, LeadCommand, LeadInput, LeadView, MergeRequest
 
 
 class CommandRejected(Exception):
@@ -46,7 +46,7 @@ class LeadClient:
         """Durable once this returns: Temporal has accepted the signal (and started the lead)."""
         return await self.client.start_workflow(
             LeadWorkflow.run, self._input(email), id=lead_workflow_id(email),
-            task_queue=self.task_queue, start_signal="event", start_signal_args=[event],
+            task_queue=self.task_queue, start_signal=EVENT_SIGNAL, start_signal_args=[event],
         )
 
     async def command(self, email: str, cmd: LeadCommand) -> LeadView:
@@ -66,12 +66,13 @@ class LeadClient:
     async def merge(self, merged_email: str, survivor_email: str, actor: str = "") -> None:
         """A CRM merged two leads: the merged-away lead hands its timeline to the survivor."""
         handle = self.client.get_workflow_handle(lead_workflow_id(merged_email))
-        await handle.signal("merge_into", MergeRequest(survivor_email=survivor_email, actor=actor))
+        await handle.signal(LeadWorkflow.on_merge_into,
+                            MergeRequest(survivor_email=survivor_email, actor=actor))
 
     async def delete(self, email: str, reason: str, actor: str = "") -> None:
         """The lead was deleted in a CRM: its workflow closes, its history is kept."""
         handle = self.client.get_workflow_handle(lead_workflow_id(email))
-        await handle.signal("deleted", DeleteRequest(reason=reason, actor=actor))
+        await handle.signal(LeadWorkflow.on_deleted, DeleteRequest(reason=reason, actor=actor))
 
     async def closure(self, email: str) -> Closure | None:
         """Whether the lead was deleted or merged away (its workflow keeps that in a memo, read
@@ -88,7 +89,7 @@ class LeadClient:
         found = await desc.memo_value(CLOSURE_MEMO, None)
         return Closure.model_validate(found) if found else None
 
-    async def state(self, email: str) -> LeadState:
+    async def state(self, email: str) -> LeadState | None:
         handle = self.client.get_workflow_handle(lead_workflow_id(email))
-        state: LeadState = await handle.query("state", result_type=LeadState)
+        state: LeadState | None = await handle.query(LeadWorkflow.state)
         return state

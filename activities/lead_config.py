@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-from functools import cache
-
-from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from config.playbook import Playbook
 from config.playbook_loader import PlaybookError, stock_playbook
-
-# Parsing a playbook costs ~10 ms and every lead start asks for one: read each once per process.
-_stock_playbook = cache(stock_playbook)
+from workflows.lead_models import LEAD_CONFIG, LeadConfig
 
 
-class LeadConfig(BaseModel):
-    playbook: Playbook
-    vendors: list[str]
-    ledger: bool = False  # whether this worker records the lead's facts in the ledger
-
-
-class SetupActivities:
+class LeadConfigActivities:
     def __init__(self, vendors: list[str], ledger: bool = False) -> None:
         self._vendors = list(vendors)
         self._ledger = ledger
 
-    @activity.defn(name="lead_config")
+    @activity.defn(name=LEAD_CONFIG)
     def lead_config(self, playbook_name: str) -> LeadConfig:
         try:
-            playbook = _stock_playbook(playbook_name)
+            playbook = stock_playbook(playbook_name)
         except PlaybookError as exc:
             raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
         return LeadConfig(playbook=playbook, vendors=self._vendors, ledger=self._ledger)

@@ -6,15 +6,15 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from lead_harness import Harness, _no_connectors, running_worker
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
+from activities.ledger import LedgerActivities
 from connectors.base import Connector
-from ledger.activity import LedgerActivities
 from ledger.models import FactRow
 from ledger.writer import LedgerWriter
+from tests.support.lead_harness import Harness, _no_connectors, running_worker
 
 
 @asynccontextmanager

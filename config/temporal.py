@@ -1,13 +1,28 @@
-"""How a leadflow process reaches Temporal: plain gRPC locally, TLS with an API key or mTLS in production."""
+"""How a leadflow process reaches Temporal: plain gRPC locally, TLS with an API key or mTLS in production.
+
+`connect` is the one place leadflow calls `Client.connect` (worker, ingest, CLI, local stack):
+address, namespace, TLS, API key and the pydantic data converter all come from the settings, so
+a variable an operator sets reaches every process alike.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import TLSConfig
 
 from config.settings import Settings
+
+
+async def connect(settings: Settings, **overrides: Any) -> Client:
+    """A client for the configured cluster; `overrides` (runtime, lazy, retry_config, ...) are
+    passed to `Client.connect` on top of what the settings say."""
+    kwargs: dict[str, Any] = {"namespace": settings.temporal_namespace,
+                              "data_converter": pydantic_data_converter, **options(settings)}
+    return await Client.connect(settings.temporal_address, **(kwargs | overrides))
 
 
 def options(settings: Settings) -> dict[str, Any]:
