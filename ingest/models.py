@@ -145,7 +145,8 @@ class Skipped(BaseModel):
 
 
 class Accepted(BaseModel):
-    """202: Temporal accepted every signal; `skipped` lists what carried nothing for a lead."""
+    """202: Temporal accepted every signal; `skipped` lists what carried nothing for a lead,
+    and events for a lead that was deleted ("lead was deleted in Salesforce on 2026-11-23")."""
 
     accepted: int
     skipped: list[Skipped] = Field(default_factory=list)

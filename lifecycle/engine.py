@@ -198,14 +198,14 @@ def _re_entry(pb: Playbook, state: LeadState, event: LeadEvent, legacy: bool = F
             return None
         path = pb.nurture_path(state.follow_up.path)
         return path.re_entry_stage if event.kind in path.re_entry_on else None
-    found = nurture_path_of(pb, state)
+    found = _nurture_path(pb, state)
     if found is None:
         return None
     re_enters = event.kind in found.re_entry_on or event.kind == EventKind.REOPEN
     return found.re_entry_stage if re_enters else None
 
 
-def nurture_path_of(pb: Playbook, state: LeadState) -> NurturePath | None:
+def _nurture_path(pb: Playbook, state: LeadState) -> NurturePath | None:
     """The path a nurtured lead is on: its follow-up's, the one it entered on, else the first."""
     for name in (state.follow_up.path if state.follow_up else None, state.nurture_path):
         for path in pb.nurture_paths:
