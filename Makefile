@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run demo test lint bench clean
+.PHONY: run demo test lint bench chaos clean
 
 run: $(VENV)/.installed
 	$(BIN)/leadflow up
@@ -15,6 +15,11 @@ test: $(VENV)/.installed
 	scripts/system-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# Every chaos scenario at full size against the real stack (about 15 minutes); `make test` runs
+# the short one (tests/chaos).
+chaos: $(VENV)/.installed
+	$(BIN)/python -m chaos
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

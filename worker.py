@@ -17,6 +17,7 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.backfill import BackfillActivities
 from activities.lead_config import LeadConfigActivities
@@ -76,6 +77,12 @@ def connector_factory(settings: Settings) -> Callable[[str, str], Connector]:
     return build
 
 
+# email-validator imports inside its functions (`from . import SPECIAL_USE_DOMAIN_NAMES`): passed
+# through, a lead's email check neither re-imports it (and idna) per workflow run nor warns.
+SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("email_validator", "idna"))
+
+
 def build_workers(
     client: Client,
     task_queue: str,
@@ -92,7 +99,7 @@ def build_workers(
     routing = RoutingActivities(client, task_queue, vendors, connectors)
     main: list[Callable[..., Any]] = [setup.lead_config, ops.forward_merge, backfill.backfill_pages,
                                       routing.assign_owner, routing.reconcile_owners]
-    workers = [Worker(client, task_queue=task_queue, workflows=WORKFLOWS,
+    workers = [Worker(client, task_queue=task_queue, workflows=WORKFLOWS, workflow_runner=SANDBOX,
                       activities=main + ([ledger] if ledger else []), activity_executor=executor,
                       # a backfill's cursor reaches the server within 2 s of each page it finishes
                       max_heartbeat_throttle_interval=timedelta(seconds=2))]

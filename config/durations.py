@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -21,4 +21,12 @@ def parse_duration(value: Any) -> Any:
     return value
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+def positive(value: timedelta) -> timedelta:
+    """Every playbook duration (SLA, follow-up, half-life) is a span of time: zero or less is a
+    mistake (a half-life of 0 divides by zero; an SLA of 0 breaches on entry)."""
+    if value <= timedelta(0):
+        raise ValueError("must be longer than zero (e.g. 4h, 30d)")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(positive)]

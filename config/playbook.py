@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -90,7 +90,7 @@ class Scoring(Strict):
     mql_threshold: int = 60
     fit: list[FitRule] = Field(default_factory=list)
     signals: list[SignalRule] = Field(default_factory=list)
-    caps: dict[ScoreCategory, int] = Field(default_factory=dict)
+    caps: dict[ScoreCategory, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
     # Behavioural points halve every `half_life`; fit does not decay.
     half_life: Duration | None = None
 

@@ -44,13 +44,20 @@ def load_playbook(path: Path | str) -> Playbook:
     path = Path(path)
     name = str(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PlaybookError([Problem(name, "<file>", f"not UTF-8 text ({exc.reason} at byte "
+                                                     f"{exc.start}); save the playbook as UTF-8")]) from None
     except (OSError, yaml.YAMLError) as exc:
-        raise PlaybookError([Problem(name, "<file>", str(exc).replace("\n", " "))]) from exc
+        raise PlaybookError([Problem(name, "<file>", str(exc).replace("\n", " "))]) from None
+    except RecursionError:
+        raise PlaybookError([Problem(name, "<file>", "nests too deeply to be a playbook")]) from None
     try:
         playbook = Playbook.model_validate(raw)
     except ValidationError as exc:
         raise PlaybookError([_from_pydantic(name, err) for err in exc.errors()]) from exc
+    except RecursionError:
+        raise PlaybookError([Problem(name, "<root>", "nests too deeply to be a playbook")]) from None
     problems = [Problem(name, p, r) for p, r in check_playbook(playbook)]
     if problems:
         raise PlaybookError(problems)

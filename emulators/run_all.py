@@ -57,16 +57,19 @@ def env_for(running: dict[str, Any]) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run the vendor emulators on fixed ports.")
     parser.add_argument("--skip", action="append", default=[], choices=sorted(DEFAULT_PORTS))
-    skip = set(parser.parse_args(argv).skip)
-    on = {name: name not in skip for name in DEFAULT_PORTS}
-    running = run_all(on["hubspot"], on["salesforce"], on["segment"], DEFAULT_PORTS)
+    parser.add_argument("--first-port", type=int, default=DEFAULT_PORTS["hubspot"],
+                        help="hubspot's port; salesforce and segment take the next two")
+    args = parser.parse_args(argv)
+    on = {name: name not in args.skip for name in DEFAULT_PORTS}
+    ports = {name: args.first_port + i for i, name in enumerate(DEFAULT_PORTS)}
+    running = run_all(on["hubspot"], on["salesforce"], on["segment"], ports)
     try:
         for name, emulator in running.items():
-            print(f"{name:<11} {emulator.url}")
+            print(f"{name:<11} {emulator.url}", flush=True)
         print("\nPoint leadflow at them with:")
         for key, value in env_for(running).items():
-            print(f"export {key}={value}")
-        print("\nCtrl-C to stop.")
+            print(f"export {key}={value}", flush=True)
+        print("\nCtrl-C to stop.", flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

@@ -14,6 +14,7 @@ class Signal:
 
     email: str
     event: LeadEvent
+    pointer: str = "#"  # where in the request it came from, for a refusal that names it
 
 
 @dataclass(frozen=True)

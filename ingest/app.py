@@ -93,5 +93,8 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={HTTPException: _http_problem},
         lifespan=lifespan,
     )
+    # "/v1/events/" would otherwise answer 307 to "/v1/events": a sender that does not follow a
+    # redirect with its POST body loses the events; a 404 problem says what is wrong.
+    app.router.redirect_slashes = False
     app.state.ingest = ctx
     return app

@@ -90,7 +90,9 @@ def verify_hubspot(request: Request, raw: bytes, secret: SecretStr | None,
         raise unauthorized("missing-signature",
                            "X-HubSpot-Signature-v3 and X-HubSpot-Request-Timestamp are required")
     current = time.time() if now is None else now
-    if not (stamp.isascii() and stamp.isdigit()) or abs(current - int(stamp) / 1000) > HUBSPOT_MAX_AGE_S:
+    # Epoch milliseconds have 13 digits; a longer one is no time (and too large for a float).
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 16) or (
+            abs(current - int(stamp) / 1000) > HUBSPOT_MAX_AGE_S):
         raise unauthorized("stale-timestamp", "X-HubSpot-Request-Timestamp is not within "
                                               f"{HUBSPOT_MAX_AGE_S // 60} minutes of now")
     try:

@@ -51,7 +51,7 @@ def verify_v3(
     """
     try:
         sent_at = int(timestamp) / 1000
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # no number, or too large for a float
         return False
     current = now.timestamp() if isinstance(now, datetime) else float(now)
     if abs(current - sent_at) > max_age:

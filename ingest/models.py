@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -11,6 +11,8 @@ from lifecycle.events import normalize_email
 # Scalar property values; they reach the lead as strings.
 Scalar = str | int | float | bool | None
 MAX_PROPERTIES = 100
+# Every field is bounded; the whole event is then checked against lifecycle's MAX_EVENT_BYTES.
+PropertyName = Annotated[str, Field(max_length=200)]
 
 
 def _email(value: str) -> str:
@@ -39,7 +41,7 @@ class ProductEvent(BaseModel):
     email: str = Field(max_length=320)
     name: str = Field(min_length=1, max_length=200, examples=["Workspace Activated"])
     occurred_at: AwareDatetime
-    properties: dict[str, Scalar] = Field(default_factory=dict, max_length=MAX_PROPERTIES)
+    properties: dict[PropertyName, Scalar] = Field(default_factory=dict, max_length=MAX_PROPERTIES)
     actor: str = Field("", max_length=200, description=(
         "Who did it, as the product knows them; recorded as 'product:<actor>' (a fact never "
         "acts for a person: commands such as confirm_sql come only through `leadflow command`)"))
@@ -65,7 +67,7 @@ class SegmentMessage(BaseModel):
     messageId: str = Field(min_length=1, max_length=190)  # prefixed "segment:" in the event id
     event: str | None = Field(None, max_length=200)
     userId: str | None = Field(None, max_length=320)
-    anonymousId: str | None = None
+    anonymousId: str | None = Field(None, max_length=200)
     timestamp: AwareDatetime | None = None
     originalTimestamp: AwareDatetime | None = None
     properties: dict[str, Any] = Field(default_factory=dict)

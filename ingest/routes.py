@@ -7,13 +7,14 @@ from starlette.responses import JSONResponse, Response
 
 from config.vendors import Vendor
 from ingest import auth
-from ingest.actions import Plan
+from ingest.actions import Plan, Signal
 from ingest.body import parse_json, read_body
 from ingest.context import RETRY_AFTER_S, IngestContext
 from ingest.hubspot_lookup import HubSpotUnavailable
 from ingest.models import Accepted
 from ingest.problems import Problem
 from ingest.sources import hubspot, product, salesforce, segment
+from ingest.sources.common import oversized
 
 
 def context(request: Request) -> IngestContext:
@@ -22,6 +23,7 @@ def context(request: Request) -> IngestContext:
 
 
 async def accept(ctx: IngestContext, plan: Plan, source: str) -> Response:
+    oversized([(a.pointer, a.event) for a in plan.actions if isinstance(a, Signal)])
     closed = await ctx.delivery.deliver(plan.actions, source)
     if plan.skipped:
         ctx.metrics.actions.labels(source, "skipped").inc(len(plan.skipped))

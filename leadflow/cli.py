@@ -17,6 +17,7 @@ from config.playbook_loader import PlaybookError, load_playbook
 from config.settings import Settings, load_settings
 from leadflow import ledger_cli
 from leadflow.backfill_cli import backfill, schedules_app
+from leadflow.cli_session import lead_email
 from leadflow.show import render_playbook
 from leadflow.team_cli import team_app
 from workflows.lead_client import LeadClient
@@ -150,6 +151,7 @@ def event(
     from lifecycle.events import LeadEvent
     from lifecycle.mapping import to_kind
 
+    email = lead_email(email)
     settings = load_settings()
     from config.playbook_loader import stock_playbook
     kind = to_kind(stock_playbook(settings.playbook), name)
@@ -158,7 +160,7 @@ def event(
 
     async def send(leads: LeadClient) -> None:
         await leads.send_event(email, ev)
-        typer.echo(f"sent {kind.value} to lead:{email.strip().lower()}")
+        typer.echo(f"sent {kind.value} to lead:{email}")
 
     _with_leads(send)
 
@@ -172,6 +174,8 @@ def command(
     """Run a person's command on a lead; prints the new stage or why it was refused."""
     from workflows.lead_client import CommandRejected
     from workflows.lead_models import LeadCommand
+
+    email = lead_email(email)
 
     async def run(leads: LeadClient) -> None:
         try:
@@ -188,6 +192,7 @@ def command(
 @app.command("show")
 def show(email: str) -> None:
     """Print a lead's current state (stage, score with reasons, SLA, history) as JSON."""
+    email = lead_email(email)
 
     async def run(leads: LeadClient) -> None:
         state = await leads.state(email)

@@ -10,6 +10,15 @@ import typer
 from temporalio.client import Client
 
 from config.settings import Settings, load_settings
+from lifecycle.events import normalize_email
+
+
+def lead_email(email: str) -> str:
+    """The EMAIL argument in its normal form, or a usage error (exit 2) saying why not."""
+    try:
+        return normalize_email(email)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="EMAIL") from exc
 
 
 def with_client(action: Callable[[Client, Settings], Awaitable[None]]) -> None:

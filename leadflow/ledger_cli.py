@@ -45,13 +45,10 @@ def explain(
     format: Annotated[ExplainFormat, typer.Option("--format", help="text or json")] = ExplainFormat.text,
 ) -> None:
     """A lead's whole timeline from the ledger: stages, scores with reasons, SLAs, owners, syncs."""
+    from leadflow.cli_session import lead_email
     from ledger.timeline import lead_timeline, render_timeline
-    from lifecycle.events import normalize_email
 
-    try:
-        email = normalize_email(email)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="EMAIL") from exc
+    email = lead_email(email)
     timeline = lead_timeline(_engine(), email)
     if timeline is None:
         typer.echo(f"the ledger has nothing about {email}", err=True)

@@ -53,7 +53,7 @@ def new_lead(
     """A lead entering the playbook's initial stage, or the stage a backfill imported.
 
     A personal address (gmail.com, ...) belongs to no account; `email_type` says which it is."""
-    email = normalize_email(email)
+    email = normalize_email(email, strict=False)  # workflow code: see normalize_email
     stage = imported_stage or pb.initial_stage
     pb.stage(stage)  # an unknown imported stage is a KeyError, caught by the caller
     fields = dict(fields or {})

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from enum import StrEnum
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, Field, field_validator
 
 
@@ -71,15 +72,47 @@ TIMER_KINDS = frozenset({EventKind.SLA_BREACHED, EventKind.FOLLOW_UP_DUE})
 # A lead's own fact, not a person's: the kinds a system may report.
 FACT_KINDS = frozenset(EventKind) - COMMAND_VERBS.keys() - TIMER_KINDS
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Salesforce's Lead.Email holds at most 80 characters (DESIGN.md 4): a longer email could never sync.
+MAX_EMAIL_LENGTH = 80
+# One event, serialised, at most Segment's own per-event limit (32 KB): hundreds can queue for
+# one lead and still stay far below Temporal's 2 MB payload and workflow-task limits.
+MAX_EVENT_BYTES = 32 * 1024
+
+_LEGACY_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def normalize_email(email: str) -> str:
-    """Identity of a lead: the email trimmed and lower-cased. Raises ValueError when it is no email."""
-    cleaned = email.strip().lower()
-    if not _EMAIL.match(cleaned):
-        raise ValueError(f"not an email address: {email!r}")
-    return cleaned
+def normalize_email(email: str, *, strict: bool = True) -> str:
+    """A lead's identity: its email in one normal form, or ValueError when it is no email.
+
+    Surrounding spaces are trimmed; what remains must be a plain address (email-validator:
+    ASCII local part, no quotes, no control, invisible or bidi characters anywhere, a domain
+    with a dot) of at most MAX_EMAIL_LENGTH characters; the domain is NFC-normalised and the
+    whole address lower-cased. Workflow code passes strict=False: leads started before this
+    rule must keep replaying, so it only checks the shape it always did.
+    """
+    if not strict:
+        cleaned = email.strip().lower()
+        if not _LEGACY_EMAIL.match(cleaned):
+            raise ValueError(f"not an email address: {email!r}")
+        return cleaned
+    try:
+        valid = validate_email(email.strip(" "), check_deliverability=False, allow_smtputf8=False,
+                               allow_quoted_local=False, allow_domain_literal=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"not an email address: {exc}") from None
+    normal = valid.normalized.lower()
+    if len(normal) > MAX_EMAIL_LENGTH:
+        raise ValueError(f"not an email address leadflow can sync: {len(normal)} characters; "
+                         f"at most {MAX_EMAIL_LENGTH} characters (Salesforce's Lead.Email limit)")
+    return normal
+
+
+def check_event_size(event: LeadEvent) -> None:
+    """ValueError when the event, serialised as it travels to Temporal, exceeds MAX_EVENT_BYTES."""
+    size = len(event.model_dump_json().encode())
+    if size > MAX_EVENT_BYTES:
+        raise ValueError(f"the event is {size} bytes as sent to the lead; the limit is "
+                         f"{MAX_EVENT_BYTES} bytes (fewer or shorter properties)")
 
 
 def lead_workflow_id(email: str) -> str:

@@ -5,14 +5,14 @@ whose validators refuse illegal ones before anything is written. The main loop r
 the decisions ask for: vendor syncs in the background, owner tasks, ledger writes, and the
 durable SLA and follow-up timers, whose due times live in the state so any event can move them.
 
-Live `workflow.patched` ids (retire one once no running lead can have started before it):
-
-| id                   | what a lead started after it does                                     |
-| -------------------- | --------------------------------------------------------------------- |
-| routing-v1           | RouteLead effects ask the team router                                 |
-| crm-conflict-race-v1 | a CRM change during a sync makes leadflow write its stage again       |
-| playbook-promises-v1 | issue 13: the engine's current rules (`legacy=False`), facts named    |
-|                      | like commands are touches, a deleted or merged lead stays a tombstone |
+Live `workflow.patched` ids (retire one once no running lead's history predates it):
+| id                         | since     | what it guards                                                |
+| routing-v1                 | routing   | leads entering an owned stage ask their team's router         |
+| crm-conflict-race-v1       | CRM sync  | a CRM change during a sync is written over again              |
+| strict-email-v1            | issue 14  | a new lead's email must pass the strict normal form           |
+| bounded-ledger-batches-v1  | issue 14  | ledger writes go in batches of at most LEDGER_BATCH_BYTES     |
+| playbook-promises-v1       | issue 13  | the engine's current rules (`legacy=False`); facts named like |
+|                            |           | commands are touches; a deleted or merged lead is a tombstone |
 
 playbook-promises-v1 is read once per run (in `__init__`), so a run that replays an older history
 keeps the old rules until it continues as new.
@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         LeadEvent,
         as_fact,
         lead_workflow_id,
+        normalize_email,
     )
     from lifecycle.ledger_entry import LedgerBatch, LedgerEntry, entry_for
     from lifecycle.merge import absorb
@@ -83,14 +84,41 @@ PROMISES_PATCH = "playbook-promises-v1"
 CLOSURE_MEMO = "closure"  # what ingest reads (describe) to answer events for a closed lead
 VENDOR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
                            maximum_interval=timedelta(minutes=5))
+# Each record_ledger payload stays far below Temporal's 2 MB payload limit however many events
+# queued for one task (each event is at most MAX_EVENT_BYTES, so one entry is too).
+LEDGER_BATCH_BYTES = 256 * 1024
 LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2),
                            maximum_interval=timedelta(minutes=10))
 
 
+def _checked_input(inp: object, extra: tuple[object, ...]) -> LeadInput:
+    """The one LeadInput a lead starts with; anything else fails the workflow, never its task."""
+    if extra or inp is None:
+        raise ApplicationError(f"LeadWorkflow takes exactly one input, {{\"email\": ..., "
+                               f"\"playbook_name\": ...}}; it was given {len(extra) + (inp is not None)}",
+                               type="InvalidInput", non_retryable=True)
+    return inp if isinstance(inp, LeadInput) else LeadInput.model_validate(inp)
+
+
+def _first_batch(entries: list[LedgerEntry]) -> tuple[list[LedgerEntry], list[LedgerEntry]]:
+    """The leading entries that fit LEDGER_BATCH_BYTES (at least one), and the rest."""
+    size, end = 0, 0
+    while end < len(entries):
+        size += len(entries[end].model_dump_json())
+        if end and size > LEDGER_BATCH_BYTES:
+            break
+        end += 1
+    return entries[:end], entries[end:]
+
+
 @workflow.defn(name="LeadWorkflow", failure_exception_types=[pydantic.ValidationError])
 class LeadWorkflow:
+    # `*extra` and the default keep the SDK from failing the workflow *task* (forever) on a start
+    # with another number of inputs (`temporal workflow start --input A --input B`): with them the
+    # SDK decodes without type hints and _checked_input fails the workflow with the reason.
     @workflow.init
-    def __init__(self, inp: LeadInput) -> None:
+    def __init__(self, inp: LeadInput | None = None, *extra: object) -> None:
+        inp = _checked_input(inp, extra)
         # Decided once per run, before any handler: a replayed older run keeps its old rules.
         self._legacy = not workflow.patched(PROMISES_PATCH)
         self._input = inp
@@ -118,7 +146,13 @@ class LeadWorkflow:
             self._start(self._playbook)
 
     @workflow.run
-    async def run(self, inp: LeadInput) -> LeadClosed:
+    async def run(self, inp: LeadInput | None = None, *extra: object) -> LeadClosed:
+        inp = self._input
+        if inp.state is None and workflow.patched("strict-email-v1"):
+            try:  # what ingest, the CLI and LeadClient check; an operator's start too
+                normalize_email(inp.email)
+            except ValueError as exc:
+                raise ApplicationError(str(exc), type="InvalidInput", non_retryable=True) from None
         config: LeadConfig = await workflow.execute_local_activity(
             LEAD_CONFIG, inp.playbook_name, result_type=LeadConfig,
             start_to_close_timeout=timedelta(seconds=30))
@@ -401,7 +435,10 @@ class LeadWorkflow:
         """Ledger writes retry until the ledger is back; they never hold up vendor syncs."""
         try:
             while self._ledger:
-                batch, self._ledger = self._ledger, []
+                if workflow.patched("bounded-ledger-batches-v1"):
+                    batch, self._ledger = _first_batch(self._ledger)
+                else:
+                    batch, self._ledger = self._ledger, []
                 await workflow.execute_activity(
                     RECORD_LEDGER, LedgerBatch(entries=batch),
                     start_to_close_timeout=timedelta(seconds=30), retry_policy=LEDGER_RETRY)

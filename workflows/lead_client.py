@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from config.playbook import Playbook
-from lifecycle.events import LeadEvent, lead_workflow_id
+from lifecycle.events import LeadEvent, check_event_size, lead_workflow_id
 from lifecycle.state import Closure, LeadState
 from workflows.lead import CLOSURE_MEMO, LeadWorkflow
 from workflows.lead_models import EVENT_SIGNAL, DeleteRequest, LeadCommand, LeadInput, LeadView, MergeRequest
@@ -43,7 +43,9 @@ class LeadClient:
                          playbook=None if isinstance(pb, str) else pb)
 
     async def send_event(self, email: str, event: LeadEvent) -> WorkflowHandle:
-        """Durable once this returns: Temporal has accepted the signal (and started the lead)."""
+        """Durable once this returns: Temporal has accepted the signal (and started the lead).
+        ValueError for an email that is none or an event over MAX_EVENT_BYTES."""
+        check_event_size(event)
         return await self.client.start_workflow(
             LeadWorkflow.run, self._input(email), id=lead_workflow_id(email),
             task_queue=self.task_queue, start_signal=EVENT_SIGNAL, start_signal_args=[event],

@@ -39,7 +39,7 @@ class LeadInput(BaseModel):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
-        return normalize_email(value)
+        return normalize_email(value, strict=False)  # replays leads started before strict emails
 
 
 class LeadCommand(BaseModel):
@@ -60,7 +60,7 @@ class MergeRequest(BaseModel):
     @field_validator("survivor_email")
     @classmethod
     def _email(cls, value: str) -> str:
-        return normalize_email(value)
+        return normalize_email(value, strict=False)  # replays leads started before strict emails
 
 
 class AbsorbRequest(BaseModel):

@@ -45,7 +45,8 @@ def plan(pb: Playbook, data: Any) -> Plan:
             if shown.stage is None:
                 out.skip(lead.Id, shown.why)
             else:
-                out.actions.append(Signal(lead.Email, _event(pb, lead, shown.stage, actor)))
+                out.actions.append(Signal(lead.Email, _event(pb, lead, shown.stage, actor),
+                                          f"#/leads/{i}"))
     if errors:
         raise invalid(errors)
     return out

@@ -61,7 +61,7 @@ def plan(pb: Playbook, items: list[Any]) -> Plan:
         event = LeadEvent(event_id=f"segment:{msg.messageId}", kind=to_kind(pb, msg.event),
                           name=msg.event, occurred_at=at, actor="segment",
                           properties=as_text(msg.properties))
-        out.actions.append(Signal(email, event))
+        out.actions.append(Signal(email, event, prefix))
     if errors:
         raise invalid(errors)
     return out

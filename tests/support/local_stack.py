@@ -5,29 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from chaos.stack import free_block
+
 BIN = Path(sys.prefix) / "bin"
-
-
-def free_block(size: int) -> int:
-    """A first port with `size` free ports after it."""
-    for _ in range(100):
-        first = random.randint(20000, 40000)
-        try:
-            for port in range(first, first + size):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-            return first
-        except OSError:
-            continue
-    raise RuntimeError("no free port block")
 
 
 class Stack:

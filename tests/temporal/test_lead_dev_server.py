@@ -10,7 +10,8 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
-from lifecycle.events import EventKind, LeadEvent, lead_workflow_id
+from config.playbook_loader import stock_playbook
+from lifecycle.events import MAX_EVENT_BYTES, EventKind, LeadEvent, lead_workflow_id
 from tests.support.lead_harness import running_worker, unique_email
 from workflows.lead import LeadWorkflow
 from workflows.lead_client import CommandRejected, LeadClient
@@ -120,3 +121,57 @@ async def test_bad_operator_input_fails_at_once_with_the_reason(dev_env):
                 "LeadWorkflow", {"email": "a@b.io", "playbook_name": "nope"},
                 id=f"lead:bad-{uuid.uuid4().hex[:6]}", task_queue=h.task_queue)
         assert "no such playbook; known: demo_led, high_touch, trial_led" in str(failure.value.cause)
+
+
+async def failed_within(client, handle_id: str, seconds: float = 20) -> str:  # type: ignore[no-untyped-def]
+    """The workflow's failure message once it FAILED; an AssertionError if it kept RUNNING
+    (a failing workflow task retries forever and the lead is wedged)."""
+    handle = client.get_workflow_handle(handle_id)
+    try:
+        await asyncio.wait_for(handle.result(), seconds)
+    except WorkflowFailureError as failure:
+        assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
+        return str(failure.cause)
+    except TimeoutError:
+        status = (await handle.describe()).status
+        raise AssertionError(f"{handle_id} still {status.name if status else '?'} after {seconds}s") from None
+    raise AssertionError(f"{handle_id} completed")
+
+
+OK_INPUT = {"email": "ada@acme.io", "playbook_name": "demo_led"}
+
+
+@pytest.mark.parametrize("args", [
+    [OK_INPUT, "extra"],  # `temporal workflow start --type LeadWorkflow --input A --input B`
+    [OK_INPUT, OK_INPUT, 3],
+    [],
+    ["garbage"],
+    [42],
+    [None],
+    [b"\x00\xff not json"],
+    [{"email": "ada@acme.io", "playbook_name": "demo_led", "fields": {"a": [1, 2]}}],
+], ids=["two-args", "three-args", "no-args", "string", "int", "null", "bytes", "bad-field"])
+async def test_no_start_input_wedges_a_lead(dev_env, args):
+    async with running_worker(dev_env.client) as h:
+        lead_id = f"lead:wedge-{uuid.uuid4().hex[:6]}"
+        await dev_env.client.start_workflow("LeadWorkflow", args=args, id=lead_id, task_queue=h.task_queue)
+        assert await failed_within(dev_env.client, lead_id)
+
+
+async def test_a_pinned_playbook_with_half_life_zero_fails_the_workflow_not_its_task(dev_env):
+    pb = stock_playbook("demo_led").model_dump(mode="json", by_alias=True)
+    pb["scoring"]["half_life"] = 0
+    async with running_worker(dev_env.client) as h:
+        lead_id = f"lead:halflife-{uuid.uuid4().hex[:6]}"
+        await dev_env.client.start_workflow(
+            "LeadWorkflow", {**OK_INPUT, "playbook": pb}, id=lead_id, task_queue=h.task_queue,
+            start_signal="event", start_signal_args=[fact("pricing_visit")])
+        assert "half_life" in await failed_within(dev_env.client, lead_id)
+
+
+async def test_lead_client_refuses_bad_emails_and_oversized_events(dev_env):
+    leads = LeadClient(dev_env.client, "no-worker-needed", "demo_led")
+    with pytest.raises(ValueError, match="not an email address"):
+        await leads.send_event("ada\u200b@acme.io", fact("pricing_visit"))
+    with pytest.raises(ValueError, match=f"{MAX_EVENT_BYTES} bytes"):
+        await leads.send_event("ada@acme.io", fact("pricing_visit", notes="x" * MAX_EVENT_BYTES))

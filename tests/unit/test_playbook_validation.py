@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from config.playbook_loader import PLAYBOOK_DIR, PlaybookError, load_playbook
@@ -90,6 +91,44 @@ def test_show_prints_stages_slas_and_scoring():
     assert "SLA: contacted or confirm_sql within 24h" in result.output
     assert "New Lead -> MQL on score_threshold, demo_requested" in result.output
     assert "Nurture path not_now: follow up after 90d; re-enter MQL" in result.output
+
+
+def test_non_positive_durations_and_negative_caps_are_refused(tmp_path):
+    """half_life 0 divided by zero in every lead's workflow task (issue 14); zero SLAs, zero
+    follow-ups and negative caps were accepted too."""
+    path = tmp_path / "zeros.yaml"
+    text = (PLAYBOOK_DIR / "demo_led.yaml").read_text()
+    pb = yaml.safe_load(text)
+    pb["scoring"]["half_life"] = 0
+    pb["scoring"]["caps"] = {"intent": -5}
+    sla_stage = next(i for i, s in enumerate(pb["stages"]) if s.get("sla"))
+    pb["stages"][sla_stage]["sla"]["within"] = "0h"
+    pb["nurture_paths"][0]["follow_up_after"] = "0d"
+    path.write_text(yaml.safe_dump(pb))
+    result = CliRunner().invoke(app, ["playbook", "validate", str(path)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    for field in ("scoring.half_life", "scoring.caps.intent", f"stages[{sla_stage}].sla.within",
+                  "nurture_paths[0].follow_up_after"):
+        assert f"{path}: {field}: " in result.output, result.output
+
+
+@pytest.mark.parametrize("content", [
+    b"\x00\x01\x02\xff\xfe binary",
+    "name: caf\xe9\n".encode("latin-1"),
+    b"a: " + b"[" * 5000 + b"]" * 5000,
+    b"- just\n- a list\n",
+])
+def test_unreadable_files_are_named_without_a_traceback(tmp_path, content):
+    path = tmp_path / "odd.yaml"
+    path.write_bytes(content)
+    result = CliRunner().invoke(app, ["playbook", "validate", str(path)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert result.output.startswith(f"{path}: "), result.output
+
+
+def test_a_missing_file_is_named(tmp_path):
+    result = CliRunner().invoke(app, ["playbook", "validate", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 1 and f"{tmp_path / 'nope.yaml'}: <file>: " in result.output
 
 
 CONFIRMATION = """
