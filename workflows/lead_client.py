@@ -14,16 +14,18 @@ from typing import TypeVar
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from config.playbook import Playbook
 from lifecycle.events import LeadEvent, check_event_size, lead_workflow_id
-from lifecycle.state import LeadState
-from workflows.lead import LeadWorkflow
+from lifecycle.state import Closure, LeadState
+from workflows.lead import CLOSURE_MEMO, LeadWorkflow
 from workflows.lead_models import (
     EVENT_SIGNAL,
     DeleteRequest,
@@ -123,6 +125,21 @@ class LeadClient:
         """The lead was deleted in a CRM: its workflow closes, its history is kept."""
         handle = self.client.get_workflow_handle(lead_workflow_id(email))
         await handle.signal(LeadWorkflow.on_deleted, DeleteRequest(reason=reason, actor=actor))
+
+    async def closure(self, email: str) -> Closure | None:
+        """Whether the lead was deleted or merged away (its workflow keeps that in a memo, read
+        without a worker); None for a lead that is open or unknown."""
+        handle = self.client.get_workflow_handle(lead_workflow_id(email))
+        try:
+            desc = await handle.describe()
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise
+        if desc.status != WorkflowExecutionStatus.RUNNING:
+            return None
+        found = await desc.memo_value(CLOSURE_MEMO, None)
+        return Closure.model_validate(found) if found else None
 
     async def state(self, email: str) -> LeadState | None:
         handle = self.client.get_workflow_handle(lead_workflow_id(email))
