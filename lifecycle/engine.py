@@ -110,7 +110,7 @@ def _closed(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> 
     if refusal:
         return Decision(state=state, rejection=refusal)
     new = state.model_copy(deep=True)
-    new.seen_event_ids = [*new.seen_event_ids, event.event_id][-MAX_SEEN_EVENT_IDS:]
+    new.remember(event.event_id, now)
     new.events_applied += 1
     new.closure = None
     return Decision(state=new, effects=_move(pb, new, event, pb.initial_stage, now, cause="reopen"))

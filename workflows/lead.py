@@ -198,7 +198,10 @@ class LeadWorkflow:
             if self._legacy:
                 return await self._close(self._closing)
             await self._close_for_good(self._closing)
-        workflow.continue_as_new(self._carry_over())
+        closure = None if self._legacy or self._state is None else self._state.closure
+        # A tombstone's next run keeps the memo that ingest and LeadClient read.
+        workflow.continue_as_new(self._carry_over(), memo={
+            CLOSURE_MEMO: closure.model_dump(mode="json")} if closure else None)
 
     # -- handlers ---------------------------------------------------------------------------
 

@@ -98,12 +98,18 @@ class LeadClient:
                                 attempt: Callable[[str, WorkflowIDReusePolicy], Awaitable[T]]) -> T:
         """Runs `attempt` on the lead's workflow without restarting one that completed.
 
-        A merged or deleted lead's workflow completed; Temporal refuses to start it again
-        (reuse is allowed only after a failed run) and its result says where the lead went:
-        a merged lead's survivor gets the message, a deleted lead starts afresh (a new person
-        with that email)."""
+        A lead merged away now stays open as a tombstone whose closure (memo) names the survivor,
+        which gets the message. A merged or deleted lead of an older run completed instead;
+        Temporal refuses to start it again (reuse is allowed only after a failed run) and its
+        result says where the lead went: a merged lead's survivor gets the message, a deleted lead
+        starts afresh (a new person with that email). A deleted tombstone is still running: it
+        gets the message, and only a person's reopen brings it back."""
         policy = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
         for _ in range(MAX_MERGE_HOPS + 1):
+            closure = await self.closure(email)
+            if closure is not None and closure.survivor is not None:
+                email = closure.survivor  # a tombstone of a merge: the survivor gets it directly
+                continue
             try:
                 return await attempt(email, policy)
             except WorkflowAlreadyStartedError:
