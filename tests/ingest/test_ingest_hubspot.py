@@ -218,4 +218,5 @@ async def test_a_disqualification_in_hubspot_keeps_the_reps_reason(api, stack, l
     state = await lead_state(leads, email, lambda s: s.disqualification_reason is not None)
     assert (state.stage, state.disqualification_reason) == ("Disqualified", "student_research")
     await until(lambda: stack.salesforce_lead(email).get("Disqualification_Reason__c") == "student_research")
-    assert stack.hubspot_contact(email)["lead_disqualification_reason"] == "student_research"
+    # Each vendor syncs in its own lane (issue 14): HubSpot's write may land after Salesforce's.
+    await until(lambda: stack.hubspot_contact(email)["lead_disqualification_reason"] == "student_research")
