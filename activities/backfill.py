@@ -37,6 +37,7 @@ from connectors.base import ChangedRecord, Connector, LeadSnapshot, SyncResult
 from connectors.stage_fields import stage_in_crm
 from lifecycle.engine import new_lead
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id, normalize_email
+from lifecycle.reasons import reason_in_crm
 from workflows import search_attributes as sa
 from workflows.backfill_models import BACKFILL_PAGES, MAX_FAILURES, PagesInput, PagesResult, Tally
 from workflows.lead import LeadWorkflow
@@ -133,10 +134,11 @@ class BackfillActivities:
                     if err.status != RPCStatusCode.NOT_FOUND:
                         raise
                     return
-            if desc.status != WorkflowExecutionStatus.RUNNING:
-                f.closed = True
+            stage = desc.typed_search_attributes.get(sa.LEAD_STAGE) or ""
+            if desc.status != WorkflowExecutionStatus.RUNNING or stage.startswith(sa.CLOSED_PREFIX):
+                f.closed = True  # a closed lead (or its tombstone, issue 13) stays closed
             else:
-                f.lead_stage = desc.typed_search_attributes.get(sa.LEAD_STAGE) or ""
+                f.lead_stage = stage
 
         await asyncio.gather(*(one(f) for f in found))
 
@@ -165,11 +167,11 @@ class BackfillActivities:
         ids = {f.record.record_id: f.email for f in page}
         gate = asyncio.Semaphore(inp.concurrency)
         jobs: list[Awaitable[None]] = []
-        jobs += [self._guard(gate, tally, f, "created", self._start(f, synced[f.email], inp))
+        jobs += [self._guard(gate, tally, f, "created", self._start(f, synced[f.email], inp, pb))
                  for f in new]
-        jobs += [self._guard(gate, tally, f, "updated", leads.send_event(f.email, _crm_event(f, inp)))
+        jobs += [self._guard(gate, tally, f, "updated", leads.send_event(f.email, _crm_event(pb, f, inp)))
                  for f in moved]
-        jobs += [self._guard(gate, tally, f, "", leads.send_event(f.email, _crm_event(f, inp)))
+        jobs += [self._guard(gate, tally, f, "", leads.send_event(f.email, _crm_event(pb, f, inp)))
                  for f in pending]
         for f in closing:
             if f.lead_stage is None:
@@ -217,7 +219,7 @@ class BackfillActivities:
         await asyncio.gather(*(write(v) for v in targets))
         return synced, len(targets)
 
-    async def _start(self, f: Found, synced: dict[str, str], inp: PagesInput) -> None:
+    async def _start(self, f: Found, synced: dict[str, str], inp: PagesInput, pb: Playbook) -> None:
         lead = LeadInput(email=f.email, playbook_name=inp.playbook_name, initial_stage=f.stage,
                          synced=synced)
         try:
@@ -225,7 +227,7 @@ class BackfillActivities:
                                               task_queue=self._task_queue)
         except WorkflowAlreadyStartedError:  # started since we looked: an update after all
             leads = LeadClient(self._client, self._task_queue, inp.playbook_name)
-            await leads.send_event(f.email, _crm_event(f, inp))
+            await leads.send_event(f.email, _crm_event(pb, f, inp))
 
     @staticmethod
     async def _guard(gate: asyncio.Semaphore, tally: Tally, f: Found, outcome: str,
@@ -278,15 +280,19 @@ def _deduplicate(records: list[ChangedRecord], source: str, pb: Playbook,
 def _snapshot(pb: Playbook, f: Found, now: datetime, source: str) -> LeadSnapshot:
     """What the lead itself would write on its first sync, so it later sees nothing to do."""
     state = new_lead(pb, f.email, now, imported_stage=f.stage).state
-    return snapshot(state, source, None)
+    return snapshot(state, source, None, pb)
 
 
-def _crm_event(f: Found, inp: PagesInput) -> LeadEvent:
+def _crm_event(pb: Playbook, f: Found, inp: PagesInput) -> LeadEvent:
     # The id names the record version: reading it again (a retry, an overlapping window) is a no-op.
     stamp = f.record.modified_at.astimezone(UTC).isoformat()
+    props = {"system": inp.source, "stage": f.stage}
+    reason = reason_in_crm(pb, inp.source, f.stage, f.record.properties)
+    if reason:  # a rep's disqualification or loss reason comes along
+        props["reason"] = reason
     return LeadEvent(event_id=f"{inp.source}:{f.record.record_id}:{stamp}",
                      kind=EventKind.CRM_STAGE_CHANGED, occurred_at=f.record.modified_at,
-                     actor=inp.actor, properties={"system": inp.source, "stage": f.stage})
+                     actor=inp.actor, properties=props)
 
 
 def _chunks(items: list[Found], size: int) -> Iterator[list[Found]]:

@@ -15,9 +15,10 @@ import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from config.playbook import TERMINAL_KINDS, Playbook, StageKind
+from config.playbook import TERMINAL_KINDS, Playbook, StageKind, Transition
 from config.routing import check_routing
-from lifecycle.events import TIMER_KINDS, EventKind
+from lifecycle.events import COMMAND_VERBS, TIMER_KINDS, EventKind
+from lifecycle.mapping import NAMEABLE_KINDS
 
 PLAYBOOK_DIR = Path(__file__).parent / "playbooks"
 
@@ -96,6 +97,7 @@ def check_playbook(pb: Playbook) -> list[tuple[str, str]]:
     problems += _check_reachability(pb, known)
     problems += _check_nurture(pb, known)
     problems += _check_scoring(pb)
+    problems += _check_facts_and_commands(pb)
     problems += _check_sla_clocks(pb)
     if pb.routing is not None:
         problems += check_routing(pb.routing)
@@ -130,6 +132,46 @@ def _check_transitions(pb: Playbook, known: set[str]) -> list[tuple[str, str]]:
         if "score_threshold" in t.when and t.min_score is None and t.score_categories:
             problems.append((f"transitions[{i}].min_score", "score_categories needs min_score"))
     return problems
+
+
+def _check_facts_and_commands(pb: Playbook) -> list[tuple[str, str]]:
+    """Facts and commands stay apart: no fact moves a lead into a stage that needs a person's
+    confirmation, and no incoming event name maps to a person's command."""
+    problems = []
+    for i, t in enumerate(pb.transitions):
+        if t.to in {s.name for s in pb.stages} and pb.stage(t.to).requires_confirmation \
+                and not _returns_from_waiting(pb, t):
+            for j, kind in enumerate(t.when):
+                if kind != "score_threshold" and kind not in COMMAND_VERBS and kind not in TIMER_KINDS:
+                    problems.append((f"transitions[{i}].when[{j}]", _confirmation(t.to, kind)))
+    for i, path in enumerate(pb.nurture_paths):
+        if path.re_entry_stage in {s.name for s in pb.stages} and \
+                pb.stage(path.re_entry_stage).requires_confirmation:
+            for j, kind in enumerate(path.re_entry_on):
+                if kind not in COMMAND_VERBS:
+                    problems.append((f"nurture_paths[{i}].re_entry_on[{j}]",
+                                     _confirmation(path.re_entry_stage, kind)))
+    for name, kind in pb.event_map.items():
+        if kind not in NAMEABLE_KINDS:
+            what = "a person's command" if kind in COMMAND_VERBS else "not a fact a system reports"
+            problems.append((f"event_map.{name}", f"{kind} is {what}; an incoming event cannot be it"))
+    return problems
+
+
+def _returns_from_waiting(pb: Playbook, t: Transition) -> bool:
+    """A customer's reply ending a wait that only the confirmed stage leads into: the lead was
+    confirmed before it waited, so the fact confirms nothing new."""
+    known = {s.name for s in pb.stages}
+    sources = [name for name in pb.sources_of(t) if name in known]
+    return bool(sources) and all(
+        pb.stage(name).pauses_sla
+        and all(pb.sources_of(entry) == [t.to] for entry in pb.transitions if entry.to == name)
+        for name in sources)
+
+
+def _confirmation(stage: str, kind: str) -> str:
+    return (f"{kind} is a fact, but {stage!r} requires a person's confirmation: "
+            "only a command may move a lead there")
 
 
 def _check_stages(pb: Playbook) -> list[tuple[str, str]]:

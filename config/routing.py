@@ -71,6 +71,9 @@ class Team(_Strict):
     manager: str | None = None
     calendar: TeamCalendar = TeamCalendar()
     members: list[Member] = Field(default_factory=list)
+    # How many leads a day an account's owner may take beyond their daily cap because the lead
+    # belongs to their account (default 0: caps hold for account owners too).
+    account_owner_overrides_cap: int = Field(0, ge=0)
 
 
 class SizeBand(_Strict):

@@ -23,6 +23,10 @@ class LeadSnapshot(BaseModel):
     score: int = 0
     owner_id: str | None = None
     disqualification_reason: str | None = None
+    loss_reason: str | None = None
+    # A disqualified or lost lead whose reason only the CRM knows so far (a rep set the stage
+    # there): the reason fields are left as they are, never blanked.
+    keep_crm_reasons: bool = False
     follow_up_date: date | None = None
     # Plain contact attributes (firstname, company, ...), copied as they are.
     properties: dict[str, str] = Field(default_factory=dict)

@@ -77,12 +77,13 @@ CUSTOM_PROPERTIES = [
     {"name": "lead_score", "label": "Lead score", "type": "number", "field_type": "number"},
     {"name": "lead_disqualification_reason", "label": "Lead disqualification reason",
      "type": "string", "field_type": "text"},
+    {"name": "lead_loss_reason", "label": "Lead loss reason", "type": "string", "field_type": "text"},
     {"name": "lead_follow_up_date", "label": "Lead follow-up date", "type": "date",
      "field_type": "date"},
 ]
 READ_PROPERTIES = ["email", "lifecyclestage", "hs_lead_status", "hubspot_owner_id",
                    "lastmodifieddate", "lead_stage", "lead_score",
-                   "lead_disqualification_reason", "lead_follow_up_date"]
+                   "lead_disqualification_reason", "lead_loss_reason", "lead_follow_up_date"]
 API_ERRORS = (ContactsApiException, TasksApiException, OwnersApiException, PropertiesApiException)
 # Codes whose detail names the property alone, so every record writing it is at fault.
 BY_NAME = {"PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE"}
@@ -467,10 +468,12 @@ class HubSpotConnector:
         props.update(
             lead_stage=lead.stage,
             lead_score=str(lead.score),
-            # "" clears a stale value, e.g. the reason once a disqualified lead re-enters.
-            lead_disqualification_reason=lead.disqualification_reason or "",
             lead_follow_up_date=lead.follow_up_date.isoformat() if lead.follow_up_date else "",
         )
+        if not lead.keep_crm_reasons:
+            # "" clears a stale value, e.g. the reason once a disqualified lead re-enters.
+            props.update(lead_disqualification_reason=lead.disqualification_reason or "",
+                         lead_loss_reason=lead.loss_reason or "")
         if lead.owner_id:
             props["hubspot_owner_id"] = lead.owner_id
         before = self.stage_fields.get(lead.previous_stage or "", {}).get("lifecyclestage")

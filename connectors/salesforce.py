@@ -68,7 +68,8 @@ PROPERTY_FIELDS = {
     "city": "City", "state": "State",
 }
 READ_FIELDS = ("Id", "Email", KEY_FIELD, "Status", "Lead_Stage__c", "Lead_Score__c", "OwnerId",
-               "Disqualification_Reason__c", "Follow_Up_Date__c", "IsConverted", "IsDeleted",
+               "Disqualification_Reason__c", "Loss_Reason__c", "Follow_Up_Date__c", "IsConverted",
+               "IsDeleted",
                "MasterRecordId", "SystemModstamp")
 # Per-record codes that another attempt can fix; everything else is the record's own fault.
 RETRYABLE_RECORD_CODES = {"UNABLE_TO_LOCK_ROW"}
@@ -93,6 +94,7 @@ CUSTOM_FIELDS = (
     CustomField("Lead_Stage__c", "Lead Stage", "Text", 80),
     CustomField("Lead_Score__c", "Lead Score", "Number"),
     CustomField("Disqualification_Reason__c", "Disqualification Reason", "Text", 255),
+    CustomField("Loss_Reason__c", "Loss Reason", "Text", 255),
     CustomField("Follow_Up_Date__c", "Follow-Up Date", "Date"),
 )
 
@@ -490,10 +492,12 @@ class SalesforceConnector:
         record.update({
             "Lead_Stage__c": lead.stage,
             "Lead_Score__c": lead.score,
-            # None clears a stale reason or date when a lead leaves Disqualified or Nurture.
-            "Disqualification_Reason__c": lead.disqualification_reason,
+            # None clears a stale date when a lead leaves Nurture.
             "Follow_Up_Date__c": lead.follow_up_date.isoformat() if lead.follow_up_date else None,
         })
+        if not lead.keep_crm_reasons:  # None clears a stale reason once a lead re-enters
+            record.update({"Disqualification_Reason__c": lead.disqualification_reason,
+                           "Loss_Reason__c": lead.loss_reason})
         if lead.owner_id:
             record["OwnerId"] = lead.owner_id
         return record
@@ -776,7 +780,7 @@ def _changed(row: Mapping[str, Any]) -> ChangedRecord | None:
         return None  # a lead someone made by hand without an email is not leadflow's
     props = {k: None if row.get(k) is None else str(row[k])
              for k in ("Lead_Stage__c", "Lead_Score__c", "OwnerId", "Disqualification_Reason__c",
-                       "Follow_Up_Date__c", "IsConverted")}
+                       "Loss_Reason__c", "Follow_Up_Date__c", "IsConverted")}
     return ChangedRecord(
         email=email, record_id=row["Id"], stage_value=row.get("Status"),
         modified_at=datetime.strptime(row["SystemModstamp"], "%Y-%m-%dT%H:%M:%S.%f%z"),

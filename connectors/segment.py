@@ -190,6 +190,7 @@ class SegmentConnector:
             "lead_stage": lead.stage,
             "lead_score": lead.score,
             "lead_disqualification_reason": lead.disqualification_reason,
+            "lead_loss_reason": lead.loss_reason,
             "lead_follow_up_date": follow_up,
             "owner_id": lead.owner_id,
         }

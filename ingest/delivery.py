@@ -4,6 +4,9 @@ A lead's actions go in order; different leads go concurrently. The request is an
 only when every action was accepted; any Temporal outage becomes TemporalUnavailable,
 which the app answers with 503 and Retry-After. Redelivery is harmless: the lead
 workflow drops event ids it has seen, and a closed workflow cannot be merged twice.
+
+A deleted lead stays closed: an event for it is not delivered but answered as skipped ("lead
+was deleted in Salesforce on ..."); an event for a merged-away email goes to the survivor.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from config.temporal import connect
 from ingest.actions import Action, Delete, Forget, Merge, Plan, Signal, lead_of
 from ingest.metrics import IngestMetrics
 from ingest.models import Skipped
+from lifecycle.closure import notice
 from privacy.converter import encryption_keys, key_store
 from privacy.erasure import Eraser, eraser
-from workflows.lead_client import LeadClient
+from workflows.lead_client import MAX_MERGE_HOPS, LeadClient
 
 log = logging.getLogger("leadflow.ingest")
 
@@ -88,8 +92,9 @@ class Delivery:
         except (RuntimeError, RPCError):
             return False
 
-    async def deliver(self, actions: list[Action], source: str) -> None:
-        """Returns once Temporal accepted every action; raises TemporalUnavailable otherwise."""
+    async def deliver(self, actions: list[Action], source: str) -> list[Skipped]:
+        """Returns once Temporal accepted every action (but the skipped ones, returned: events
+        for deleted leads); raises TemporalUnavailable otherwise."""
         try:
             leads = await self._leads()
         except RuntimeError as exc:
@@ -98,23 +103,26 @@ class Delivery:
         for action in actions:
             per_lead[lead_of(action)].append(action)
         gate = asyncio.Semaphore(CONCURRENT_LEADS)
+        skipped: list[Skipped] = []
 
         async def in_order(queue: list[Action]) -> None:
             async with gate:
                 for action in queue:
-                    await self._one(leads, action, source)
+                    if (why := await self._one(leads, action, source)) is not None:
+                        skipped.append(why)
 
         results = await asyncio.gather(*(in_order(q) for q in per_lead.values()),
                                        return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+        return skipped
 
-    async def _one(self, leads: LeadClient, action: Action, source: str) -> None:
+    async def _one(self, leads: LeadClient, action: Action, source: str) -> Skipped | None:
         operation = type(action).__name__.lower()
         started = time.perf_counter()
         try:
-            await asyncio.wait_for(self._call(leads, action), CALL_TIMEOUT_S)
+            skipped = await asyncio.wait_for(self._call(leads, action), CALL_TIMEOUT_S)
         except TimeoutError:
             # It may have landed anyway; the sender's retry then counts once.
             raise TemporalUnavailable(f"no answer from Temporal within {CALL_TIMEOUT_S}s") from None
@@ -122,7 +130,7 @@ class Delivery:
             if exc.status == RPCStatusCode.NOT_FOUND and not isinstance(action, Signal):
                 # No such lead, or it already closed: a redelivered merge or deletion.
                 self.metrics.actions.labels(source, f"{operation}-no-lead").inc()
-                return
+                return None
             # No email here: logs at INFO and above never name a person.
             log.warning("Temporal refused %s: %s (%s)", operation, exc.message,
                         exc.status.name if exc.status else "?")
@@ -130,11 +138,20 @@ class Delivery:
         except RuntimeError as exc:  # no connection could be made at all
             raise TemporalUnavailable(str(exc)) from None
         self.metrics.signal_latency.labels(operation).observe(time.perf_counter() - started)
-        self.metrics.actions.labels(source, operation).inc()
+        self.metrics.actions.labels(source, "closed-lead" if skipped else operation).inc()
+        return skipped
 
-    async def _call(self, leads: LeadClient, action: Action) -> None:
+    async def _call(self, leads: LeadClient, action: Action) -> Skipped | None:
         if isinstance(action, Signal):
-            await leads.send_event(action.email, action.event)
+            email = action.email
+            for _ in range(MAX_MERGE_HOPS):
+                closure = await leads.closure(email)
+                if closure is None:
+                    break
+                if closure.survivor is None:
+                    return Skipped(ref=action.event.event_id, reason=notice(closure))
+                email = closure.survivor
+            await leads.send_event(email, action.event)
         elif isinstance(action, Merge):
             await leads.merge(action.merged_email, action.survivor_email, action.actor)
         elif isinstance(action, Delete):
@@ -142,10 +159,11 @@ class Delivery:
         elif isinstance(action, Forget):
             if self._store is None:  # no key store: the best leadflow can do is close the lead
                 await leads.delete(action.email, action.reason, action.actor)
-                return
+                return None
             if self._eraser is None:
                 self._eraser = eraser(leads.client, self.settings, self._store, close_timeout=5.0)
             await self._eraser.forget(action.email, action.actor, action.reason, origin=action.origin)
+        return None
 
     async def close(self) -> None:
         """Lets go of the Temporal client while the loop still runs (sdk-python#300)."""

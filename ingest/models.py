@@ -42,7 +42,9 @@ class ProductEvent(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["Workspace Activated"])
     occurred_at: AwareDatetime
     properties: dict[PropertyName, Scalar] = Field(default_factory=dict, max_length=MAX_PROPERTIES)
-    actor: str = Field("", max_length=200, description="Who did it; defaults to 'product'")
+    actor: str = Field("", max_length=200, description=(
+        "Who did it, as the product knows them; recorded as 'product:<actor>' (a fact never "
+        "acts for a person: commands such as confirm_sql come only through `leadflow command`)"))
 
     @field_validator("email")
     @classmethod
@@ -114,6 +116,9 @@ class SalesforceLeadChange(BaseModel):
     MasterRecordId: str | None = Field(None, max_length=18)
     MasterRecordEmail: str | None = Field(None, max_length=320)
     ChangedBy: str | None = Field(None, max_length=320, description="Email of the user who changed it")
+    Disqualification_Reason__c: str | None = Field(None, max_length=255, description=(
+        "The rep's reason when Status means disqualified; an unknown value is kept as other:<value>"))
+    Loss_Reason__c: str | None = Field(None, max_length=255, description="The rep's reason for a loss")
     SystemModstamp: AwareDatetime | None = None
 
     @field_validator("Email")
@@ -145,7 +150,8 @@ class Skipped(BaseModel):
 
 
 class Accepted(BaseModel):
-    """202: Temporal accepted every signal; `skipped` lists what carried nothing for a lead."""
+    """202: Temporal accepted every signal; `skipped` lists what carried nothing for a lead,
+    and events for a lead that was deleted ("lead was deleted in Salesforce on 2026-11-23")."""
 
     accepted: int
     skipped: list[Skipped] = Field(default_factory=list)

@@ -25,10 +25,10 @@ def context(request: Request) -> IngestContext:
 async def accept(ctx: IngestContext, plan: Plan, source: str) -> Response:
     oversized([(a.pointer, a.event) for a in plan.actions if isinstance(a, Signal)])
     plan = await ctx.delivery.screen(plan)
-    await ctx.delivery.deliver(plan.actions, source)
+    closed = await ctx.delivery.deliver(plan.actions, source)
     if plan.skipped:
         ctx.metrics.actions.labels(source, "skipped").inc(len(plan.skipped))
-    body = Accepted(accepted=len(plan.actions), skipped=plan.skipped)
+    body = Accepted(accepted=len(plan.actions) - len(closed), skipped=[*plan.skipped, *closed])
     return JSONResponse(body.model_dump(mode="json"), status_code=202)
 
 

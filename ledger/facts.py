@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
-from config.playbook import Playbook
+from config.playbook import Playbook, StageKind
 from config.playbook_loader import PlaybookError, stock_playbook
 from lifecycle import effects as fx
 from lifecycle.events import TIMER_KINDS, EventKind
@@ -110,19 +110,17 @@ def _decision_facts(entry: LedgerEntry) -> list[dict[str, object]]:
     if event is not None and event.kind not in TIMER_KINDS:
         found.append(dict(kind=TOUCH, stage=entry.stage_before, score_before=entry.score_before,
                           score_after=entry.score_after, reason=reasons, detail=event.name or None))
-    threshold = _threshold(entry.playbook)
-    if threshold is not None and (entry.score_before >= threshold) != (entry.score_after >= threshold):
-        direction = "up" if entry.score_after >= threshold else "down"
+    for crossed in _crossings(entry):
         found.append(dict(kind=SCORE, stage=entry.stage_before, score_before=entry.score_before,
-                          score_after=entry.score_after, cause=f"crossed {threshold} {direction}",
-                          reason=reasons))
+                          score_after=entry.score_after, cause=crossed, reason=reasons))
     outcome_reason = None
     if event is not None and event.kind in (EventKind.DISQUALIFY, EventKind.LOST):
         outcome_reason = event.properties.get("reason")
     for move in entry.effects:
-        if isinstance(move, fx.SyncStage):
+        if isinstance(move, fx.SyncStage):  # entries before issue 13 carry no reason on the move
             found.append(dict(kind=STAGE, stage=move.stage, from_stage=move.previous_stage,
-                              to_stage=move.stage, cause=move.cause, reason=outcome_reason))
+                              to_stage=move.stage, cause=move.cause,
+                              reason=move.reason or outcome_reason))
     return found
 
 
@@ -147,6 +145,40 @@ def _score_reasons(entry: LedgerEntry) -> str | None:
     return "; ".join(f"{i.category} +{i.points:g} ({i.reason})" for i in items) or None
 
 
-def _threshold(playbook: str) -> int | None:
-    pb = _playbook(playbook)
-    return pb.scoring.mql_threshold if pb else None
+OUTCOMES = {StageKind.DISQUALIFIED: "disqualified", StageKind.LOST: "lost"}
+OUTCOME_CAUSES = {"disqualify": "disqualified", "lost": "lost"}
+
+
+def outcome_of(fact: Fact) -> str | None:
+    """'disqualified' or 'lost' for a stage fact that ended a lead so: a person's command in
+    leadflow, or a stage a person set in a CRM (known by the playbook's stage kind)."""
+    if fact.kind != STAGE:
+        return None
+    if fact.cause in OUTCOME_CAUSES:
+        return OUTCOME_CAUSES[fact.cause]
+    pb = _playbook(fact.playbook)
+    if fact.cause != "crm_stage_changed" or pb is None or fact.to_stage is None:
+        return None
+    kind = next((s.kind for s in pb.stages if s.name == fact.to_stage), None)
+    return OUTCOMES.get(kind) if kind else None
+
+
+def _crossings(entry: LedgerEntry) -> list[str]:
+    """The score thresholds this entry crossed, each by the rule of the lead's stage that sets it:
+    a total-score rule (its min_score, else the MQL threshold) by the total, either way; a rule
+    counting some categories only (PQL: product) when its move happened."""
+    pb = _playbook(entry.playbook)
+    if pb is None or entry.stage_before is None:
+        return []
+    rules = [t for t in pb.transitions
+             if "score_threshold" in t.when and entry.stage_before in pb.sources_of(t)]
+    found = []
+    for threshold in sorted({pb.scoring.mql_threshold if t.min_score is None else t.min_score
+                             for t in rules if not t.score_categories}):
+        if (entry.score_before >= threshold) != (entry.score_after >= threshold):
+            found.append(f"crossed {threshold} {'up' if entry.score_after >= threshold else 'down'}")
+    moved = {e.stage for e in entry.effects if isinstance(e, fx.SyncStage) and e.cause == "score_threshold"}
+    for t in rules:
+        if t.score_categories and t.to in moved:
+            found.append(f"crossed {t.min_score} up ({', '.join(t.score_categories)})")
+    return found

@@ -242,10 +242,10 @@ def _sla_row(stage: str, clocks: list[tuple[datetime, list[Fact]]]) -> SlaFigure
 
 
 def _reasons(period: list[Fact]) -> list[ReasonCount]:
-    outcome_of = {"disqualify": "disqualified", "lost": "lost"}
+    """Disqualifications and losses, made in leadflow or in a CRM, by reason and channel."""
     counts: Counter[tuple[str, str, str]] = Counter(
-        (outcome_of[f.cause], f.reason or "(none)", f.channel or NO_CHANNEL)
-        for f in period if f.kind == k.STAGE and f.cause in outcome_of)
+        (outcome, f.reason or "(none)", f.channel or NO_CHANNEL)
+        for f in period if (outcome := k.outcome_of(f)) is not None)
     return [ReasonCount(outcome=o, reason=r, channel=c, count=n)
             for (o, r, c), n in sorted(counts.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1:]))]
 

@@ -13,6 +13,7 @@ class SyncStage(BaseModel):
     stage: str
     previous_stage: str | None
     cause: str
+    reason: str | None = None  # why: a disqualification or loss reason, a reopen's reason
 
 
 class NotifyOwner(BaseModel):

@@ -2,7 +2,9 @@
 
 Workflows call `decide` for every signal, update and timer; everything here is
 deterministic given its arguments, so it is unit-tested without Temporal and
-replays identically.
+replays identically. `legacy=True` keeps the rules leads ran on before issue 13 (re-entry only
+while a follow-up is set, CRM moves without reasons, no closed leads, accounts from any email
+domain): a workflow replaying such a lead's history passes it.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from config.playbook import Playbook, StageKind, Transition
+from config.playbook import NurturePath, Playbook, StageKind, Transition
 from lifecycle import effects as fx
+from lifecycle.accounts import EMAIL_TYPE_FIELD, account_domain, email_type
+from lifecycle.closure import closed_refusal
 from lifecycle.events import COMMAND_VERBS, TIMER_KINDS, EventKind, LeadEvent, normalize_email
+from lifecycle.reasons import crm_reason
 from lifecycle.routing import route_on_entry
 from lifecycle.scoring import signal_items, total_score
 from lifecycle.sla import on_sla_breach, sla_effects
@@ -42,15 +47,20 @@ class Decision(BaseModel):
 
 def new_lead(
     pb: Playbook, email: str, now: datetime, fields: dict[str, str] | None = None,
-    source: str | None = None, imported_stage: str | None = None,
+    source: str | None = None, imported_stage: str | None = None, *, legacy: bool = False,
 ) -> Decision:
-    """A lead entering the playbook's initial stage, or the stage a backfill imported."""
+    """A lead entering the playbook's initial stage, or the stage a backfill imported.
+
+    A personal address (gmail.com, ...) belongs to no account; `email_type` says which it is."""
     email = normalize_email(email, strict=False)  # workflow code: see normalize_email
     stage = imported_stage or pb.initial_stage
     pb.stage(stage)  # an unknown imported stage is a KeyError, caught by the caller
+    fields = dict(fields or {})
+    if not legacy:
+        fields.setdefault(EMAIL_TYPE_FIELD, email_type(email))
     state = LeadState(
-        email=email, playbook=pb.name, stage=stage, entered_stage_at=now,
-        fields=dict(fields or {}), source=source, account_domain=email.split("@", 1)[1],
+        email=email, playbook=pb.name, stage=stage, entered_stage_at=now, fields=fields,
+        source=source, account_domain=email.split("@", 1)[1] if legacy else account_domain(email),
         history=[StageChange(from_stage=None, to_stage=stage, at=now,
                              cause="imported" if imported_stage else "created", event_id="created")],
     )
@@ -63,27 +73,47 @@ def new_lead(
     return Decision(state=state, effects=effects)
 
 
-def decide(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> Decision:
+def decide(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime, *,
+           legacy: bool = False) -> Decision:
     if state.has_seen(event.event_id):
         return Decision(state=state, duplicate=True)
+    if state.closure is not None:
+        return _closed(pb, state, event, now)
     new = state.model_copy(deep=True)
     new.remember(event.event_id, now)
     new.events_applied += 1
     if event.kind in TIMER_KINDS:
+        if not legacy:  # behavioural points decay between events too: a timer brings them up to date
+            new.score = total_score(pb.scoring, new.fields, new.score_items, now)
         return Decision(state=new, effects=_on_timer(pb, new, event, now))
     _absorb(pb, new, event, now)
-    target, rejection = _target(pb, new, event)
+    target, rejection = _target(pb, new, event, legacy)
     if rejection:
         return Decision(state=state, rejection=rejection)
     effects: list[fx.Effect] = []
     if target is not None:
-        effects += _move(pb, new, event, target, now)
+        effects += _move(pb, new, event, target, now, legacy=legacy)
     elif _resnooze(pb, new, event):
         effects += _arm_follow_up(pb, new, event, now)
     else:
+        if not legacy:
+            _adopt_crm_reason(pb, new, event)
         effects += sla_effects(pb, new, event, now)
-    effects += _score_moves(pb, new, event, now)
+    effects += _score_moves(pb, new, event, now, legacy)
     return Decision(state=new, effects=effects)
+
+
+def _closed(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> Decision:
+    """A deleted or merged-away lead acts on nothing but a person's deliberate reopen."""
+    assert state.closure is not None
+    refusal = closed_refusal(state.closure, event)
+    if refusal:
+        return Decision(state=state, rejection=refusal)
+    new = state.model_copy(deep=True)
+    new.remember(event.event_id, now)
+    new.events_applied += 1
+    new.closure = None
+    return Decision(state=new, effects=_move(pb, new, event, pb.initial_stage, now, cause="reopen"))
 
 
 def _absorb(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> None:
@@ -98,7 +128,8 @@ def _absorb(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> 
     state.score = total_score(pb.scoring, state.fields, state.score_items, now)
 
 
-def _target(pb: Playbook, state: LeadState, event: LeadEvent) -> tuple[str | None, str | None]:
+def _target(pb: Playbook, state: LeadState, event: LeadEvent,
+            legacy: bool = False) -> tuple[str | None, str | None]:
     """Where this event moves the lead (or None), or why a command is refused."""
     is_command = event.kind in COMMAND_VERBS
     # A fact that happened before the lead entered its stage must not undo a newer decision.
@@ -108,14 +139,18 @@ def _target(pb: Playbook, state: LeadState, event: LeadEvent) -> tuple[str | Non
     refusal = _check_parameters(pb, state, event)
     if refusal:
         return None, refusal if is_command else None
-    target = _re_entry(pb, state, event) or _matching(pb, state, event)
+    target = _re_entry(pb, state, event, legacy) or _matching(pb, state, event)
     if target is None:
         return None, _refusal(pb, state, event) if is_command else None
-    missing = [f for f in pb.stage(target).required_fields if not state.fields.get(f)]
+    missing = _missing_fields(pb, state, target)
     if missing:
         verb = COMMAND_VERBS.get(event.kind, f"move to {target}")
         return None, f"cannot {verb}: missing {', '.join(missing)}" if is_command else None
     return target, None
+
+
+def _missing_fields(pb: Playbook, state: LeadState, stage: str) -> list[str]:
+    return [f for f in pb.stage(stage).required_fields if not state.fields.get(f)]
 
 
 def _check_parameters(pb: Playbook, state: LeadState, event: LeadEvent) -> str | None:
@@ -152,11 +187,30 @@ def _check_snooze(pb: Playbook, event: LeadEvent) -> str | None:
     return None
 
 
-def _re_entry(pb: Playbook, state: LeadState, event: LeadEvent) -> str | None:
-    if pb.stage(state.stage).kind != StageKind.NURTURE or state.follow_up is None:
+def _re_entry(pb: Playbook, state: LeadState, event: LeadEvent, legacy: bool = False) -> str | None:
+    """A nurtured lead comes back to its path's re-entry stage on the path's triggers, or when a
+    person reopens it, whether or not its follow-up date has passed."""
+    if pb.stage(state.stage).kind != StageKind.NURTURE:
         return None
-    path = pb.nurture_path(state.follow_up.path)
-    return path.re_entry_stage if event.kind in path.re_entry_on else None
+    if legacy:
+        if state.follow_up is None:
+            return None
+        path = pb.nurture_path(state.follow_up.path)
+        return path.re_entry_stage if event.kind in path.re_entry_on else None
+    found = _nurture_path(pb, state)
+    if found is None:
+        return None
+    re_enters = event.kind in found.re_entry_on or event.kind == EventKind.REOPEN
+    return found.re_entry_stage if re_enters else None
+
+
+def _nurture_path(pb: Playbook, state: LeadState) -> NurturePath | None:
+    """The path a nurtured lead is on: its follow-up's, the one it entered on, else the first."""
+    for name in (state.follow_up.path if state.follow_up else None, state.nurture_path):
+        for path in pb.nurture_paths:
+            if path.name == name:
+                return path
+    return pb.nurture_paths[0] if pb.nurture_paths else None
 
 
 def _matching(pb: Playbook, state: LeadState, event: LeadEvent) -> str | None:
@@ -202,19 +256,24 @@ def _refusal(pb: Playbook, state: LeadState, event: LeadEvent) -> str | None:
     return f"cannot {verb}: lead is in {state.stage!r}; allowed {where}"
 
 
-def _score_moves(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> list[fx.Effect]:
-    """Scoring alone may move a lead (New -> MQL, Activated -> PQL); follow chains a few steps."""
+def _score_moves(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime,
+                 legacy: bool = False) -> list[fx.Effect]:
+    """Scoring alone may move a lead (New -> MQL, Activated -> PQL); follow chains a few steps.
+
+    Like a fact, a score crossing waits for the target stage's required fields (legacy rules
+    moved without them)."""
     effects: list[fx.Effect] = []
     for _ in range(MAX_SCORE_CHAIN):
         target = next(
             (t.to for t in pb.transitions
              if "score_threshold" in t.when and state.stage in pb.sources_of(t)
-             and _threshold_met(pb, state, t, now)),
+             and _threshold_met(pb, state, t, now)
+             and (legacy or not _missing_fields(pb, state, t.to))),
             None,
         )
         if target is None or target == state.stage:
             break
-        effects += _move(pb, state, event, target, now, cause="score_threshold")
+        effects += _move(pb, state, event, target, now, cause="score_threshold", legacy=legacy)
     return effects
 
 
@@ -226,24 +285,68 @@ def _threshold_met(pb: Playbook, state: LeadState, t: Transition, now: datetime)
 
 def _move(
     pb: Playbook, state: LeadState, event: LeadEvent, target: str, now: datetime,
-    cause: str | None = None,
+    cause: str | None = None, legacy: bool = False,
 ) -> list[fx.Effect]:
     previous, cause = state.stage, cause or event.kind.value
     effects = sla_effects(pb, state, event, now, leaving=True, target=target)
     if state.follow_up is not None:
         state.follow_up = None
         effects.append(fx.CancelFollowUp())
-    reason = event.properties.get("reason") if event.kind in (EventKind.DISQUALIFY, EventKind.LOST) else None
+    state.nurture_path = None
+    if legacy:
+        outcome = event.kind in (EventKind.DISQUALIFY, EventKind.LOST)
+        reason = event.properties.get("reason") if outcome else None
+        state.disqualification_reason = reason if event.kind == EventKind.DISQUALIFY else None
+        state.loss_reason = reason if event.kind == EventKind.LOST else None
+    else:
+        kind = pb.stage(target).kind
+        reason = _reason(pb, event, kind)
+        state.disqualification_reason = reason if kind == StageKind.DISQUALIFIED else None
+        state.loss_reason = reason if kind == StageKind.LOST else None
     state.history.append(StageChange(from_stage=previous, to_stage=target, at=now, cause=cause,
                                      event_id=event.event_id, actor=event.actor, reason=reason))
     state.stage, state.entered_stage_at = target, now
     state.stage_caused_at = event.occurred_at
-    state.disqualification_reason = reason if event.kind == EventKind.DISQUALIFY else None
-    state.loss_reason = reason if event.kind == EventKind.LOST else None
     effects += _enter(pb, state, event, now)
     # Syncing a stage also emits Segment's "Lead Stage Changed"; no separate analytics effect.
-    effects.append(fx.SyncStage(stage=target, previous_stage=previous, cause=cause))
+    effects.append(fx.SyncStage(stage=target, previous_stage=previous, cause=cause, reason=reason))
     return effects
+
+
+def _reason(pb: Playbook, event: LeadEvent, entering: StageKind) -> str | None:
+    """Why a lead moved: a person's reason (disqualify, lost, reopen), or the CRM's reason field
+    when a person disqualified or lost it there (an unknown value kept as `other:<value>`)."""
+    given = event.properties.get("reason") or None
+    if event.kind in (EventKind.DISQUALIFY, EventKind.LOST, EventKind.REOPEN):
+        return given
+    if event.kind == EventKind.CRM_STAGE_CHANGED and entering == StageKind.DISQUALIFIED:
+        return crm_reason(pb.disqualification_reasons, given)
+    if event.kind == EventKind.CRM_STAGE_CHANGED and entering == StageKind.LOST:
+        return crm_reason(pb.loss_reasons, given)
+    return None
+
+
+def _adopt_crm_reason(pb: Playbook, state: LeadState, event: LeadEvent) -> None:
+    """A reason a person set in the CRM after the stage (HubSpot reports each property apart):
+    it fills or replaces the reason of a disqualified or lost lead; a blank never erases one."""
+    if event.kind != EventKind.CRM_STAGE_CHANGED or not event.properties.get("reason"):
+        return
+    if event.properties.get("stage", state.stage) != state.stage:
+        return
+    kind = pb.stage(state.stage).kind
+    reason = _reason(pb, event, kind)
+    if reason and kind == StageKind.DISQUALIFIED:
+        state.disqualification_reason = reason
+    elif reason and kind == StageKind.LOST:
+        state.loss_reason = reason
+
+
+def brings_crm_reason(pb: Playbook, state: LeadState, event: LeadEvent) -> bool:
+    """A CRM change naming a reason the lead does not have yet: news, even in the same stage."""
+    if event.kind != EventKind.CRM_STAGE_CHANGED or not event.properties.get("reason"):
+        return False
+    reason = _reason(pb, event, pb.stage(state.stage).kind)
+    return reason is not None and reason not in (state.disqualification_reason, state.loss_reason)
 
 
 def _enter(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> list[fx.Effect]:
@@ -266,6 +369,7 @@ def _arm_follow_up(pb: Playbook, state: LeadState, event: LeadEvent, now: dateti
     until = event.properties.get("until")
     due = _as_aware(datetime.fromisoformat(until), now) if until else now + path.follow_up_after
     state.follow_up = FollowUp(due_at=due, path=path.name)
+    state.nurture_path = path.name
     return [fx.ArmFollowUp(due_at=due)]
 
 

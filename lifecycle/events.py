@@ -69,6 +69,8 @@ COMMAND_VERBS: dict[EventKind, str] = {
 }
 
 TIMER_KINDS = frozenset({EventKind.SLA_BREACHED, EventKind.FOLLOW_UP_DUE})
+# A lead's own fact, not a person's: the kinds a system may report.
+FACT_KINDS = frozenset(EventKind) - COMMAND_VERBS.keys() - TIMER_KINDS
 
 # Salesforce's Lead.Email holds at most 80 characters (DESIGN.md 4): a longer email could never sync.
 MAX_EMAIL_LENGTH = 80
@@ -133,3 +135,14 @@ class LeadEvent(BaseModel):
         if value.tzinfo is None:
             raise ValueError("occurred_at needs a time zone (e.g. 2026-01-01T09:00:00Z)")
         return value
+
+
+def as_fact(event: LeadEvent) -> LeadEvent:
+    """A fact as the lead records it: one named like a person's command is only a touch.
+
+    Commands come from people through the command update (with its validator and the caller's
+    identity); a system reporting "confirm_sql" must not confirm anything.
+    """
+    if event.kind in FACT_KINDS:
+        return event
+    return event.model_copy(update={"kind": EventKind.OTHER, "name": event.name or event.kind.value})

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from config.playbook import Playbook
-from lifecycle.events import TIMER_KINDS, EventKind
+from lifecycle.events import FACT_KINDS, EventKind
+
+# What a product or Segment event may name: no command, no timer, and no CRM stage change
+# (only the CRMs' signed webhooks report those).
+NAMEABLE_KINDS = FACT_KINDS - {EventKind.CRM_STAGE_CHANGED}
 
 
 def to_kind(pb: Playbook, name: str) -> EventKind:
-    """The playbook's mapping first, then a kind named directly; anything else is a plain touch."""
-    if name in pb.event_map:
-        return pb.event_map[name]
-    try:
-        kind = EventKind(name)
-    except ValueError:
-        return EventKind.OTHER
-    return EventKind.OTHER if kind in TIMER_KINDS else kind
+    """The playbook's mapping first, then a fact kind named directly; anything else (a timer's
+    kind, a CRM's stage change, a person's command such as "confirm_sql") is a plain touch."""
+    kind = pb.event_map.get(name)
+    if kind is None:
+        try:
+            kind = EventKind(name)
+        except ValueError:
+            return EventKind.OTHER
+    return kind if kind in NAMEABLE_KINDS else EventKind.OTHER

@@ -132,14 +132,17 @@ def eligible(rot: Rotation, seat: Seat, today: date, exclude: set[str]) -> bool:
 
 
 def pick_owner(rot: Rotation, today: date, account: str | None = None,
-               exclude: set[str] | None = None) -> tuple[Seat | None, Via]:
+               exclude: set[str] | None = None,
+               over_cap: int | None = 0) -> tuple[Seat | None, Via]:
     """Chooses and counts one assignment (mutates `rot`). The account's owner wins unless they
-    are away, gone or excluded (a reassignment); caps do not hold back an account's owner."""
+    are away, gone or excluded (a reassignment), or past their daily cap by more than `over_cap`
+    leads (the team's account_owner_overrides_cap; None: no limit, as routers did before)."""
     exclude = exclude or set()
     if rot.day != today:
         rot.day, rot.today = today, {}
     known = rot.seat(rot.accounts.get(account, "")) if account else None
-    if known and known.active and not known.away_on(today) and known.email not in exclude:
+    if known and known.active and not known.away_on(today) and known.email not in exclude \
+            and _within_cap(rot, known, over_cap):
         return _count(rot, known, account), "account"
     candidates = [s for s in rot.seats if eligible(rot, s, today, exclude)]
     if not candidates:
@@ -149,6 +152,12 @@ def pick_owner(rot: Rotation, today: date, account: str | None = None,
     chosen = max(candidates, key=lambda s: s.current)  # the first on a tie: list order
     chosen.current -= sum(s.weight for s in candidates)
     return _count(rot, chosen, account), "rotation"
+
+
+def _within_cap(rot: Rotation, seat: Seat, over_cap: int | None) -> bool:
+    if over_cap is None or seat.daily_cap is None:
+        return True
+    return rot.today.get(seat.email, 0) < seat.daily_cap + over_cap
 
 
 def _count(rot: Rotation, seat: Seat, account: str | None) -> Seat:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -57,6 +58,16 @@ class FollowUp(BaseModel):
     path: str
 
 
+class Closure(BaseModel):
+    """Why a lead no longer acts: deleted in a CRM, or merged into another lead (`survivor`)."""
+
+    how: Literal["deleted", "merged"]
+    at: datetime
+    reason: str  # "deleted in Salesforce", "merged into lead:bob@acme.io"
+    actor: str = ""
+    survivor: str | None = None  # the surviving lead's email, for a merge
+
+
 class LeadState(BaseModel):
     email: str
     playbook: str
@@ -85,10 +96,13 @@ class LeadState(BaseModel):
     sla_outcomes: list[SlaOutcome] = Field(default_factory=list)
     paused_sla: SlaClock | None = None  # the clock a waiting stage holds
     follow_up: FollowUp | None = None
+    # The nurture path of a lead in nurture: it decides re-entry after the follow-up fired too.
+    nurture_path: str | None = None
     disqualification_reason: str | None = None
     loss_reason: str | None = None
     events_applied: int = 0
     sync_errors: dict[str, str] = Field(default_factory=dict)
+    closure: Closure | None = None  # set once the lead is deleted or merged away
 
     @property
     def follow_up_date(self) -> date | None:

@@ -4,8 +4,8 @@
 In order, each step safe to repeat:
 1. a tombstone by pseudonym, so events arriving meanwhile are refused (`skipped: forgotten`)
    and no new data key can ever be made for the email;
-2. the lead's workflow is closed (the `deleted` signal, a terminate if it does not end in time):
-   nothing may need its payloads again;
+2. the lead's workflow is closed (the `deleted` signal), then terminated at once if it stays
+   open as a tombstone, or when it does not close in time: nothing may need its payloads again;
 3. its data key is deleted: its history in Temporal, whatever the retention, is ciphertext;
 4. the ledger's facts keep their counts but name the pseudonym instead of the email;
 5. vendors erase the records leadflow created there (HubSpot GDPR delete); a vendor the
@@ -22,9 +22,10 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Engine
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from config.settings import Settings
@@ -36,6 +37,7 @@ from lifecycle.events import lead_workflow_id, normalize_email
 from lifecycle.state import LeadState
 from privacy.converter import key_store
 from privacy.keystore import KeyStore
+from workflows.lead import CLOSURE_MEMO
 from workflows.lead_models import DeleteRequest
 
 log = logging.getLogger("leadflow.privacy")
@@ -110,15 +112,29 @@ class Eraser:
             return source, "would close the running lead"
         await handle.signal("deleted", DeleteRequest(reason=f"forgotten: {reason}", actor=actor))
         try:
-            await asyncio.wait_for(handle.result(), self.close_timeout)
-            return source, "closed"
+            status = await asyncio.wait_for(self._closed(handle), self.close_timeout)
         except TimeoutError:
             outcome = "terminated (did not close in time)"
-        except Exception:  # noqa: BLE001 - a failed close still has to stop the lead
-            outcome = "terminated"
+        else:
+            if status == WorkflowExecutionStatus.COMPLETED:  # a run from before tombstones
+                return source, "closed"
+            # A tombstone keeps running (and keeps its payloads): it ends here, at once.
+            outcome = "closed, then terminated" if status == WorkflowExecutionStatus.RUNNING \
+                else "terminated"
         with contextlib.suppress(RPCError):  # it may have ended meanwhile
             await handle.terminate("forgotten (GDPR erasure)")
         return source, outcome
+
+    @staticmethod
+    async def _closed(handle: WorkflowHandle[Any, Any]) -> WorkflowExecutionStatus | None:
+        """Waits until the lead has closed: its run ended, or it records its closure (the memo a
+        tombstone keeps); returns its status then."""
+        while True:
+            desc = await handle.describe()
+            if desc.status != WorkflowExecutionStatus.RUNNING \
+                    or await desc.memo_value(CLOSURE_MEMO, None) is not None:
+                return desc.status
+            await asyncio.sleep(0.2)
 
     async def _source(self, email: str, pseudonym: str) -> str | None:
         """Where the lead came from (the CRM it was imported from), while its key still opens."""

@@ -17,6 +17,14 @@ started before a patch keeps the old path until it continues-as-new or closes):
 | vendor-lanes-v1            | issue 14  | each vendor syncs on its own; a task waits only for its vendor |
 | merge-forward-v1           | issue 14  | events reaching a lead closing for a merge go to the survivor |
 | task-record-id-v1          | issue 16  | owner tasks name the record id the lead's last upsert answered |
+| playbook-promises-v1       | issue 13  | the engine's current rules (`legacy=False`); facts named like |
+|                            |           | commands are touches; a deleted or merged lead is a tombstone |
+
+playbook-promises-v1 is read once per run (in `__init__`), so a run that replays an older history
+keeps the old rules until it continues as new. With both playbook-promises-v1 and merge-forward-v1,
+a lead merged away queues what reaches it between the merge request and its closure, forwards that
+queue to the survivor (FORWARD_EVENTS), then stays open as a tombstone that signals each later event
+to the survivor.
 """
 
 from __future__ import annotations
@@ -28,16 +36,25 @@ from datetime import datetime, timedelta
 import pydantic
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from config import metrics as mx
     from config.playbook import Playbook
     from config.vendors import Vendor
-    from connectors.base import OwnerTask, SyncResult
+    from connectors.base import LeadSnapshot, OwnerTask, SyncResult
     from lifecycle import effects as fx
-    from lifecycle.engine import Decision, decide, new_lead
-    from lifecycle.events import COMMAND_VERBS, EventKind, LeadEvent, normalize_email
+    from lifecycle.closure import close
+    from lifecycle.engine import Decision, brings_crm_reason, decide, new_lead
+    from lifecycle.events import (
+        COMMAND_VERBS,
+        TIMER_KINDS,
+        EventKind,
+        LeadEvent,
+        as_fact,
+        lead_workflow_id,
+        normalize_email,
+    )
     from lifecycle.ledger_entry import LedgerBatch, LedgerEntry, entry_for
     from lifecycle.merge import absorb
     from lifecycle.routing import assign
@@ -77,6 +94,8 @@ TASK_RECORD_ID = "task-record-id-v1"
 
 # Bounded history per run; Temporal may suggest continuing earlier.
 MAX_EVENTS_PER_RUN = 500
+PROMISES_PATCH = "playbook-promises-v1"
+CLOSURE_MEMO = "closure"  # what ingest reads (describe) to answer events for a closed lead
 VENDOR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
                            maximum_interval=timedelta(minutes=5))
 # Each record_ledger payload stays far below Temporal's 2 MB payload limit however many events
@@ -114,6 +133,8 @@ class LeadWorkflow:
     @workflow.init
     def __init__(self, inp: LeadInput | None = None, *extra: object) -> None:
         inp = _checked_input(inp, extra)
+        # Decided once per run, before any handler: a replayed older run keeps its old rules.
+        self._legacy = not workflow.patched(PROMISES_PATCH)
         self._input = inp
         self._playbook: Playbook | None = inp.playbook
         self._vendors: list[str] = []
@@ -135,8 +156,9 @@ class LeadWorkflow:
         self._lanes: dict[str, asyncio.Task[None]] = {}  # one sync loop per vendor
         self._lane_dirty: set[str] = set()
         self._draining = False
-        self._forward: list[LeadEvent | AbsorbRequest] = []  # reached us while merging away
+        self._late: list[LeadEvent | AbsorbRequest] = []  # reached us while merging away
         self._routing: asyncio.Task[None] | None = None  # holds later owner tasks for the new owner
+        self._failed_tasks: list[tuple[str, fx.NotifyOwner]] = []  # retried by resync (this run)
         self._ledger: list[LedgerEntry] = []
         self._ledger_seq = inp.ledger_seq
         self._jobs: set[asyncio.Task[None]] = set()
@@ -173,21 +195,30 @@ class LeadWorkflow:
         for early in self._early:
             self._absorb(early) if isinstance(early, AbsorbRequest) else self._apply(early)
         self._early.clear()
-        while not self._ready_to_continue():
-            self._run_effects()
-            await self._wait()
-            self._fire_due_timers()
-        await self._drain()
-        if self._closing is not None:
-            return await self._close(self._closing)
-        workflow.continue_as_new(self._carry_over())
+        while True:
+            while not self._ready_to_continue():
+                self._run_effects()
+                await self._wait()
+                self._fire_due_timers()
+            await self._drain()
+            if self._closing is None:
+                break
+            if self._legacy:
+                return await self._close(self._closing)
+            await self._close_for_good(self._closing)
+        closure = None if self._legacy or self._state is None else self._state.closure
+        # A tombstone's next run keeps the memo that ingest and LeadClient read.
+        workflow.continue_as_new(self._carry_over(), memo={
+            CLOSURE_MEMO: closure.model_dump(mode="json")} if closure else None)
 
     # -- handlers ---------------------------------------------------------------------------
 
     @workflow.signal(name=EVENT_SIGNAL)
     def on_event(self, event: LeadEvent) -> None:
+        if not self._legacy:
+            event = as_fact(event)  # a person's command comes only through the command update
         if self._forwarding():
-            self._forward.append(event)
+            self._late.append(event)
         elif self._state is None:
             self._early.append(event)
         elif not self._is_echo(event):
@@ -196,7 +227,7 @@ class LeadWorkflow:
     @workflow.signal(name=ABSORB_SIGNAL)
     def on_absorb(self, request: AbsorbRequest) -> None:
         if self._forwarding():
-            self._forward.append(request)
+            self._late.append(request)
         elif self._state is None:
             self._early.append(request)
         else:
@@ -204,11 +235,15 @@ class LeadWorkflow:
 
     @workflow.signal(name="merge_into")
     def on_merge_into(self, request: MergeRequest) -> None:
-        self._closing = request
-        self._woken = True
+        self._close_on(request)
 
     @workflow.signal(name="deleted")
     def on_deleted(self, request: DeleteRequest) -> None:
+        self._close_on(request)
+
+    def _close_on(self, request: DeleteRequest | MergeRequest) -> None:
+        if not self._legacy and self._state is not None and self._state.closure is not None:
+            return  # closed already (a redelivered deletion or merge)
         self._closing = request
         self._woken = True
 
@@ -234,8 +269,13 @@ class LeadWorkflow:
 
     @workflow.update(name="resync")
     def resync(self) -> LeadView:
-        """Retries the vendor sync after an operator fixed what made it fail."""
+        """Retries the vendor sync, and the owner tasks that failed, after an operator fixed
+        what made them fail."""
         assert self._state is not None
+        if not self._legacy:
+            failed, self._failed_tasks = self._failed_tasks, []
+            for vendor, notice in failed:  # only where it failed: the other CRMs have theirs
+                self._spawn(self._create_task(vendor, notice))
         self._state.sync_errors.clear()
         self._fingerprints.clear()
         self._sync_dirty = self._woken = True
@@ -260,14 +300,14 @@ class LeadWorkflow:
         inp = self._input
         try:
             decision = new_lead(playbook, inp.email, workflow.now(), inp.fields, inp.source,
-                                imported_stage=inp.initial_stage)
+                                imported_stage=inp.initial_stage, legacy=self._legacy)
         except KeyError as exc:
             raise ApplicationError(f"initial_stage: unknown stage {exc} in playbook {playbook.name}",
                                    type="InvalidInput", non_retryable=True) from exc
         self._state = decision.state
         for vendor, stage in inp.synced.items():  # a backfill already wrote these
             if stage == decision.state.stage:
-                self._fingerprints[vendor] = fingerprint(snapshot(decision.state, vendor, stage))
+                self._fingerprints[vendor] = fingerprint(self._snapshot(decision.state, vendor, stage))
         self._commit(decision, None, kind="created")
 
     def _as_event(self, cmd: LeadCommand) -> LeadEvent:
@@ -280,9 +320,13 @@ class LeadWorkflow:
 
     def _decide(self, event: LeadEvent) -> Decision:
         assert self._playbook is not None and self._state is not None
-        return decide(self._playbook, self._state, event, workflow.now())
+        return decide(self._playbook, self._state, event, workflow.now(), legacy=self._legacy)
 
     def _apply(self, event: LeadEvent) -> None:
+        closure = self._state.closure if self._state else None
+        if closure is not None and closure.survivor and event.kind not in COMMAND_VERBS:
+            self._spawn(self._forward(closure.survivor, event))
+            return
         decision = self._decide(event)
         if decision.accepted:  # a refused fact is dropped: facts are not requests
             self._commit(decision, event)
@@ -293,6 +337,11 @@ class LeadWorkflow:
         """A CRM change that only reports what leadflow itself wrote there."""
         if event.kind != EventKind.CRM_STAGE_CHANGED:
             return False
+        assert self._state is not None and self._playbook is not None
+        if not self._legacy and brings_crm_reason(self._playbook, self._state, event):
+            return False
+        if not self._legacy and "stage" not in event.properties:
+            return True  # a reason the lead already has (leadflow's own write, reported back)
         system = event.properties.get("system", "")
         return event.properties.get("stage") == self._synced.get(system)
 
@@ -300,6 +349,8 @@ class LeadWorkflow:
         """A person's CRM stage the playbook refused: leadflow wins, so its stage is written back."""
         assert self._state is not None
         system = event.properties.get("system", "")
+        if "stage" not in event.properties:  # a reason alone, set beside the stage
+            return
         if self._state.stage != event.properties.get("stage") and system in self._vendors:
             self._synced[system] = event.properties.get("stage", "")
             self._fingerprints.pop(system, None)
@@ -320,6 +371,16 @@ class LeadWorkflow:
         previous = None if kind == "created" else self._state
         self._state = decision.state
         self._events_this_run += 1
+        if not self._legacy and previous is not None and (
+                previous.disqualification_reason, previous.loss_reason) != (
+                self._state.disqualification_reason, self._state.loss_reason):
+            self._sync_dirty = True  # a reason set in one CRM reaches the others
+        if not self._legacy and previous is not None and event is not None \
+                and event.kind in TIMER_KINDS and previous.score != self._state.score:
+            self._sync_dirty = True  # the decayed score reaches the CRMs' lead_score
+        if not self._legacy and previous is not None and previous.closure != self._state.closure:
+            workflow.upsert_memo({CLOSURE_MEMO: self._state.closure.model_dump(mode="json")
+                                  if self._state.closure else None})
         self._record(kind, previous, event, decision.effects, detail=detail)
         self._count(previous, event, decision.effects)
         for effect in decision.effects:
@@ -383,6 +444,13 @@ class LeadWorkflow:
             self._ledger.clear()
         elif self._ledger and self._ledger_task is None:
             self._ledger_task = asyncio.create_task(self._write_ledger())
+        if self._state is not None and self._state.closure is not None:
+            # A closed lead writes nothing to the vendors: a sync would bring the record back.
+            self._sync_dirty = False
+            self._tasks.clear()
+            self._held.clear()
+            self._lane_dirty.clear()
+            return
         if self._lanes_on:
             self._run_lanes()
             return
@@ -470,7 +538,7 @@ class LeadWorkflow:
 
     async def _sync_one(self, vendor: str) -> None:
         assert self._state is not None and self._playbook is not None
-        lead = snapshot(self._state, vendor, self._synced.get(vendor))
+        lead = self._snapshot(self._state, vendor, self._synced.get(vendor))
         mark = fingerprint(lead)
         if self._fingerprints.get(vendor) == mark:
             return
@@ -494,6 +562,9 @@ class LeadWorkflow:
         if self._state.sync_errors.pop(vendor, None) is not None:
             self._record("sync_ok", self._state, None, [], vendor=vendor)
 
+    def _snapshot(self, state: LeadState, vendor: str, previous_stage: str | None) -> LeadSnapshot:
+        return snapshot(state, vendor, previous_stage, None if self._legacy else self._playbook)
+
     async def _create_task(self, vendor: str, notice: fx.NotifyOwner) -> None:
         assert self._state is not None and self._playbook is not None
         subject = f"[Escalation] {notice.subject}" if notice.escalate else notice.subject
@@ -511,6 +582,7 @@ class LeadWorkflow:
                 start_to_close_timeout=timedelta(minutes=2), retry_policy=VENDOR_RETRY)
         except ActivityError as err:
             self._state.sync_errors[f"{vendor}:task"] = str(err.cause or err)
+            self._failed_tasks.append((vendor, notice))
 
     def _task_owner(self, vendor: str, escalate: bool) -> str | None:
         """Whose task: a routed lead's owner (or manager, on escalation) by their id in `vendor`."""
@@ -567,7 +639,8 @@ class LeadWorkflow:
         s = self._state
         assert s is not None
         values: sa.Values = {
-            "LeadStage": s.stage, "LeadScore": s.score, "LeadOwner": s.owner,
+            "LeadStage": f"{sa.CLOSED_PREFIX}{s.closure.how}" if s.closure else s.stage,
+            "LeadScore": s.score, "LeadOwner": s.owner,
             "LeadSource": s.source, "SlaDueAt": s.sla.due_at if s.sla else None,
             "FollowUpAt": s.follow_up.due_at if s.follow_up else None,
             "AccountDomain": s.account_domain,
@@ -602,13 +675,7 @@ class LeadWorkflow:
         """Ends this lead's workflow; its history stays in Temporal and in the ledger."""
         assert self._state is not None and self._playbook is not None
         if isinstance(request, MergeRequest):
-            survivor = await workflow.execute_activity(
-                FORWARD_MERGE, ForwardMerge(
-                    survivor_email=request.survivor_email, playbook_name=self._playbook.name,
-                    merged_id=workflow.info().workflow_id, merged_state=self._state),
-                start_to_close_timeout=timedelta(seconds=30), retry_policy=VENDOR_RETRY,
-                result_type=str)
-            outcome = f"merged into {survivor}"
+            outcome = f"merged into {await self._forward_merge(request)}"
         else:
             outcome = f"deleted: {request.reason}"
         self._record("decision", self._state, None, [], detail=outcome)
@@ -626,13 +693,54 @@ class LeadWorkflow:
         assert self._playbook is not None
         while True:
             await workflow.wait_condition(workflow.all_handlers_finished)
-            if not self._forward:
+            if not self._late:
                 return
-            batch, self._forward = self._forward, []
+            batch, self._late = self._late, []
             await workflow.execute_activity(
                 FORWARD_EVENTS, ForwardEvents(survivor_email=request.survivor_email,
                                                 playbook_name=self._playbook.name, items=batch),
                 start_to_close_timeout=timedelta(seconds=30), retry_policy=VENDOR_RETRY)
+
+    async def _close_for_good(self, request: DeleteRequest | MergeRequest) -> None:
+        """Closes the lead and keeps its workflow open as a tombstone: a running workflow
+        outlives Temporal's retention of closed ones, so a later event for this email still
+        finds the closure (ingest answers it as skipped, or hands it to the survivor)."""
+        assert self._state is not None and self._playbook is not None
+        survivor = None
+        if isinstance(request, MergeRequest):
+            survivor, how = request.survivor_email, "merged"
+            reason = outcome = f"merged into {await self._forward_merge(request)}"
+            if self._merge_forward:  # what arrived since the merge request: nothing is lost
+                await self._forward_late_arrivals(request)
+        else:
+            how, reason, outcome = "deleted", request.reason, f"deleted: {request.reason}"
+        # From here on the tombstone itself forwards each later event (see _apply).
+        self._closing = None
+        self._draining = False  # a reopened lead syncs again
+        self._synced.clear()  # the CRM records are gone: a reopened lead writes them afresh
+        self._fingerprints.clear()
+        self._record_ids.clear()  # and its tasks must not name a deleted record
+        closed = close(self._state, how, workflow.now(), reason, request.actor, survivor)
+        self._commit(Decision(state=closed), None, detail=outcome)
+
+    async def _forward_merge(self, request: MergeRequest) -> str:
+        """Hands this lead's timeline to the survivor; returns the survivor's workflow id."""
+        assert self._state is not None and self._playbook is not None
+        survivor: str = await workflow.execute_activity(
+            FORWARD_MERGE, ForwardMerge(
+                survivor_email=request.survivor_email, playbook_name=self._playbook.name,
+                merged_id=workflow.info().workflow_id, merged_state=self._state),
+            start_to_close_timeout=timedelta(seconds=30), retry_policy=VENDOR_RETRY,
+            result_type=str)
+        return survivor
+
+    async def _forward(self, survivor: str, event: LeadEvent) -> None:
+        """A merged-away email's fact belongs to the surviving lead."""
+        handle = workflow.get_external_workflow_handle(lead_workflow_id(survivor))
+        try:
+            await handle.signal(EVENT_SIGNAL, event)
+        except FailureError as err:  # the survivor itself is gone: nothing to tell
+            workflow.logger.warning("cannot forward %s to the survivor: %s", event.event_id, err)
 
     def _carry_over(self) -> LeadInput:
         assert self._state is not None

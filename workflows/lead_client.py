@@ -14,16 +14,18 @@ from typing import TypeVar
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from config.playbook import Playbook
 from lifecycle.events import LeadEvent, check_event_size, lead_workflow_id
-from lifecycle.state import LeadState
-from workflows.lead import LeadWorkflow
+from lifecycle.state import Closure, LeadState
+from workflows.lead import CLOSURE_MEMO, LeadWorkflow
 from workflows.lead_models import (
     EVENT_SIGNAL,
     DeleteRequest,
@@ -96,12 +98,18 @@ class LeadClient:
                                 attempt: Callable[[str, WorkflowIDReusePolicy], Awaitable[T]]) -> T:
         """Runs `attempt` on the lead's workflow without restarting one that completed.
 
-        A merged or deleted lead's workflow completed; Temporal refuses to start it again
-        (reuse is allowed only after a failed run) and its result says where the lead went:
-        a merged lead's survivor gets the message, a deleted lead starts afresh (a new person
-        with that email)."""
+        A lead merged away now stays open as a tombstone whose closure (memo) names the survivor,
+        which gets the message. A merged or deleted lead of an older run completed instead;
+        Temporal refuses to start it again (reuse is allowed only after a failed run) and its
+        result says where the lead went: a merged lead's survivor gets the message, a deleted lead
+        starts afresh (a new person with that email). A deleted tombstone is still running: it
+        gets the message, and only a person's reopen brings it back."""
         policy = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
         for _ in range(MAX_MERGE_HOPS + 1):
+            closure = await self.closure(email)
+            if closure is not None and closure.survivor is not None:
+                email = closure.survivor  # a tombstone of a merge: the survivor gets it directly
+                continue
             try:
                 return await attempt(email, policy)
             except WorkflowAlreadyStartedError:
@@ -123,6 +131,21 @@ class LeadClient:
         """The lead was deleted in a CRM: its workflow closes, its history is kept."""
         handle = self.client.get_workflow_handle(lead_workflow_id(email))
         await handle.signal(LeadWorkflow.on_deleted, DeleteRequest(reason=reason, actor=actor))
+
+    async def closure(self, email: str) -> Closure | None:
+        """Whether the lead was deleted or merged away (its workflow keeps that in a memo, read
+        without a worker); None for a lead that is open or unknown."""
+        handle = self.client.get_workflow_handle(lead_workflow_id(email))
+        try:
+            desc = await handle.describe()
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise
+        if desc.status != WorkflowExecutionStatus.RUNNING:
+            return None
+        found = await desc.memo_value(CLOSURE_MEMO, None)
+        return Closure.model_validate(found) if found else None
 
     async def state(self, email: str) -> LeadState | None:
         handle = self.client.get_workflow_handle(lead_workflow_id(email))

@@ -7,6 +7,8 @@ from typing import Any
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
 LEAD_STAGE = SearchAttributeKey.for_keyword("LeadStage")
+# A deleted or merged-away lead's LeadStage: `closed:deleted`, `closed:merged` (never a stage name).
+CLOSED_PREFIX = "closed:"
 LEAD_SCORE = SearchAttributeKey.for_int("LeadScore")
 LEAD_OWNER = SearchAttributeKey.for_keyword("LeadOwner")
 LEAD_SOURCE = SearchAttributeKey.for_keyword("LeadSource")

@@ -6,6 +6,13 @@ where it left off after a restart. Membership, weights, caps and away dates chan
 updates; `sync_owners` reconciles members with HubSpot owners and Salesforce users. Long lives
 continue-as-new with the compact rotation once every handler has finished. A new router first
 reconciles its members with the CRMs, so its first owner already has their CRM ids.
+
+Live `workflow.patched` ids:
+
+| id                   | what an assignment made after it does                                 |
+| -------------------- | --------------------------------------------------------------------- |
+| account-owner-cap-v1 | an account's owner past their cap (+ account_owner_overrides_cap)     |
+|                      | gives way to the rotation (issue 13)                                  |
 """
 
 from __future__ import annotations
@@ -74,7 +81,11 @@ class TeamRouterWorkflow:
         if req.request_id in self._recent:
             return self._recent[req.request_id]
         today = local_date(self._team.calendar, workflow.now())
-        seat, via = pick_owner(self._rotation, today, req.account, {e.lower() for e in req.exclude})
+        # Routers before issue 13 let an account's owner take leads past any cap.
+        over_cap = self._team.account_owner_overrides_cap if workflow.patched("account-owner-cap-v1") \
+            else None
+        seat, via = pick_owner(self._rotation, today, req.account, {e.lower() for e in req.exclude},
+                               over_cap)
         owner = Person.model_validate(seat.model_dump(include=set(Person.model_fields))) if seat else None
         result = Assignment(team=self._team.name, owner=owner, via=via, manager=self._manager)
         self._recent[req.request_id] = result

@@ -180,7 +180,7 @@ class HubSpotState:
 
 
 CUSTOM = [("lead_stage", "string", "text"), ("lead_score", "number", "number"),
-          ("lead_disqualification_reason", "string", "text"),
+          ("lead_disqualification_reason", "string", "text"), ("lead_loss_reason", "string", "text"),
           ("lead_follow_up_date", "date", "date")]
 
 

@@ -29,6 +29,8 @@ def lead_change(record: dict[str, Any], changed_by: str,
         "IsDeleted": bool(record.get("IsDeleted")),
         "MasterRecordId": record.get("MasterRecordId"),
         "MasterRecordEmail": master_email,
+        "Disqualification_Reason__c": record.get("Disqualification_Reason__c"),
+        "Loss_Reason__c": record.get("Loss_Reason__c"),
         "ChangedBy": changed_by,
         "SystemModstamp": stamp.isoformat() if isinstance(stamp, datetime) else stamp,
     }

@@ -71,6 +71,7 @@ CUSTOM_LEAD = (
     Field("Lead_Stage__c", "string", "Lead Stage", 80, custom=True),
     Field("Lead_Score__c", "double", "Lead Score", custom=True),
     Field("Disqualification_Reason__c", "string", "Disqualification Reason", 255, custom=True),
+    Field("Loss_Reason__c", "string", "Loss Reason", 255, custom=True),
     Field("Follow_Up_Date__c", "date", "Follow-Up Date", custom=True),
 )
 

@@ -4,8 +4,10 @@ HubSpot names contacts by objectId, so the caller resolves emails first (`lookup
 `plan` with the answers). A person's stage change arrives as a propertyChange of
 `lead_stage` (leadflow's own stage name) or of `lifecyclestage`, read by lifecycle.crm_stage
 as reconcile reads a whole contact (a value several stages write names no stage here, since
-the event does not say what leadflow wrote). `eventId` alone is not unique, so each
-event's id is a hash of what identifies the change.
+the event does not say what leadflow wrote). A rep's disqualification or loss reason
+(`lead_disqualification_reason`, `lead_loss_reason`) arrives as its own propertyChange: it is
+delivered after the batch's stage changes, so it lands on the lead's new stage. `eventId` alone
+is not unique, so each event's id is a hash of what identifies the change.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from ingest.problems import Problem
 from ingest.sources.common import batch_of, stable_id, validate
 from lifecycle.crm_stage import crm_stage, is_stage
 from lifecycle.events import EventKind, LeadEvent
+from lifecycle.reasons import REASON_FIELDS
 
+REASON_PROPERTIES = frozenset(REASON_FIELDS[Vendor.HUBSPOT].values())
 # Contacts created through the API are most likely leadflow's own upserts.
 API_SOURCES = frozenset({"INTEGRATION", "API"})
 # A GDPR deletion removes the contact for good, archive included: no lookup will ever answer,
@@ -63,7 +67,8 @@ def event_id(ev: HubSpotEvent) -> str:
 
 def plan(pb: Playbook, events: list[HubSpotEvent], emails: Emails) -> Plan:
     out = Plan()
-    for ev in events:
+    reasons_last = sorted(events, key=lambda ev: ev.propertyName in REASON_PROPERTIES)
+    for ev in reasons_last:
         ref = f"{ev.subscriptionType}:{ev.eventId}"
         actor = f"hubspot:{ev.sourceId or ev.changeSource or 'unknown'}"
         if ev.subscriptionType == "contact.merge":
@@ -95,6 +100,10 @@ def _stage_change(out: Plan, pb: Playbook, ev: HubSpotEvent, email: str, ref: st
     value = ev.propertyValue or ""
     if not value:
         out.skip(ref, f"{ev.propertyName} was cleared")
+        return
+    if ev.propertyName in REASON_PROPERTIES:
+        out.actions.append(Signal(email, _event(ev, EventKind.CRM_STAGE_CHANGED, actor,
+                                                {"system": Vendor.HUBSPOT.value, "reason": value})))
         return
     fields = changed_field(Vendor.HUBSPOT, ev.propertyName or "", value)
     if fields is None:

@@ -17,8 +17,11 @@ def plan(pb: Playbook, data: Any) -> Plan:
     batch = validate(EventBatch, data)
     out = Plan()
     for i, item in enumerate(batch.events):
+        # A fact is the product's word: who the product says did it is kept as that, never as
+        # a person acting in leadflow (people act through commands).
+        actor = f"product:{item.actor}" if item.actor else "product"
         event = LeadEvent(event_id=item.event_id, kind=to_kind(pb, item.name), name=item.name,
-                          occurred_at=item.occurred_at, actor=item.actor or "product",
+                          occurred_at=item.occurred_at, actor=actor,
                           properties=as_text(item.properties))
         out.actions.append(Signal(item.email, event, f"#/events/{i}"))
     return out

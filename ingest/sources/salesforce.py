@@ -21,6 +21,7 @@ from ingest.problems import invalid
 from ingest.sources.common import batch_of, stable_id, validate
 from lifecycle.crm_stage import crm_stage, is_stage
 from lifecycle.events import EventKind, LeadEvent
+from lifecycle.reasons import reason_in_crm
 
 MAX_LEADS = 200  # a trigger's batch
 
@@ -46,19 +47,25 @@ def plan(pb: Playbook, data: Any) -> Plan:
             if shown.stage is None:
                 out.skip(lead.Id, shown.why)
             else:
-                out.actions.append(Signal(lead.Email, _event(lead, shown.stage, actor), f"#/leads/{i}"))
+                out.actions.append(Signal(lead.Email, _event(pb, lead, shown.stage, actor),
+                                          f"#/leads/{i}"))
     if errors:
         raise invalid(errors)
     return out
 
 
-def _event(lead: SalesforceLeadChange, stage: str, actor: str) -> LeadEvent:
+def _event(pb: Playbook, lead: SalesforceLeadChange, stage: str, actor: str) -> LeadEvent:
     props = {"system": Vendor.SALESFORCE.value, "stage": stage}
+    reason = reason_in_crm(pb, Vendor.SALESFORCE, stage, {
+        "Disqualification_Reason__c": lead.Disqualification_Reason__c,
+        "Loss_Reason__c": lead.Loss_Reason__c})
+    if reason:
+        props["reason"] = reason
     if lead.IsConverted and lead.ConvertedContactId:
         props["salesforce_contact_id"] = lead.ConvertedContactId
     stamp = lead.SystemModstamp
     return LeadEvent(
         event_id=stable_id("salesforce", lead.Id, stamp.isoformat() if stamp else "", lead.Status,
-                           lead.Lead_Stage__c, lead.IsConverted),
+                           lead.Lead_Stage__c, lead.IsConverted, *([reason] if reason else [])),
         kind=EventKind.CRM_STAGE_CHANGED, name="salesforce.lead.changed",
         occurred_at=stamp or datetime.now(UTC), actor=actor, properties=props)

@@ -3,7 +3,6 @@ batches; deletions and merges it finds close the leads as the webhook path does.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 from connectors.base import LeadSnapshot
@@ -11,7 +10,7 @@ from lifecycle.state import LeadState
 from tests.support.backfill_helpers import run_backfill
 from tests.support.lead_harness import running_worker, unique_email, until
 from tests.support.vendor_stack import VENDORS
-from workflows.lead_models import LeadClosed
+from workflows.lead_client import LeadClient
 
 
 async def test_salesforce_deletion_and_merge_close_their_leads(dev_env, stack):
@@ -29,10 +28,11 @@ async def test_salesforce_deletion_and_merge_close_their_leads(dev_env, stack):
                                        modified_after=since.isoformat())
         assert (result.tally.merged, result.tally.deleted, result.tally.failed) == (1, 1, 0), result.tally
 
-        merged = await asyncio.wait_for(handles[duplicate].result(), 30)
-        deleted = await asyncio.wait_for(handles[gone].result(), 30)
-        assert LeadClosed.model_validate(merged).outcome == f"merged into lead:{survivor}"
-        assert LeadClosed.model_validate(deleted).outcome == "deleted: deleted in salesforce"
+        leads = LeadClient(client, h.task_queue)
+        merged = await until(lambda: leads.closure(duplicate), 30, what="the duplicate closes")
+        deleted = await until(lambda: leads.closure(gone), 30, what="the deleted lead closes")
+        assert merged.reason == f"merged into lead:{survivor}"
+        assert (deleted.how, deleted.reason) == ("deleted", "deleted in salesforce")
         state = await client.get_workflow_handle(f"lead:{survivor}").query("state")
         assert LeadState.model_validate(state).has_seen(f"merge:lead:{duplicate}")
 

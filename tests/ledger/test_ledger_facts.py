@@ -143,3 +143,17 @@ def test_a_deleted_lead_closes_and_other_notes_do_not():
     assert [(f.kind, f.reason) for f in facts_for(closing, None)] == [("closed", "deleted: gdpr request")]
     note = entry_for(LEAD, 2, "decision", lead.state, lead.state, T0, detail="routed to team emea")
     assert [f.kind for f in facts_for(note, None)] == []
+
+
+def test_a_pql_crossing_is_recorded_at_its_own_threshold():
+    pb = stock_playbook("trial_led")
+    d = new_lead(pb, "dev@startup.io", T0)
+    state, entries = d.state, []
+    for i, kind in enumerate(("activated", "teammate_invited", "feature_used"), start=2):
+        now = T0 + timedelta(minutes=i)
+        event = LeadEvent(event_id=f"e{i}", kind=EventKind(kind), occurred_at=now)
+        d = decide(pb, state, event, now)
+        entries.append(entry_for(LEAD, i, "decision", state, d.state, now, event, d.effects))
+        state = d.state
+    crossed = [(f.stage, f.cause) for e in entries for f in facts_for(e, None) if f.kind == "score"]
+    assert crossed == [("Trial Activated", "crossed 50 up (product)")]  # not the MQL threshold

@@ -100,3 +100,16 @@ def test_filters_pick_leads_by_their_channel(facts):
     assert {s.stage: s.entered for s in r.stages} == {"New Lead": 1, "MQL": 1, "Disqualified": 1}
     none = compute_report(facts, ReportFilters(since=h(0), until=h(48), campaign="spring"), ORDER)
     assert none.leads == 0 and none.stages == []
+
+
+def test_disqualifications_and_losses_made_in_a_crm_count_with_their_reasons(facts):
+    f = Facts()
+    f.items = list(facts)
+    f.move("e", h(1), "New Lead", channel="webinar")
+    f.move("e", h(2), "Disqualified", "New Lead", cause="crm_stage_changed", reason="budget",
+           channel="webinar")
+    f.move("g", h(1), "Closed Lost", "SQL", cause="crm_stage_changed", reason="other:went dark")
+    f.move("i", h(1), "MQL", "New Lead", cause="crm_stage_changed")  # not an outcome
+    r = compute_report(f.items, ReportFilters(since=h(0), until=h(48)), ORDER)
+    assert [(x.outcome, x.reason, x.channel, x.count) for x in r.reasons] == [
+        ("disqualified", "budget", "webinar", 2), ("lost", "other:went dark", "ads", 1)]

@@ -67,15 +67,16 @@ async def test_merge_keeps_one_timeline(dev_env):
     async with running_worker(dev_env.client) as h:
         leads = LeadClient(dev_env.client, h.task_queue)
         merged, survivor = unique_email("dupe"), unique_email("keep")
-        merged_handle = await h.start_lead(merged)
+        await h.start_lead(merged)
         await h.start_lead(survivor)
         await leads.send_event(merged, fact("demo_requested"))
         await leads.command(merged, LeadCommand(kind="snooze"))
         await leads.send_event(survivor, fact("pricing_visit"))
 
         await leads.merge(merged, survivor, actor="hubspot:merge")
-        closed = await merged_handle.result()
-        assert closed.outcome == f"merged into lead:{survivor}"
+        closed = await until(lambda: leads.closure(merged), what="the merged lead closes")
+        assert (closed.how, closed.survivor, closed.reason) == (
+            "merged", survivor, f"merged into lead:{survivor}")
         state = await leads.state(survivor)
         stages = [(c.to_stage, c.cause) for c in state.history]
         assert ("MQL", f"demo_requested (from {merged})") in stages
@@ -91,7 +92,8 @@ async def test_deletion_closes_the_lead_with_its_reason(dev_env):
         email = unique_email("gone")
         handle = await h.start_lead(email)
         await leads.delete(email, "GDPR request", actor="hubspot")
-        closed = await handle.result()
-        assert closed.outcome == "deleted: GDPR request" and closed.stage == "New Lead"
+        closed = await until(lambda: leads.closure(email), what="the lead closes")
+        assert (closed.how, closed.reason, closed.actor) == ("deleted", "GDPR request", "hubspot")
+        assert (await leads.state(email)).stage == "New Lead"  # kept as it was
         history = [e async for e in handle.fetch_history_events()]
         assert history  # the timeline stays readable in Temporal

@@ -1,5 +1,6 @@
 """A CRM merge racing events for the merged-away email (issue 14): every acknowledged event
-reaches the survivor, and the merged-away lead never runs again."""
+reaches the survivor, and the merged-away lead never runs again: it stays a tombstone (issue 13)
+whose closure names the survivor."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
-from temporalio.client import WorkflowExecutionStatus
-
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id
 from tests.support.lead_harness import running_worker, unique_email, until
 from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadCommand
+
+
+async def merged_into(leads: LeadClient, email: str, survivor: str) -> bool:
+    """The lead is a tombstone of a merge into `survivor` (and was never reopened)."""
+    closure = await leads.closure(email)
+    return closure is not None and closure.how == "merged" and closure.survivor == survivor
 
 
 def download() -> LeadEvent:
@@ -50,8 +55,8 @@ async def test_events_racing_a_merge_all_reach_the_survivor(dev_env):
                 return all(state.has_seen(e) for e in acknowledged)
 
             await until(all_seen, what=f"every acknowledged event on {survivor}")
-            desc = await dev_env.client.get_workflow_handle(lead_workflow_id(merged)).describe()
-            assert desc.status == WorkflowExecutionStatus.COMPLETED, "the merged-away lead runs again"
+            await until(lambda m=merged, s=survivor: merged_into(leads, m, s),  # type: ignore[misc]
+                        what="the merged-away lead a tombstone, never running again")
 
 
 async def test_a_command_for_a_merged_away_lead_goes_to_the_survivor(dev_env):
@@ -62,16 +67,10 @@ async def test_a_command_for_a_merged_away_lead_goes_to_the_survivor(dev_env):
             await leads.send_event(email, download())
             h.handles.append(dev_env.client.get_workflow_handle(lead_workflow_id(email)))
         await leads.merge(merged, survivor)
-        closed = dev_env.client.get_workflow_handle(lead_workflow_id(merged))
-        await until(lambda: closed.describe(), what="merged lead described")
-
-        async def completed() -> bool:
-            return (await closed.describe()).status == WorkflowExecutionStatus.COMPLETED
-
-        await until(completed, what="the merged-away lead closed")
+        await until(lambda: merged_into(leads, merged, survivor), what="the merged-away lead closed")
         view = await leads.command(merged, LeadCommand(kind="snooze", properties={"path": "too_early"}))
         assert view.email == survivor and view.stage == "Nurture"
-        assert (await closed.describe()).status == WorkflowExecutionStatus.COMPLETED
+        assert await merged_into(leads, merged, survivor)
 
 
 async def test_a_merge_into_a_lead_that_was_itself_merged_lands_on_the_last_survivor(dev_env):
@@ -81,17 +80,12 @@ async def test_a_merge_into_a_lead_that_was_itself_merged_lands_on_the_last_surv
         for email in (a, b, c):
             await leads.send_event(email, download())
             h.handles.append(dev_env.client.get_workflow_handle(lead_workflow_id(email)))
-        handle_b = dev_env.client.get_workflow_handle(lead_workflow_id(b))
         await leads.merge(b, c)  # b is gone into c first ...
-
-        async def closed() -> bool:
-            return (await handle_b.describe()).status == WorkflowExecutionStatus.COMPLETED
-
-        await until(closed, what="b closed")
+        await until(lambda: merged_into(leads, b, c), what="b closed")
         await leads.merge(a, b)  # ... then the CRM reports a merged into b
 
         async def on_c() -> bool:
             return (await leads.state(c)).has_seen(f"merge:lead:{a}")
 
         await until(on_c, what="a's timeline on c")
-        assert (await handle_b.describe()).status == WorkflowExecutionStatus.COMPLETED, "b runs again"
+        assert await merged_into(leads, b, c), "b runs again"

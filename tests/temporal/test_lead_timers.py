@@ -122,3 +122,15 @@ async def test_sla_breach_creates_owner_tasks_and_an_analytics_event(ts_env):
             breach = next(e for e in stack.segment.events_of("track", email)
                           if e["event"] == "Lead SLA Breached")
             assert breach["properties"] == {"stage": "Product Qualified", "breaches": "1"}
+
+
+async def test_a_nurtured_lead_s_score_decays_when_its_follow_up_fires(ts_env):
+    async with running_worker(ts_env.client) as h:
+        handle = await h.start_lead(unique_email())
+        await signal(ts_env, handle, "pricing_visit")
+        await handle.execute_update(LeadWorkflow.command,
+                                    LeadCommand(kind="snooze", properties={"path": "not_now"}))
+        assert (await state(handle)).score == 15
+        await ts_env.sleep(timedelta(days=90, minutes=1))  # three 30-day half-lives
+        s = await state(handle)
+        assert (s.follow_up, s.stage, s.score) == (None, "Nurture", 2)  # LeadScore follows it

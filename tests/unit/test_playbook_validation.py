@@ -129,3 +129,42 @@ def test_unreadable_files_are_named_without_a_traceback(tmp_path, content):
 def test_a_missing_file_is_named(tmp_path):
     result = CliRunner().invoke(app, ["playbook", "validate", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 1 and f"{tmp_path / 'nope.yaml'}: <file>: " in result.output
+
+
+CONFIRMATION = """
+name: facts
+initial_stage: New
+stages:
+  - {name: New}
+  - {name: SQL, requires_confirmation: true}
+  - {name: Waiting, pauses_sla: true}
+  - {name: Parked, kind: nurture}
+  - {name: Out, kind: disqualified}
+transitions:
+  - {from: [New], to: SQL, when: [confirm_sql, meeting_attended]}
+  - {from: [SQL], to: Waiting, when: [wait_on_customer]}
+  - {from: [Waiting], to: SQL, when: [email_reply]}
+  - {from: ["*"], to: Parked, when: [snooze]}
+  - {from: ["*"], to: Out, when: [disqualify]}
+disqualification_reasons: [budget]
+nurture_paths:
+  - {name: later, follow_up_after: 30d, re_entry_on: [demo_requested, reopen], re_entry_stage: SQL}
+event_map:
+  Meeting Held: meeting_attended
+  Rep Confirmed: confirm_sql
+"""
+
+
+def test_facts_cannot_move_a_lead_into_a_confirmation_stage(tmp_path):
+    path = tmp_path / "facts.yaml"
+    path.write_text(CONFIRMATION)
+    with pytest.raises(PlaybookError) as err:
+        load_playbook(path)
+    assert [str(p) for p in err.value.problems] == [
+        f"{path}: transitions[0].when[1]: meeting_attended is a fact, but 'SQL' requires a "
+        "person's confirmation: only a command may move a lead there",
+        f"{path}: nurture_paths[0].re_entry_on[0]: demo_requested is a fact, but 'SQL' requires a "
+        "person's confirmation: only a command may move a lead there",
+        f"{path}: event_map.Rep Confirmed: confirm_sql is a person's command; an incoming event "
+        "cannot be it",
+    ]  # the customer's reply ending a wait the confirmed stage started is no new confirmation

@@ -177,6 +177,19 @@ def test_account_owner_wins_until_away_or_reassigned():
     assert pick_owner(rot, TODAY, account="acme.io")[0].email == "a@x.io"  # type: ignore[union-attr]
 
 
+def test_an_account_owner_never_takes_leads_past_their_cap_by_default():
+    rot = team(Member(email="a@x.io", daily_cap=3), Member(email="b@x.io", daily_cap=3))
+    assert assign(rot, 6, account="acme.io") == {"a@x.io": 3, "b@x.io": 3}
+    assert rot.accounts["acme.io"] == "b@x.io"  # the account follows whoever took it last
+
+
+def test_account_owner_overrides_cap_allows_that_many_more():
+    rot = team(Member(email="a@x.io", daily_cap=2), Member(email="b@x.io", daily_cap=5))
+    assert assign(rot, 5, account="acme.io", over_cap=1) == {"a@x.io": 3, "b@x.io": 2}
+    legacy = team(Member(email="a@x.io", daily_cap=2), Member(email="b@x.io", daily_cap=5))
+    assert assign(legacy, 5, account="acme.io", over_cap=None) == {"a@x.io": 5}  # routers before
+
+
 def test_reassignment_goes_to_the_next_in_rotation():
     rot = team(Member(email="a@x.io"), Member(email="b@x.io"), Member(email="c@x.io"))
     assert pick_owner(rot, TODAY)[0].email == "a@x.io"  # type: ignore[union-attr]
