@@ -459,10 +459,12 @@ class SalesforceState:
         return [found]
 
     def _stamp(self) -> datetime:
-        """Millisecond timestamps that never repeat, so SystemModstamp windows are exact."""
+        """Millisecond timestamps that never go back. Several writes in one millisecond share a
+        stamp, as in a real org: forcing them apart ran the clock ahead of the wall clock under
+        bursts, and a window ending "now" then missed records stamped in the future."""
         now = datetime.now(UTC)
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-        self._last_stamp = max(now, self._last_stamp + timedelta(milliseconds=1))
+        self._last_stamp = max(now, self._last_stamp)
         return self._last_stamp
 
     def _touch(self, sobject: str, record: dict[str, Any], now: datetime) -> None:
