@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -68,16 +68,21 @@ async def run_ingest(settings: Settings, stop: asyncio.Event) -> None:
         await stop.wait()
 
 
-def main(host: str | None = None, port: int | None = None) -> None:
-    settings = load_settings()
-    updates = {k: v for k, v in (("ingest_host", host), ("ingest_port", port)) if v is not None}
-    settings = settings.model_copy(update=updates)
+def serve_until_signalled(run: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Runs a service until SIGINT or SIGTERM sets its stop event (ingest, the codec server)."""
 
     async def serve() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_ingest(settings, stop)
+        await run(stop)
 
     asyncio.run(serve())
+
+
+def main(host: str | None = None, port: int | None = None) -> None:
+    settings = load_settings()
+    updates = {k: v for k, v in (("ingest_host", host), ("ingest_port", port)) if v is not None}
+    settings = settings.model_copy(update=updates)
+    serve_until_signalled(lambda stop: run_ingest(settings, stop))

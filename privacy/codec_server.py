@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import signal
 
 from cryptography.exceptions import InvalidTag
 from google.protobuf import json_format
@@ -110,12 +109,6 @@ def main(host: str | None = None, port: int | None = None) -> None:
     settings = load_settings()
     updates = {k: v for k, v in (("codec_host", host), ("codec_port", port)) if v is not None}
     settings = settings.model_copy(update=updates)
+    from ingest.server import serve_until_signalled
 
-    async def serve() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await run_codec_server(settings, stop)
-
-    asyncio.run(serve())
+    serve_until_signalled(lambda stop: run_codec_server(settings, stop))
