@@ -657,24 +657,13 @@ class HubSpotConnector:
             raise VendorError(VENDOR, "CONTACT_NOT_FOUND" if exc.status == 404 else
                               f"HTTP_{exc.status}", f"no HubSpot contact for {email}",
                               retryable=False) from None
-        props = {"hs_task_subject": task.subject, "hs_task_body": task.body,
-                 "hs_task_status": "NOT_STARTED", "hs_task_type": "TODO",
-                 "hs_timestamp": str(_ms(task.due_at or datetime.now(UTC)))}
-        if task.owner_id:
-            props["hubspot_owner_id"] = task.owner_id
         if task.key:
             found = self._task_with_key(contact, task.key)
             if found is not None:
                 return found
-            props[TASK_KEY["name"]] = task.key
-        link = PublicAssociationsForObject(
-            to=PublicObjectId(id=contact.id),
-            types=[AssociationSpec(association_category="HUBSPOT_DEFINED",
-                                   association_type_id=TASK_TO_CONTACT)])
         try:
             made = self._io.call("create task", self._tasks.create_with_http_info,
-                                 SimplePublicObjectInputForCreate(properties=props,
-                                                                  associations=[link]),
+                                 _task_input(task.model_copy(update={"record_id": str(contact.id)})),
                                  attempts=1 if task.key else None)
         except API_ERRORS as exc:
             body = _error_body(exc)

@@ -293,13 +293,8 @@ class SalesforceConnector:
                               retryable=False)
         lead = rows[0]
         who = lead["ConvertedContactId"] if lead.get("IsConverted") else lead["Id"]
-        body = {"WhoId": who, "OwnerId": task.owner_id or lead["OwnerId"],
-                "Subject": task.subject[:255], "Description": task.body,
-                "Status": "Not Started", "Priority": "Normal"}
-        if task.due_at is not None:
-            body["ActivityDate"] = task.due_at.date().isoformat()
-        if task.key is not None:
-            body[TASK_KEY_FIELD] = task.key
+        body = _task_fields(task.model_copy(update={
+            "record_id": who, "owner_id": task.owner_id or lead["OwnerId"]}))
 
         def find_or_create(sf: Salesforce) -> str:
             if task.key is not None:
