@@ -54,6 +54,9 @@ class PlaybookCatalog:
         now = self.current.get(name)
         return [*self.older.get(name, []), *([now] if now else [])]
 
+    def versions_all(self) -> list[Loaded]:
+        return [v for name in sorted(self.current) for v in self.versions(name)]
+
     def version(self, ref: str, name: str | None = None) -> list[Loaded]:
         """The loaded versions `ref` names (a `version:` label or a hash prefix)."""
         names = [name] if name else sorted(self.current)

@@ -14,8 +14,9 @@ from typing import Annotated
 import typer
 
 from config.playbook_loader import PlaybookError, load_playbook
+from config.playbook_versions import version_label
 from config.settings import Settings, load_settings
-from leadflow import ledger_cli
+from leadflow import ledger_cli, playbook_cli
 from leadflow.backfill_cli import backfill, schedules_app
 from leadflow.cli_session import lead_email
 from leadflow.privacy_cli import codec_server, forget, keys_app
@@ -27,6 +28,7 @@ app = typer.Typer(help="leadflow: every lead one Temporal workflow that owns its
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
 playbook_app = typer.Typer(help="Check and read playbooks.", no_args_is_help=True)
 app.add_typer(playbook_app, name="playbook")
+playbook_cli.register(playbook_app)  # simulate, migrate
 app.add_typer(schedules_app, name="schedules")
 app.command("backfill")(backfill)
 app.add_typer(team_app, name="team")
@@ -36,10 +38,25 @@ app.command("codec-server")(codec_server)
 
 
 @playbook_app.command("validate")
-def playbook_validate(paths: Annotated[list[Path], typer.Argument(help="Playbook YAML files")]) -> None:
-    """Check playbooks; print every problem as file: field: reason and exit 1 if any."""
+def playbook_validate(
+    paths: Annotated[list[Path], typer.Argument(help="Playbook YAML files or a directory")],
+) -> None:
+    """Check playbooks; print every problem as file: field: reason and exit 1 if any. A directory
+    is checked as LEADFLOW_PLAYBOOK_DIR is at start-up (selection, switches, versions)."""
     failed = False
-    for path in paths:
+    for path in [p for p in paths if p.is_dir()]:
+        from config.playbook_catalog import load_catalog
+
+        try:
+            catalog = load_catalog(path, load_settings().playbook)
+        except PlaybookError as exc:
+            failed = True
+            for problem in exc.problems:
+                typer.echo(str(problem), err=True)
+            continue
+        for loaded in catalog.versions_all():
+            typer.echo(f"{loaded.file}: ok ({loaded.playbook.name} {version_label(loaded.playbook)})")
+    for path in [p for p in paths if not p.is_dir()]:
         try:
             pb = load_playbook(path)
         except PlaybookError as exc:
@@ -170,8 +187,8 @@ def event(
 
     email = lead_email(email)
     settings = load_settings()
-    from config.playbook_loader import stock_playbook
-    kind = to_kind(stock_playbook(settings.playbook), name)
+    from config.playbook_loader import playbook_catalog
+    kind = to_kind(playbook_catalog(settings.playbook_dir, settings.playbook).ingest_playbook(), name)
     ev = LeadEvent(event_id=uuid.uuid4().hex, kind=kind, name=name, occurred_at=datetime.now(UTC),
                    actor="cli", properties=_props(prop))
 
@@ -222,11 +239,14 @@ def show(email: str) -> None:
 
 
 def _with_leads(action: Callable[[LeadClient], Awaitable[None]]) -> None:
-    """Runs `action` with a LeadClient on the configured task queue and playbook."""
+    """Runs `action` with a LeadClient on the configured task queue and playbooks (a new lead
+    starts in the playbook LEADFLOW_PLAYBOOK_DIR's selection rules pick)."""
+    from config.playbook_loader import playbook_catalog
     from leadflow.cli_session import with_client
 
-    with_client(lambda client, settings: action(LeadClient(client, settings.task_queue,
-                                                           settings.playbook)))
+    with_client(lambda client, settings: action(LeadClient(
+        client, settings.task_queue, settings.playbook,
+        playbook_catalog(settings.playbook_dir, settings.playbook))))
 
 
 def _props(pairs: list[str]) -> dict[str, str]:

@@ -327,7 +327,8 @@ class LeadWorkflow:
         if self._state is None or self._playbook is None:
             return None
         return PlaybookRef(name=self._playbook.name, version=self._playbook.version,
-                           hash=playbook_hash(self._playbook), stage=self._state.stage)
+                           hash=playbook_hash(self._playbook), stage=self._state.stage,
+                           closed=self._state.closure is not None)
 
     @workflow.query(name="state")
     def state(self) -> LeadState | None:

@@ -171,6 +171,7 @@ class PlaybookRef(BaseModel):
     version: str | None
     hash: str
     stage: str
+    closed: bool = False  # deleted or merged away: a tombstone, not migrated
 
 
 class ForwardMerge(BaseModel):
