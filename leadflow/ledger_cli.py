@@ -108,8 +108,9 @@ def _renames() -> dict[str, dict[str, str]]:
     """Per playbook, old stage names -> today's, from the loaded versions' migrations."""
     from config.playbook_loader import playbook_catalog
 
+    settings = load_settings()
     try:
-        catalog = playbook_catalog()
+        catalog = playbook_catalog(settings.playbook_dir, settings.playbook)
     except PlaybookError:
         return {}
     return {name: catalog.renames(name) for name in catalog.current}

@@ -23,8 +23,11 @@ from workflows.lead_models import PlaybookMigration, PlaybookRef
 
 
 def _catalog() -> PlaybookCatalog:
+    from config.settings import load_settings
+
+    settings = load_settings()
     try:
-        return playbook_catalog()
+        return playbook_catalog(settings.playbook_dir, settings.playbook)
     except PlaybookError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
@@ -40,13 +43,18 @@ def _date(value: str | None, option: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _refuse(message: str) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(2)
+
+
 def read_sample(path: Path) -> list[SampleLead]:
     """One lead a line; a bad line stops with its number and the field at fault."""
     leads = []
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise typer.BadParameter(f"{path}: {exc}", param_hint="--leads") from exc
+        raise _refuse(f"{path}: {exc}") from exc
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -55,7 +63,7 @@ def read_sample(path: Path) -> list[SampleLead]:
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"]) or "<line>"
-            raise typer.BadParameter(f"{path}:{number}: {where}: {err['msg']}", param_hint="--leads") from exc
+            raise _refuse(f"{path}:{number}: {where}: {err['msg']}") from exc
     return leads
 
 
@@ -79,7 +87,7 @@ def simulate(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     if (leads is None) == (not from_ledger):
-        raise typer.BadParameter("give --leads FILE or --from-ledger --since DATE", param_hint="--leads")
+        raise _refuse("give --leads FILE or --from-ledger --since DATE")
     end = _date(until, "--until") or datetime.now(UTC)
     catalog = _catalog()
     sample = read_sample(leads) if leads is not None else _from_ledger(catalog, since, end, new.name)
@@ -122,8 +130,7 @@ def _with_current(catalog: PlaybookCatalog, sample: list[SampleLead],
     for lead in sample:
         name = lead.playbook or catalog.select(lead_attributes(lead.email, None, lead.fields, lead.source))
         if name not in catalog.current:
-            raise typer.BadParameter(f"{lead.email}: no playbook {name!r} in {catalog.directory}",
-                                     param_hint="--leads")
+            raise _refuse(f"{lead.email}: no playbook {name!r} in {catalog.directory}")
         if name == new.name or new.name not in catalog.current:
             pairs.append((lead, catalog.current[name].playbook))
     return pairs
