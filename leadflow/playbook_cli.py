@@ -207,7 +207,7 @@ def migrate(
         plan: list[tuple[str, PlaybookRef, str | None]] = []
         async for wf in client.list_workflows(query):
             email = wf.id.removeprefix("lead:")
-            ref = await leads.playbook(email)
+            ref = await leads.playbook_version(email)
             if ref is None or ref.closed or ref.name != new.name or not _runs(ref, from_version):
                 continue
             plan.append((email, ref, stage_after(new, ref.version, ref.hash, ref.stage)))

@@ -169,7 +169,7 @@ class LeadClient:
         state: LeadState | None = await handle.query(LeadWorkflow.state)
         return state
 
-    async def playbook(self, email: str) -> PlaybookRef | None:
+    async def playbook_version(self, email: str) -> PlaybookRef | None:
         """The playbook version the lead runs and its stage."""
         handle = self.client.get_workflow_handle(lead_workflow_id(email))
         ref: PlaybookRef | None = await handle.query(LeadWorkflow.playbook_ref)
