@@ -127,8 +127,8 @@ def build_workers(
 async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
     # Every playbook of LEADFLOW_PLAYBOOK_DIR is checked before anything runs: a bad file stops
     # the worker with file: field: reason (PlaybookError).
-    catalog = playbook_catalog(settings.playbook_dir, settings.playbook)
-    log.info("playbooks from %s: %s", settings.playbook_dir, ", ".join(sorted(catalog.current)))
+    catalog = playbook_catalog(settings.playbook_directory, settings.playbook)
+    log.info("playbooks from %s: %s", settings.playbook_directory, ", ".join(sorted(catalog.current)))
     client = await connect(settings, runtime=runtime_for(settings.metrics_host, settings.metrics_port))
     vendors = configured_vendors(settings)
     with ThreadPoolExecutor(max_workers=16) as executor:

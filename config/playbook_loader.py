@@ -90,7 +90,7 @@ def playbook_catalog(directory: Path | None = None, default: str | None = None) 
         from config.settings import load_settings
 
         settings = load_settings()
-        directory, default = directory or settings.playbook_dir, default or settings.playbook
+        directory, default = directory or settings.playbook_directory, default or settings.playbook
     return load_catalog(directory, default)
 
 

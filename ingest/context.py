@@ -29,7 +29,7 @@ class IngestContext:
     def from_settings(cls, settings: Settings) -> IngestContext:
         metrics = IngestMetrics()
         # Checked at start-up: a bad playbook stops ingest with file: field: reason.
-        catalog = playbook_catalog(settings.playbook_dir, settings.playbook)
+        catalog = playbook_catalog(settings.playbook_directory, settings.playbook)
         return cls(settings=settings, playbook=catalog.ingest_playbook(), catalog=catalog,
                    metrics=metrics, delivery=Delivery(settings, metrics, catalog),
                    hubspot=HubSpotContacts(settings))

@@ -188,7 +188,7 @@ def event(
     email = lead_email(email)
     settings = load_settings()
     from config.playbook_loader import playbook_catalog
-    kind = to_kind(playbook_catalog(settings.playbook_dir, settings.playbook).ingest_playbook(), name)
+    kind = to_kind(playbook_catalog(settings.playbook_directory, settings.playbook).ingest_playbook(), name)
     ev = LeadEvent(event_id=uuid.uuid4().hex, kind=kind, name=name, occurred_at=datetime.now(UTC),
                    actor="cli", properties=_props(prop))
 
@@ -246,7 +246,7 @@ def _with_leads(action: Callable[[LeadClient], Awaitable[None]]) -> None:
 
     with_client(lambda client, settings: action(LeadClient(
         client, settings.task_queue, settings.playbook,
-        playbook_catalog(settings.playbook_dir, settings.playbook))))
+        playbook_catalog(settings.playbook_directory, settings.playbook))))
 
 
 def _props(pairs: list[str]) -> dict[str, str]:

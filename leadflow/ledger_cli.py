@@ -110,7 +110,7 @@ def _renames() -> dict[str, dict[str, str]]:
 
     settings = load_settings()
     try:
-        catalog = playbook_catalog(settings.playbook_dir, settings.playbook)
+        catalog = playbook_catalog(settings.playbook_directory, settings.playbook)
     except PlaybookError:
         return {}
     return {name: catalog.renames(name) for name in catalog.current}

@@ -27,7 +27,7 @@ def _catalog() -> PlaybookCatalog:
 
     settings = load_settings()
     try:
-        return playbook_catalog(settings.playbook_dir, settings.playbook)
+        return playbook_catalog(settings.playbook_directory, settings.playbook)
     except PlaybookError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc

@@ -30,7 +30,7 @@ def test_the_stock_directory_is_the_default_and_each_playbook_has_a_content_hash
         PLAYBOOK_DIR / "demo_led.yaml"))
     assert version_label(demo) == playbook_hash(demo)  # no `version:` label: the hash alone
     assert catalog.select(lead_attributes("ada@acme.io", {"source": "product"})) == "demo_led"
-    assert Settings(_env_file=None).playbook_dir == PLAYBOOK_DIR  # type: ignore[call-arg]
+    assert Settings(_env_file=None).playbook_directory == PLAYBOOK_DIR  # type: ignore[call-arg]
 
 
 def test_a_bad_file_is_named_with_its_field_and_reason(tmp_path):
