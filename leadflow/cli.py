@@ -225,7 +225,8 @@ def command(
 
 @app.command("show")
 def show(email: str) -> None:
-    """Print a lead's current state (stage, score with reasons, SLA, history) as JSON."""
+    """Print a lead's current state (stage, score with reasons, SLA, history, the playbook version
+    it runs) as JSON."""
     email = lead_email(email)
 
     async def run(leads: LeadClient) -> None:
@@ -233,7 +234,10 @@ def show(email: str) -> None:
         if state is None:  # started moments ago: its first step has not run yet
             typer.echo(f"lead:{email} has not run its first step yet; try again", err=True)
             raise typer.Exit(1)
-        typer.echo(json.dumps(state.model_dump(mode="json"), indent=2))
+        shown = state.model_dump(mode="json")
+        ref = await leads.playbook_version(email)  # the version the lead runs: its carried copy
+        shown["playbook_version"] = ref.model_dump(mode="json") if ref else None
+        typer.echo(json.dumps(shown, indent=2))
 
     _with_leads(run)
 

@@ -127,6 +127,11 @@ async def test_migrating_leads_in_flight_renames_a_stage_and_the_report_keeps_it
         assert "moved 3 leads of demo_led from v1 to v2" in moved.stdout
         assert (await leads.state(booked)).stage == "Discovery Scheduled"  # type: ignore[union-attr]
         assert (await leads.playbook_version(waiting)).version == "v2"  # type: ignore[union-attr]
+        shown = await asyncio.to_thread(_cli, v2_env, "show", booked)
+        assert shown.exit_code == 0, shown.output
+        version = json.loads(shown.stdout)["playbook_version"]
+        assert (version["name"], version["version"], version["stage"]) == (
+            "demo_led", "v2", "Discovery Scheduled")
         # the renamed stage goes on by v2's transitions
         view = await leads.command(also, LeadCommand(kind="discovery_completed",
                                                      properties={"stakeholders": "cfo"}))

@@ -9,10 +9,11 @@ import pytest
 
 from config.playbook import Playbook
 from ledger import facts as k
-from ledger.facts import Fact
+from ledger.facts import Fact, facts_for
 from ledger.report import ReportFilters, compute_report
 from lifecycle import effects as fx
 from lifecycle.engine import decide, new_lead
+from lifecycle.ledger_entry import entry_for
 from lifecycle.migration import MigrationRefused, migrate
 from lifecycle.motion import decide_with_motions
 from tests.support.lifecycle_helpers import T0, event
@@ -45,6 +46,14 @@ def test_a_trial_that_books_a_demo_joins_the_demo_led_motion(trial, demo_led):
     assert fx.RouteLead(team="ae-enterprise", role="ae") in decision.effects
     assert fx.SyncStage(stage="Demo Scheduled", previous_stage="Product Qualified",
                         cause="demo_scheduled") in decision.effects
+    # the ledger records the move as a stage fact and the switch as a `joined` fact
+    entry = entry_for("lead:ada@acme.io", 5, "decision", lead, s, T0 + 3 * H,
+                      event("demo_scheduled", T0 + 3 * H), decision.effects,
+                      detail="joined playbook demo_led from trial_led")
+    found = {f.kind: f for f in facts_for(entry, None)}
+    assert found[k.STAGE].to_stage == "Demo Scheduled" and found[k.STAGE].playbook == "demo_led"
+    assert (found[k.JOINED].from_stage, found[k.JOINED].detail) == (
+        "Product Qualified", "joined playbook demo_led from trial_led")
     # without the target loaded (or before the patch), the command is refused as before
     refused = decide_with_motions(trial, lead, event("demo_scheduled", T0 + 3 * H), T0 + 3 * H, {})
     assert refused.rejection and "cannot schedule demo" in refused.rejection
