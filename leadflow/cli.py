@@ -157,7 +157,9 @@ def worker() -> None:
     import worker as worker_module
     from leadflow.logs import configure
 
-    configure(load_settings().log_format)
+    settings = load_settings()
+    _check_playbooks(settings)
+    configure(settings.log_format)
     asyncio.run(worker_module.main())
 
 
@@ -171,8 +173,24 @@ def ingest(
     from ingest.server import main
     from leadflow.logs import configure
 
-    configure(load_settings().log_format)
+    settings = load_settings()
+    _check_playbooks(settings)
+    configure(settings.log_format)
     main(host, port)
+
+
+def _check_playbooks(settings: Settings) -> None:
+    """Every playbook of LEADFLOW_PLAYBOOK_DIR, checked before a service starts: a bad one stops
+    it with each problem as file: field: reason (exit 2)."""
+    from config.playbook_loader import playbook_catalog
+
+    try:
+        playbook_catalog(settings.playbook_directory, settings.playbook)
+    except PlaybookError as exc:
+        typer.echo(f"leadflow: the playbooks in {settings.playbook_directory} have problems:", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @app.command("event")

@@ -56,6 +56,18 @@ def test_worker_and_ingest_refuse_to_start_on_a_bad_directory(tmp_path):
         create_app(missing)
 
 
+@pytest.mark.parametrize("service", ["worker", "ingest"])
+def test_leadflow_worker_and_ingest_stop_with_file_field_and_reason(tmp_path, service):
+    from typer.testing import CliRunner
+
+    from leadflow.cli import app
+
+    write(tmp_path, "demo_led.yaml", {**stock("demo_led"), "initial_stage": "Nowhere"})
+    result = CliRunner().invoke(app, [service], env={"LEADFLOW_PLAYBOOK_DIR": str(tmp_path)})
+    assert result.exit_code == 2
+    assert f"  {tmp_path / 'demo_led.yaml'}: initial_stage: unknown stage 'Nowhere'" in result.stderr
+
+
 def test_selection_takes_the_first_matching_rule_then_the_default(tmp_path):
     side_by_side(tmp_path)
     write(tmp_path, "selection.yaml", {"selection": [
