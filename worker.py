@@ -27,7 +27,8 @@ from activities.merge import MergeActivities
 from activities.routing import RoutingActivities
 from activities.sync import SyncActivities
 from config.metrics import runtime_for
-from config.playbook_loader import stock_playbook
+from config.playbook_catalog import PlaybookCatalog
+from config.playbook_loader import playbook_catalog, stock_playbook
 from config.settings import Settings, load_settings
 from config.temporal import connect
 from config.vendors import Vendor
@@ -95,10 +96,12 @@ def build_workers(
     executor: ThreadPoolExecutor,
     ledger: Callable[..., Any] | None = None,
     omit_search_attributes: Sequence[str] = (),
+    catalog: PlaybookCatalog | None = None,
 ) -> list[Worker]:
-    """The main worker (lead workflows, their config, merges and the ledger) and one per vendor."""
+    """The main worker (lead workflows, their config, merges and the ledger) and one per vendor.
+    `catalog`: the playbooks leads get (default: LEADFLOW_PLAYBOOK_DIR's)."""
     setup = LeadConfigActivities(list(vendors), ledger=ledger is not None,
-                                 omit_search_attributes=omit_search_attributes)
+                                 omit_search_attributes=omit_search_attributes, catalog=catalog)
     ops = MergeActivities(client, task_queue)
     store = key_store_of(client.data_converter)
     sync = SyncActivities(connectors, remember=store.remember_record if store else None)
@@ -122,13 +125,18 @@ def build_workers(
 
 
 async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
+    # Every playbook of LEADFLOW_PLAYBOOK_DIR is checked before anything runs: a bad file stops
+    # the worker with file: field: reason (PlaybookError).
+    catalog = playbook_catalog(settings.playbook_directory, settings.playbook)
+    log.info("playbooks from %s: %s", settings.playbook_directory, ", ".join(sorted(catalog.current)))
     client = await connect(settings, runtime=runtime_for(settings.metrics_host, settings.metrics_port))
     vendors = configured_vendors(settings)
     with ThreadPoolExecutor(max_workers=16) as executor:
         workers = build_workers(client, settings.task_queue, vendors,
                                 connector_factory(settings), executor,
                                 ledger=ledger_activity(settings),
-                                omit_search_attributes=settings.omitted_search_attributes)
+                                omit_search_attributes=settings.omitted_search_attributes,
+                                catalog=catalog)
         log.info("worker polling %s (vendors: %s)", settings.task_queue, ", ".join(vendors) or "none")
         running = [asyncio.create_task(w.run()) for w in workers]
         await stop.wait()

@@ -8,14 +8,16 @@ from collections.abc import Sequence
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from config.playbook_loader import PlaybookError, stock_playbook
+from config.playbook_catalog import PlaybookCatalog
+from config.playbook_loader import PlaybookError, playbook_catalog
 from workflows import search_attributes as sa
 from workflows.lead_models import LEAD_CONFIG, LeadConfig
 
 
 class LeadConfigActivities:
     def __init__(self, vendors: list[str], ledger: bool = False,
-                 omit_search_attributes: Sequence[str] = ()) -> None:
+                 omit_search_attributes: Sequence[str] = (),
+                 catalog: PlaybookCatalog | None = None) -> None:
         unknown = set(omit_search_attributes) - sa.PERSONAL
         if unknown:  # refused at worker start, not discovered in a lead's history
             raise ValueError(f"LEADFLOW_OMIT_SEARCH_ATTRIBUTES: can leave out only "
@@ -23,12 +25,15 @@ class LeadConfigActivities:
         self._vendors = list(vendors)
         self._ledger = ledger
         self._omit = sorted(set(omit_search_attributes))
+        self._catalog = catalog  # None: the deployment's (LEADFLOW_PLAYBOOK_DIR)
 
     @activity.defn(name=LEAD_CONFIG)
     def lead_config(self, playbook_name: str) -> LeadConfig:
+        catalog = self._catalog or playbook_catalog()
         try:
-            playbook = stock_playbook(playbook_name)
+            playbook = catalog.get(playbook_name)
         except PlaybookError as exc:
             raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
         return LeadConfig(playbook=playbook, vendors=self._vendors, ledger=self._ledger,
-                          omit_search_attributes=self._omit)
+                          omit_search_attributes=self._omit,
+                          switch_targets=catalog.switch_targets(playbook))

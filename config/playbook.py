@@ -68,6 +68,9 @@ class Transition(Strict):
     score_categories: list[Literal["fit", "intent", "engagement", "product"]] = Field(
         default_factory=list
     )
+    # The lead joins another playbook's motion (a trial that books a demo joins demo_led): `to`
+    # names a stage of that playbook (config/playbook_catalog.py checks it).
+    to_playbook: str | None = None
 
 
 ScoreCategory = Literal["fit", "intent", "engagement", "product"]
@@ -102,8 +105,26 @@ class NurturePath(Strict):
     re_entry_stage: str
 
 
+class ChangelogEntry(Strict):
+    """One version's changes, in words a revenue team reads ("renamed 'Demo Scheduled' ...")."""
+
+    version: str = Field(min_length=1)
+    date: str = ""
+    changes: list[str] = Field(min_length=1)
+
+
+class Migration(Strict):
+    """How leads of an older version move to this one: each stage this version no longer has
+    (renamed, merged into another, removed) -> a stage of this version."""
+
+    from_: str = Field(alias="from", min_length=1)  # the older `version:` (or its content hash)
+    stages: dict[str, str] = Field(default_factory=dict)
+
+
 class Playbook(Strict):
     name: str
+    # A human version label ("v4"); every loaded playbook also has a content hash (playbook_hash).
+    version: str | None = None
     description: str = ""
     initial_stage: str
     stages: list[Stage] = Field(min_length=1)
@@ -125,6 +146,9 @@ class Playbook(Strict):
     )
     # Teams and the rules that pick one when a lead enters a stage with an owner role.
     routing: Routing | None = None
+    # Versions (config/playbook_versions.py): what changed, and how leads of older versions move.
+    changelog: list[ChangelogEntry] = Field(default_factory=list)
+    migrations: list[Migration] = Field(default_factory=list)
 
     def stage(self, name: str) -> Stage:
         for stage in self.stages:

@@ -10,15 +10,20 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from config.playbook import TERMINAL_KINDS, Playbook, StageKind, Transition
+from config.playbook_versions import check_versions
 from config.routing import check_routing
 from lifecycle.events import COMMAND_VERBS, TIMER_KINDS, EventKind
 from lifecycle.mapping import NAMEABLE_KINDS
+
+if TYPE_CHECKING:
+    from config.playbook_catalog import PlaybookCatalog
 
 PLAYBOOK_DIR = Path(__file__).parent / "playbooks"
 
@@ -55,7 +60,7 @@ def load_playbook(path: Path | str) -> Playbook:
     try:
         playbook = Playbook.model_validate(raw)
     except ValidationError as exc:
-        raise PlaybookError([_from_pydantic(name, err) for err in exc.errors()]) from exc
+        raise PlaybookError([from_pydantic(name, err) for err in exc.errors()]) from exc
     except RecursionError:
         raise PlaybookError([Problem(name, "<root>", "nests too deeply to be a playbook")]) from None
     problems = [Problem(name, p, r) for p, r in check_playbook(playbook)]
@@ -66,18 +71,30 @@ def load_playbook(path: Path | str) -> Playbook:
 
 @cache
 def stock_playbook(name: str) -> Playbook:
-    """One of the playbooks shipped under config/playbooks, by name (demo_led, trial_led, ...).
+    """The current version of a playbook of this deployment, by name (demo_led, trial_led, ...):
+    the one lookup. Playbooks come from LEADFLOW_PLAYBOOK_DIR (default: the stock ones under
+    config/playbooks), loaded and checked together by config/playbook_catalog.py.
 
     Read once per process (parsing costs ~10 ms and every lead start asks for one); callers
     share the instance and must not change it."""
-    path = PLAYBOOK_DIR / f"{name}.yaml"
-    if not path.exists():
-        known = ", ".join(sorted(p.stem for p in PLAYBOOK_DIR.glob("*.yaml")))
-        raise PlaybookError([Problem(str(path), "<file>", f"no such playbook; known: {known}")])
-    return load_playbook(path)
+    return playbook_catalog().get(name)
 
 
-def _from_pydantic(file: str, error: ErrorDetails) -> Problem:
+@cache
+def playbook_catalog(directory: Path | None = None, default: str | None = None) -> PlaybookCatalog:
+    """The deployment's playbooks: LEADFLOW_PLAYBOOK_DIR with LEADFLOW_PLAYBOOK as the default, or
+    those given (worker and ingest pass their settings'). Cached per directory and default."""
+    from config.playbook_catalog import load_catalog
+
+    if directory is None or default is None:
+        from config.settings import load_settings
+
+        settings = load_settings()
+        directory, default = directory or settings.playbook_directory, default or settings.playbook
+    return load_catalog(directory, default)
+
+
+def from_pydantic(file: str, error: ErrorDetails) -> Problem:
     loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(".")
     return Problem(file, loc or "<root>", error["msg"])
 
@@ -101,6 +118,7 @@ def check_playbook(pb: Playbook) -> list[tuple[str, str]]:
     problems += _check_sla_clocks(pb)
     if pb.routing is not None:
         problems += check_routing(pb.routing)
+    problems += check_versions(pb)
     for system, stages in pb.field_mapping.items():
         for stage in stages:
             if stage not in known:
@@ -119,6 +137,12 @@ def _check_transitions(pb: Playbook, known: set[str]) -> list[tuple[str, str]]:
         for j, source in enumerate(t.from_):
             if source != "*" and source not in known:
                 problems.append((f"transitions[{i}].from[{j}]", f"unknown stage {source!r}"))
+        if t.to_playbook is not None:  # `to` is a stage of the other playbook: checked by the catalog
+            if "score_threshold" in t.when:
+                problems.append((f"transitions[{i}].when", "scoring cannot move a lead to another playbook"))
+            if t.to_playbook == pb.name:
+                problems.append((f"transitions[{i}].to_playbook", "names this playbook itself"))
+            continue
         if t.to not in known:
             problems.append((f"transitions[{i}].to", f"unknown stage {t.to!r}"))
             continue
@@ -191,7 +215,8 @@ def _check_reachability(pb: Playbook, known: set[str]) -> list[tuple[str, str]]:
     while frontier:
         current = frontier.pop()
         for t in pb.transitions:
-            if t.to in known and t.to not in reached and current in pb.sources_of(t):
+            if t.to_playbook is None and t.to in known and t.to not in reached \
+                    and current in pb.sources_of(t):
                 reached.add(t.to)
                 frontier.append(t.to)
     return [(f"stages[{i}]", f"stage {s.name!r} is unreachable from {pb.initial_stage!r}")

@@ -19,6 +19,13 @@ class Settings(BaseSettings):
     temporal_namespace: str = Field("default", alias="LEADFLOW_TEMPORAL_NAMESPACE")
     task_queue: str = Field("leadflow", alias="LEADFLOW_TASK_QUEUE")
     playbook: str = Field("demo_led", alias="LEADFLOW_PLAYBOOK")
+    # Every *.yaml here is a playbook (selection.yaml picks one per new lead), checked at start-up;
+    # unset: the stock playbooks shipped in config/playbooks (see `playbook_directory`).
+    playbook_dir: Path | None = Field(None, alias="LEADFLOW_PLAYBOOK_DIR")
+
+    @property
+    def playbook_directory(self) -> Path:
+        return self.playbook_dir or Path(__file__).parent / "playbooks"
     data_dir: Path = Field(Path(".data"), alias="LEADFLOW_DATA_DIR")
     # Temporal Cloud or a TLS-secured cluster: an API key, or mTLS with a client certificate and key
     # (PEM files); a custom CA for a self-hosted cluster's server certificate. Any of them turns TLS on.

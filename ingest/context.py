@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config.playbook import Playbook
-from config.playbook_loader import stock_playbook
+from config.playbook_catalog import PlaybookCatalog
+from config.playbook_loader import playbook_catalog
 from config.settings import Settings
 from ingest.delivery import Delivery
 from ingest.hubspot_lookup import HubSpotContacts
@@ -18,7 +19,8 @@ RETRY_AFTER_S = 5
 @dataclass
 class IngestContext:
     settings: Settings
-    playbook: Playbook  # maps event names and vendor stage values; starts new leads
+    playbook: Playbook  # maps event names (every loaded playbook's) and vendor stage values
+    catalog: PlaybookCatalog  # LEADFLOW_PLAYBOOK_DIR: selects each new lead's playbook
     metrics: IngestMetrics
     delivery: Delivery
     hubspot: HubSpotContacts
@@ -26,5 +28,8 @@ class IngestContext:
     @classmethod
     def from_settings(cls, settings: Settings) -> IngestContext:
         metrics = IngestMetrics()
-        return cls(settings=settings, playbook=stock_playbook(settings.playbook), metrics=metrics,
-                   delivery=Delivery(settings, metrics), hubspot=HubSpotContacts(settings))
+        # Checked at start-up: a bad playbook stops ingest with file: field: reason.
+        catalog = playbook_catalog(settings.playbook_directory, settings.playbook)
+        return cls(settings=settings, playbook=catalog.ingest_playbook(), catalog=catalog,
+                   metrics=metrics, delivery=Delivery(settings, metrics, catalog),
+                   hubspot=HubSpotContacts(settings))

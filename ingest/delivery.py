@@ -21,6 +21,7 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
+from config.playbook_catalog import PlaybookCatalog
 from config.settings import Settings
 from config.temporal import connect
 from ingest.actions import Action, Delete, Forget, Merge, Plan, Signal, lead_of
@@ -46,8 +47,10 @@ class TemporalUnavailable(Exception):
 
 
 class Delivery:
-    def __init__(self, settings: Settings, metrics: IngestMetrics) -> None:
+    def __init__(self, settings: Settings, metrics: IngestMetrics,
+                 catalog: PlaybookCatalog | None = None) -> None:
         self.settings, self.metrics = settings, metrics
+        self.catalog = catalog  # selects each new lead's playbook
         self._client: Client | None = None
         self._lock = asyncio.Lock()
         # Erasure and tombstones need the key store: only with LEADFLOW_ENCRYPTION_KEYS set.
@@ -59,7 +62,7 @@ class Delivery:
             if self._client is None:
                 # Lazy: the service starts (and answers 503) while Temporal is still down.
                 self._client = await connect(self.settings, retry_config=RETRY, lazy=True)
-        return LeadClient(self._client, self.settings.task_queue, self.settings.playbook)
+        return LeadClient(self._client, self.settings.task_queue, self.settings.playbook, self.catalog)
 
     async def screen(self, plan: Plan) -> Plan:
         """Moves every action for a forgotten email into `skipped`: it must never come back."""

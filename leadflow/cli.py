@@ -14,8 +14,9 @@ from typing import Annotated
 import typer
 
 from config.playbook_loader import PlaybookError, load_playbook
+from config.playbook_versions import version_label
 from config.settings import Settings, load_settings
-from leadflow import ledger_cli
+from leadflow import ledger_cli, playbook_cli
 from leadflow.backfill_cli import backfill, schedules_app
 from leadflow.cli_session import lead_email
 from leadflow.privacy_cli import codec_server, forget, keys_app
@@ -27,6 +28,7 @@ app = typer.Typer(help="leadflow: every lead one Temporal workflow that owns its
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
 playbook_app = typer.Typer(help="Check and read playbooks.", no_args_is_help=True)
 app.add_typer(playbook_app, name="playbook")
+playbook_cli.register(playbook_app)  # simulate, migrate
 app.add_typer(schedules_app, name="schedules")
 app.command("backfill")(backfill)
 app.add_typer(team_app, name="team")
@@ -36,10 +38,25 @@ app.command("codec-server")(codec_server)
 
 
 @playbook_app.command("validate")
-def playbook_validate(paths: Annotated[list[Path], typer.Argument(help="Playbook YAML files")]) -> None:
-    """Check playbooks; print every problem as file: field: reason and exit 1 if any."""
+def playbook_validate(
+    paths: Annotated[list[Path], typer.Argument(help="Playbook YAML files or a directory")],
+) -> None:
+    """Check playbooks; print every problem as file: field: reason and exit 1 if any. A directory
+    is checked as LEADFLOW_PLAYBOOK_DIR is at start-up (selection, switches, versions)."""
     failed = False
-    for path in paths:
+    for path in [p for p in paths if p.is_dir()]:
+        from config.playbook_catalog import load_catalog
+
+        try:
+            catalog = load_catalog(path, load_settings().playbook)
+        except PlaybookError as exc:
+            failed = True
+            for problem in exc.problems:
+                typer.echo(str(problem), err=True)
+            continue
+        for loaded in catalog.versions_all():
+            typer.echo(f"{loaded.file}: ok ({loaded.playbook.name} {version_label(loaded.playbook)})")
+    for path in [p for p in paths if not p.is_dir()]:
         try:
             pb = load_playbook(path)
         except PlaybookError as exc:
@@ -140,7 +157,9 @@ def worker() -> None:
     import worker as worker_module
     from leadflow.logs import configure
 
-    configure(load_settings().log_format)
+    settings = load_settings()
+    _check_playbooks(settings)
+    configure(settings.log_format)
     asyncio.run(worker_module.main())
 
 
@@ -154,8 +173,24 @@ def ingest(
     from ingest.server import main
     from leadflow.logs import configure
 
-    configure(load_settings().log_format)
+    settings = load_settings()
+    _check_playbooks(settings)
+    configure(settings.log_format)
     main(host, port)
+
+
+def _check_playbooks(settings: Settings) -> None:
+    """Every playbook of LEADFLOW_PLAYBOOK_DIR, checked before a service starts: a bad one stops
+    it with each problem as file: field: reason (exit 2)."""
+    from config.playbook_loader import playbook_catalog
+
+    try:
+        playbook_catalog(settings.playbook_directory, settings.playbook)
+    except PlaybookError as exc:
+        typer.echo(f"leadflow: the playbooks in {settings.playbook_directory} have problems:", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @app.command("event")
@@ -170,8 +205,8 @@ def event(
 
     email = lead_email(email)
     settings = load_settings()
-    from config.playbook_loader import stock_playbook
-    kind = to_kind(stock_playbook(settings.playbook), name)
+    from config.playbook_loader import playbook_catalog
+    kind = to_kind(playbook_catalog(settings.playbook_directory, settings.playbook).ingest_playbook(), name)
     ev = LeadEvent(event_id=uuid.uuid4().hex, kind=kind, name=name, occurred_at=datetime.now(UTC),
                    actor="cli", properties=_props(prop))
 
@@ -208,7 +243,8 @@ def command(
 
 @app.command("show")
 def show(email: str) -> None:
-    """Print a lead's current state (stage, score with reasons, SLA, history) as JSON."""
+    """Print a lead's current state (stage, score with reasons, SLA, history, the playbook version
+    it runs) as JSON."""
     email = lead_email(email)
 
     async def run(leads: LeadClient) -> None:
@@ -216,17 +252,23 @@ def show(email: str) -> None:
         if state is None:  # started moments ago: its first step has not run yet
             typer.echo(f"lead:{email} has not run its first step yet; try again", err=True)
             raise typer.Exit(1)
-        typer.echo(json.dumps(state.model_dump(mode="json"), indent=2))
+        shown = state.model_dump(mode="json")
+        ref = await leads.playbook_version(email)  # the version the lead runs: its carried copy
+        shown["playbook_version"] = ref.model_dump(mode="json") if ref else None
+        typer.echo(json.dumps(shown, indent=2))
 
     _with_leads(run)
 
 
 def _with_leads(action: Callable[[LeadClient], Awaitable[None]]) -> None:
-    """Runs `action` with a LeadClient on the configured task queue and playbook."""
+    """Runs `action` with a LeadClient on the configured task queue and playbooks (a new lead
+    starts in the playbook LEADFLOW_PLAYBOOK_DIR's selection rules pick)."""
+    from config.playbook_loader import playbook_catalog
     from leadflow.cli_session import with_client
 
-    with_client(lambda client, settings: action(LeadClient(client, settings.task_queue,
-                                                           settings.playbook)))
+    with_client(lambda client, settings: action(LeadClient(
+        client, settings.task_queue, settings.playbook,
+        playbook_catalog(settings.playbook_directory, settings.playbook))))
 
 
 def _props(pairs: list[str]) -> dict[str, str]:

@@ -95,13 +95,25 @@ def report(
     facts = period_facts(_engine(), start, end, playbook)
     name = playbook or (Counter(f.playbook for f in facts).most_common(1) or [("", 0)])[0][0]
     order, funnel = _stages_of(name)
-    result = compute_report(facts, filters, order)
+    result = compute_report(facts, filters, order, _renames())
     render = {ReportFormat.table: render_table, ReportFormat.json: render_json,
               ReportFormat.csv: render_csv}[format]
     typer.echo(render(result), nl=False)
     if html is not None:
         html.write_text(render_html(result, funnel or None), encoding="utf-8")
         typer.echo(f"wrote {html}", err=True)
+
+
+def _renames() -> dict[str, dict[str, str]]:
+    """Per playbook, old stage names -> today's, from the loaded versions' migrations."""
+    from config.playbook_loader import playbook_catalog
+
+    settings = load_settings()
+    try:
+        catalog = playbook_catalog(settings.playbook_directory, settings.playbook)
+    except PlaybookError:
+        return {}
+    return {name: catalog.renames(name) for name in catalog.current}
 
 
 def _stages_of(playbook: str) -> tuple[list[str], list[str]]:

@@ -12,12 +12,17 @@ from config.playbook_loader import PlaybookError, stock_playbook
 from lifecycle import effects as fx
 from lifecycle.events import TIMER_KINDS, EventKind
 from lifecycle.ledger_entry import LedgerEntry
+from lifecycle.migration import MIGRATED_PREFIX
+from lifecycle.motion import JOINED_PREFIX
 from lifecycle.scoring import signal_items
 
 # Fact kinds, as stored in the `kind` column.
 STAGE, TOUCH, SCORE, OWNER = "stage", "touch", "score", "owner"
 SLA_START, SLA_MET, SLA_BREACHED, SLA_LEFT = "sla_start", "sla_met", "sla_breached", "sla_left"
 SYNC_ERROR, SYNC_OK, MERGED, CLOSED = "sync_error", "sync_ok", "merged", "closed"
+# A migration to another version of the playbook (stage renamed or merged: not a move), and a
+# lead joining another playbook's motion (beside its stage fact).
+MIGRATED, JOINED = "migrated", "joined"
 ABSORBED_PREFIX = "absorbed "
 CLOSING_PREFIXES = ("merged into ", "deleted: ")  # how LeadWorkflow records its end
 
@@ -83,8 +88,14 @@ def facts_for(entry: LedgerEntry, previous_owner: str | None) -> list[Fact]:
                           detail=entry.detail.removeprefix(ABSORBED_PREFIX)))
     elif entry.event is None and entry.detail.startswith(CLOSING_PREFIXES):
         found.append(dict(kind=CLOSED, stage=entry.stage_after, reason=entry.detail))
+    elif entry.event is None and entry.detail.startswith(MIGRATED_PREFIX):
+        found.append(dict(kind=MIGRATED, stage=entry.stage_after, from_stage=entry.stage_before,
+                          to_stage=entry.stage_after, cause="migration", detail=entry.detail))
     else:
         found += _decision_facts(entry)
+        if entry.detail.startswith(JOINED_PREFIX):
+            found.append(dict(kind=JOINED, stage=entry.stage_after, from_stage=entry.stage_before,
+                              to_stage=entry.stage_after, detail=entry.detail))
     if not entry.detail.startswith(ABSORBED_PREFIX):  # absorbed outcomes belong to the merged lead
         found += _sla_facts(entry)
     if entry.owner != previous_owner:

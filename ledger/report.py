@@ -15,6 +15,7 @@ Definitions (what a revenue team reads off the report):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections import Counter, defaultdict
@@ -113,10 +114,13 @@ def percentile(values: list[float], share: float) -> float | None:
 
 
 def compute_report(facts: Iterable[Fact], filters: ReportFilters,
-                   stage_order: list[str] | None = None) -> Report:
+                   stage_order: list[str] | None = None,
+                   renames: dict[str, dict[str, str]] | None = None) -> Report:
+    """`renames`: per playbook, old stage name -> today's (its versions' migrations), so a stage
+    renamed or merged keeps its history under its new name."""
     by_lead: dict[str, list[Fact]] = defaultdict(list)
     for fact in facts:
-        by_lead[fact.lead_id].append(fact)
+        by_lead[fact.lead_id].append(_renamed(fact, renames) if renames else fact)
     leads = {lead: sorted(fs, key=lambda f: (f.seq, f.idx)) for lead, fs in by_lead.items()
              if _matches(fs, filters)}
     period = [f for fs in leads.values() for f in fs if filters.since <= f.at < filters.until]
@@ -144,9 +148,20 @@ def _matches(facts: list[Fact], filters: ReportFilters) -> bool:
     return True
 
 
+def _renamed(fact: Fact, renames: dict[str, dict[str, str]]) -> Fact:
+    names = renames.get(fact.playbook)
+    if not names:
+        return fact
+    return dataclasses.replace(fact, **{f: names.get(v, v) for f in ("stage", "from_stage", "to_stage")
+                                        if (v := getattr(fact, f)) is not None})
+
+
 def _visits(facts: list[Fact]) -> list[Visit]:
     visits: list[Visit] = []
     for fact in facts:
+        if fact.kind == k.MIGRATED and visits and fact.to_stage:
+            visits[-1].stage = fact.to_stage  # the same stay, under the new version's name
+            continue
         if fact.kind != k.STAGE or fact.to_stage is None:
             continue
         if visits:

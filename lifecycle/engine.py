@@ -217,6 +217,8 @@ def _matching(pb: Playbook, state: LeadState, event: LeadEvent) -> str | None:
     if event.kind == EventKind.CRM_STAGE_CHANGED:
         return _crm_target(pb, state, event)
     for t in pb.transitions:
+        if t.to_playbook is not None:
+            continue  # joining another playbook's motion: lifecycle/motion.py
         if event.kind in t.when and state.stage in pb.sources_of(t) and _score_ok(pb, state, t):
             return t.to
     return None
@@ -227,7 +229,7 @@ def _crm_target(pb: Playbook, state: LeadState, event: LeadEvent) -> str | None:
     wanted = event.properties.get("stage")
     if wanted is None or wanted == state.stage or wanted not in {s.name for s in pb.stages}:
         return None
-    allowed = {t.to for t in pb.transitions if state.stage in pb.sources_of(t)}
+    allowed = {t.to for t in pb.transitions if state.stage in pb.sources_of(t) and t.to_playbook is None}
     system = event.properties.get("system", "")
     crm_wins = pb.conflict_policy.get(system) == "crm_wins"  # type: ignore[call-overload]
     return wanted if wanted in allowed or crm_wins else None

@@ -21,6 +21,9 @@ class StageChange(BaseModel):
     event_id: str
     actor: str = ""
     reason: str | None = None
+    # Set when this change moved the lead into another playbook: by a `to_playbook` transition
+    # (the playbook it joined) or a migration (the version it was migrated to).
+    playbook: str | None = None
 
 
 class ScoreItem(BaseModel):

@@ -19,6 +19,9 @@ started before a patch keeps the old path until it continues-as-new or closes):
 | task-record-id-v1          | issue 16  | owner tasks name the record id the lead's last upsert answered |
 | playbook-promises-v1       | issue 13  | the engine's current rules (`legacy=False`); facts named like |
 |                            |           | commands are touches; a deleted or merged lead is a tombstone |
+| playbook-select-v1         | issue 19  | a run whose lead_config names switch targets may take a       |
+|                            |           | `to_playbook:` transition into another playbook's motion      |
+| playbook-migrate-v1        | issue 19  | the migrate_playbook update moves the lead to a new version   |
 
 playbook-promises-v1 is read once per run (in `__init__`), so a run that replays an older history
 keeps the old rules until it continues as new. With both playbook-promises-v1 and merge-forward-v1,
@@ -41,6 +44,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 with workflow.unsafe.imports_passed_through():
     from config import metrics as mx
     from config.playbook import Playbook
+    from config.playbook_versions import is_version, playbook_hash
     from config.vendors import Vendor
     from connectors.base import LeadSnapshot, OwnerTask, SyncResult
     from lifecycle import effects as fx
@@ -57,6 +61,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from lifecycle.ledger_entry import LedgerBatch, LedgerEntry, entry_for
     from lifecycle.merge import absorb
+    from lifecycle.migration import MigrationRefused, migrate
+    from lifecycle.motion import JOINED_PREFIX, decide_with_motions
     from lifecycle.routing import assign
     from lifecycle.state import LeadState, StageChange
     from workflows import search_attributes as sa
@@ -82,6 +88,8 @@ with workflow.unsafe.imports_passed_through():
         LeadView,
         MergeRequest,
         OwnerTaskInput,
+        PlaybookMigration,
+        PlaybookRef,
         SyncLeadInput,
         TrackInput,
         vendor_queue,
@@ -95,6 +103,8 @@ TASK_RECORD_ID = "task-record-id-v1"
 # Bounded history per run; Temporal may suggest continuing earlier.
 MAX_EVENTS_PER_RUN = 500
 PROMISES_PATCH = "playbook-promises-v1"
+SELECT_PATCH = "playbook-select-v1"  # switching motion (to_playbook)
+MIGRATE_PATCH = "playbook-migrate-v1"
 CLOSURE_MEMO = "closure"  # what ingest reads (describe) to answer events for a closed lead
 VENDOR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
                            maximum_interval=timedelta(minutes=5))
@@ -170,6 +180,7 @@ class LeadWorkflow:
         self._closing: DeleteRequest | MergeRequest | None = None
         self._search: sa.Values = {}
         self._omit_search: set[str] = set()  # from lead_config (see run)
+        self._targets: dict[str, Playbook] = {}  # playbooks a to_playbook transition may join
         if self._playbook is not None and self._state is None:
             self._start(self._playbook)
 
@@ -187,6 +198,8 @@ class LeadWorkflow:
         self._vendors, self._ledger_on = config.vendors, config.ledger
         # Recorded in the lead_config result, so a replay leaves out what the run left out.
         self._omit_search = set(config.omit_search_attributes)
+        if config.switch_targets and workflow.patched(SELECT_PATCH):
+            self._targets = config.switch_targets
         for vendor in [v for v in self._held if v not in self._vendors]:
             del self._held[vendor]  # a vendor this worker no longer syncs takes no tasks
         if self._playbook is None:
@@ -281,6 +294,42 @@ class LeadWorkflow:
         self._sync_dirty = self._woken = True
         return self.view()
 
+    @workflow.update(name="migrate_playbook")
+    async def migrate_playbook(self, request: PlaybookMigration) -> LeadView:
+        """Moves the lead to a newer version of its playbook (`leadflow playbook migrate`)."""
+        await workflow.wait_condition(lambda: self._state is not None)
+        assert self._state is not None and self._playbook is not None
+        try:
+            decision, detail = migrate(self._playbook, request.playbook, self._state, workflow.now())
+        except MigrationRefused as exc:
+            raise ApplicationError(str(exc), type="MigrationRefused", non_retryable=True) from None
+        workflow.patched(MIGRATE_PATCH)
+        self._playbook = request.playbook
+        self._commit(decision, None, detail=detail + (f" by {request.actor}" if request.actor else ""))
+        return self.view()
+
+    @migrate_playbook.validator
+    def validate_migration(self, request: PlaybookMigration) -> None:
+        if self._closing is not None:
+            raise ValueError("this lead is closing (merged or deleted)")
+        if self._state is not None and self._playbook is not None:
+            if not is_version(self._playbook, request.from_version):
+                raise ValueError(f"the lead runs {self._playbook.name} {self._playbook.version or ''} "
+                                 f"({playbook_hash(self._playbook)}), not {request.from_version}")
+            try:
+                migrate(self._playbook, request.playbook, self._state, workflow.now())
+            except MigrationRefused as exc:
+                raise ValueError(str(exc)) from None
+
+    @workflow.query(name="playbook")
+    def playbook_ref(self) -> PlaybookRef | None:
+        """The playbook version the lead runs (its carried copy) and its stage."""
+        if self._state is None or self._playbook is None:
+            return None
+        return PlaybookRef(name=self._playbook.name, version=self._playbook.version,
+                           hash=playbook_hash(self._playbook), stage=self._state.stage,
+                           closed=self._state.closure is not None)
+
     @workflow.query(name="state")
     def state(self) -> LeadState | None:
         return self._state
@@ -320,6 +369,9 @@ class LeadWorkflow:
 
     def _decide(self, event: LeadEvent) -> Decision:
         assert self._playbook is not None and self._state is not None
+        if self._targets:  # may join another playbook's motion (lifecycle/motion.py)
+            return decide_with_motions(self._playbook, self._state, event, workflow.now(),
+                                       self._targets, legacy=self._legacy)
         return decide(self._playbook, self._state, event, workflow.now(), legacy=self._legacy)
 
     def _apply(self, event: LeadEvent) -> None:
@@ -370,6 +422,11 @@ class LeadWorkflow:
                 detail: str = "") -> None:
         previous = None if kind == "created" else self._state
         self._state = decision.state
+        joined = self._targets.get(self._state.playbook) if previous is not None and \
+            self._playbook is not None and self._state.playbook != self._playbook.name else None
+        if joined is not None:  # a to_playbook transition: the lead runs the other motion now
+            detail = detail or f"{JOINED_PREFIX}{joined.name} from {self._playbook.name}"
+            self._playbook = joined
         self._events_this_run += 1
         if not self._legacy and previous is not None and (
                 previous.disqualification_reason, previous.loss_reason) != (
@@ -744,7 +801,8 @@ class LeadWorkflow:
 
     def _carry_over(self) -> LeadInput:
         assert self._state is not None
-        carried = LeadInput(email=self._state.email, playbook_name=self._input.playbook_name,
+        name = self._playbook.name if self._playbook and self._targets else self._input.playbook_name
+        carried = LeadInput(email=self._state.email, playbook_name=name,
                             playbook=self._playbook, state=self._state, synced=self._synced,
                             fingerprints=self._fingerprints, ledger_seq=self._ledger_seq,
                             record_ids=self._record_ids)

@@ -23,7 +23,9 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from config.playbook import Playbook
+from config.playbook_catalog import PlaybookCatalog
 from lifecycle.events import LeadEvent, check_event_size, lead_workflow_id
+from lifecycle.selection import lead_attributes
 from lifecycle.state import Closure, LeadState
 from workflows.lead import CLOSURE_MEMO, LeadWorkflow
 from workflows.lead_models import (
@@ -34,6 +36,8 @@ from workflows.lead_models import (
     LeadInput,
     LeadView,
     MergeRequest,
+    PlaybookMigration,
+    PlaybookRef,
 )
 
 T = TypeVar("T")
@@ -45,15 +49,26 @@ class CommandRejected(Exception):
     """A person's command the playbook does not allow; the message says why."""
 
 
+class MigrationRefused(Exception):
+    """A lead that cannot move to the requested playbook version; the message says why."""
+
+
 class LeadClient:
-    def __init__(self, client: Client, task_queue: str, playbook: Playbook | str = "demo_led") -> None:
+    def __init__(self, client: Client, task_queue: str, playbook: Playbook | str = "demo_led",
+                 catalog: PlaybookCatalog | None = None) -> None:
+        """`playbook` starts new leads; with a `catalog`, its `selection:` rules pick one per new
+        lead from what the first event or command says (source, product, country, ...)."""
         self.client = client
         self.task_queue = task_queue
         self.playbook = playbook
+        self.catalog = catalog
 
-    def _input(self, email: str, fields: dict[str, str] | None = None) -> LeadInput:
+    def _input(self, email: str, fields: dict[str, str] | None = None,
+               attributes: dict[str, str] | None = None) -> LeadInput:
         pb = self.playbook
         name = pb if isinstance(pb, str) else pb.name
+        if isinstance(pb, str) and self.catalog is not None:
+            name = self.catalog.select(lead_attributes(email, attributes, fields))
         return LeadInput(email=email, playbook_name=name, fields=fields or {},
                          playbook=None if isinstance(pb, str) else pb)
 
@@ -62,14 +77,16 @@ class LeadClient:
         An event for a lead that was merged into another goes to the survivor. ValueError for an
         email that is none or an event over MAX_EVENT_BYTES."""
         check_event_size(event)
-        return await self.signal_with_start(email, EVENT_SIGNAL, event)
+        return await self.signal_with_start(email, EVENT_SIGNAL, event, event.properties)
 
-    async def signal_with_start(self, email: str, signal: str, arg: object) -> WorkflowHandle:
-        """Signals the lead, starting it if new; a lead closed by a merge forwards to its survivor."""
+    async def signal_with_start(self, email: str, signal: str, arg: object,
+                                attributes: dict[str, str] | None = None) -> WorkflowHandle:
+        """Signals the lead, starting it if new (in the playbook selected by `attributes`); a lead
+        closed by a merge forwards to its survivor."""
 
         async def attempt(email: str, policy: WorkflowIDReusePolicy) -> WorkflowHandle:
             return await self.client.start_workflow(
-                LeadWorkflow.run, self._input(email), id=lead_workflow_id(email),
+                LeadWorkflow.run, self._input(email, attributes=attributes), id=lead_workflow_id(email),
                 task_queue=self.task_queue, start_signal=signal, start_signal_args=[arg],
                 id_reuse_policy=policy)
 
@@ -81,7 +98,7 @@ class LeadClient:
 
         async def attempt(email: str, policy: WorkflowIDReusePolicy) -> LeadView:
             start = WithStartWorkflowOperation(
-                LeadWorkflow.run, self._input(email), id=lead_workflow_id(email),
+                LeadWorkflow.run, self._input(email, attributes=cmd.properties), id=lead_workflow_id(email),
                 task_queue=self.task_queue, id_reuse_policy=policy,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
             try:
@@ -151,3 +168,19 @@ class LeadClient:
         handle = self.client.get_workflow_handle(lead_workflow_id(email))
         state: LeadState | None = await handle.query(LeadWorkflow.state)
         return state
+
+    async def playbook_version(self, email: str) -> PlaybookRef | None:
+        """The playbook version the lead runs and its stage."""
+        handle = self.client.get_workflow_handle(lead_workflow_id(email))
+        ref: PlaybookRef | None = await handle.query(LeadWorkflow.playbook_ref)
+        return ref
+
+    async def migrate(self, email: str, request: PlaybookMigration) -> LeadView:
+        """Moves a running lead to a newer version of its playbook; MigrationRefused says why not."""
+        handle = self.client.get_workflow_handle(lead_workflow_id(email))
+        try:
+            return await handle.execute_update(LeadWorkflow.migrate_playbook, request)
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            why = cause.message if isinstance(cause, ApplicationError) else str(cause)
+            raise MigrationRefused(why) from err

@@ -151,6 +151,27 @@ class LeadConfig(BaseModel):
     vendors: list[str]
     ledger: bool = False  # whether this worker records the lead's facts in the ledger
     omit_search_attributes: list[str] = []  # personal ones the deployment keeps out of visibility
+    # The playbooks the lead's `to_playbook:` transitions lead into, by name (a switch of motion).
+    switch_targets: dict[str, Playbook] = {}
+
+
+class PlaybookMigration(BaseModel):
+    """`leadflow playbook migrate`: move the lead to `playbook` (a newer version of its playbook)
+    if it runs the version `from_version` names (a `version:` label or a content-hash prefix)."""
+
+    playbook: Playbook
+    from_version: str
+    actor: str = ""
+
+
+class PlaybookRef(BaseModel):
+    """Which playbook version a lead runs (the copy it carries), and its stage."""
+
+    name: str
+    version: str | None
+    hash: str
+    stage: str
+    closed: bool = False  # deleted or merged away: a tombstone, not migrated
 
 
 class ForwardMerge(BaseModel):

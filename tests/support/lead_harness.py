@@ -17,6 +17,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
+from config.playbook_catalog import PlaybookCatalog
 from config.playbook_loader import stock_playbook
 from connectors.base import Connector
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id
@@ -72,11 +73,13 @@ async def workers_on(
     connectors: Callable[[str, str], Connector] = _no_connectors,
     ledger: Callable[..., Any] | None = None,
     omit_search_attributes: Sequence[str] = (),
+    catalog: PlaybookCatalog | None = None,
 ) -> AsyncIterator[None]:
-    """leadflow's real workers polling `task_queue` (and its vendor queues) for the block."""
+    """leadflow's real workers polling `task_queue` (and its vendor queues) for the block;
+    `catalog`: the playbooks they serve (default: the stock ones)."""
     with ThreadPoolExecutor(max_workers=8) as executor:
         workers = build_workers(client, task_queue, vendors, connectors, executor, ledger=ledger,
-                                omit_search_attributes=omit_search_attributes)
+                                omit_search_attributes=omit_search_attributes, catalog=catalog)
         tasks = [asyncio.create_task(w.run()) for w in workers]
         try:
             yield
@@ -92,11 +95,12 @@ async def running_worker(
     connectors: Callable[[str, str], Connector] = _no_connectors,
     ledger: Callable[..., Any] | None = None,
     omit_search_attributes: Sequence[str] = (),
+    catalog: PlaybookCatalog | None = None,
 ) -> AsyncIterator[Harness]:
     """Workers on a fresh task queue; the leads started through the harness end with the block."""
     harness = Harness(client, f"test-{uuid.uuid4().hex[:8]}")
     async with workers_on(client, harness.task_queue, vendors, connectors, ledger,
-                          omit_search_attributes):
+                          omit_search_attributes, catalog):
         try:
             yield harness
         finally:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 
 from activities.ledger import LedgerActivities
+from config.playbook_catalog import PlaybookCatalog
 from connectors.base import Connector
 from ledger.models import FactRow
 from ledger.writer import LedgerWriter
@@ -21,10 +22,11 @@ from tests.support.lead_harness import Harness, _no_connectors, running_worker
 async def ledger_worker(
     client: Client, engine: Engine, ledger: Callable[..., Any] | None = None,
     vendors: Sequence[str] = (), connectors: Callable[[str, str], Connector] = _no_connectors,
+    catalog: PlaybookCatalog | None = None,
 ) -> AsyncIterator[Harness]:
     """The real workers, writing the ledger to `engine` (or through the `ledger` activity given)."""
     activity = ledger or LedgerActivities(LedgerWriter(engine)).record_ledger
-    async with running_worker(client, vendors, connectors, ledger=activity) as harness:
+    async with running_worker(client, vendors, connectors, ledger=activity, catalog=catalog) as harness:
         yield harness
 
 
