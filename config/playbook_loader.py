@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 
 from config.playbook import TERMINAL_KINDS, Playbook, StageKind, Transition
 from config.routing import check_routing
+from config.rules import check_rules
 from lifecycle.events import COMMAND_VERBS, TIMER_KINDS, EventKind
 from lifecycle.mapping import NAMEABLE_KINDS
 
@@ -101,6 +102,7 @@ def check_playbook(pb: Playbook) -> list[tuple[str, str]]:
     problems += _check_sla_clocks(pb)
     if pb.routing is not None:
         problems += check_routing(pb.routing)
+    problems += check_rules(pb, known)
     for system, stages in pb.field_mapping.items():
         for stage in stages:
             if stage not in known:
