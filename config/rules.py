@@ -26,10 +26,12 @@ def check_rules(pb: Playbook, known: set[str]) -> Problems:
         if stage.acceptance is None:
             continue
         if stage.owner_role not in ("sdr", "ae", "cs"):
-            problems.append((f"{where}.acceptance", "a handoff needs an owner: set owner_role (sdr, ae or cs)"))
-        if stage.acceptance.reject_to not in known:
-            problems.append((f"{where}.acceptance.reject_to", f"unknown stage {stage.acceptance.reject_to!r}"))
-        elif stage.acceptance.reject_to == stage.name:
+            problems.append((f"{where}.acceptance",
+                             "a handoff needs an owner: set owner_role (sdr, ae or cs)"))
+        reject_to = stage.acceptance.reject_to
+        if reject_to not in known:
+            problems.append((f"{where}.acceptance.reject_to", f"unknown stage {reject_to!r}"))
+        elif reject_to == stage.name:
             problems.append((f"{where}.acceptance.reject_to", "a rejected lead must leave the stage"))
     if pb.routing is not None:
         for i, rule in enumerate(pb.routing.rules):

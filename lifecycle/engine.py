@@ -17,8 +17,8 @@ from config.playbook import NurturePath, Playbook, StageKind, Transition
 from lifecycle import effects as fx
 from lifecycle.accounts import EMAIL_TYPE_FIELD, account_domain, email_type
 from lifecycle.closure import closed_refusal
-from lifecycle.frameworks import expand
 from lifecycle.events import COMMAND_VERBS, TIMER_KINDS, EventKind, LeadEvent, normalize_email
+from lifecycle.frameworks import expand
 from lifecycle.qualification import conditions_hold, gate_blocks, gate_refusal, lead_values, qualify
 from lifecycle.reasons import crm_reason
 from lifecycle.routing import route_on_entry
