@@ -216,7 +216,11 @@ def show(email: str) -> None:
         if state is None:  # started moments ago: its first step has not run yet
             typer.echo(f"lead:{email} has not run its first step yet; try again", err=True)
             raise typer.Exit(1)
-        typer.echo(json.dumps(state.model_dump(mode="json"), indent=2))
+        shown = state.model_dump(mode="json")
+        view = await leads.view(email)  # fit grade, ICP, handoff and framework completeness
+        shown["qualification"] = view.model_dump(
+            mode="json", include={"fit_grade", "icp", "icp_reasons", "handoff", "frameworks"})
+        typer.echo(json.dumps(shown, indent=2))
 
     _with_leads(run)
 

@@ -18,6 +18,9 @@ from lifecycle.scoring import signal_items
 STAGE, TOUCH, SCORE, OWNER = "stage", "touch", "score", "owner"
 SLA_START, SLA_MET, SLA_BREACHED, SLA_LEFT = "sla_start", "sla_met", "sla_breached", "sla_left"
 SYNC_ERROR, SYNC_OK, MERGED, CLOSED = "sync_error", "sync_ok", "merged", "closed"
+# Issue 19's handoff acceptance: asked, accepted, rejected (with its reason), overdue.
+HANDOFF, HANDOFF_ACCEPTED, HANDOFF_REJECTED, HANDOFF_OVERDUE = (
+    "handoff", "handoff_accepted", "handoff_rejected", "handoff_overdue")
 ABSORBED_PREFIX = "absorbed "
 CLOSING_PREFIXES = ("merged into ", "deleted: ")  # how LeadWorkflow records its end
 
@@ -116,12 +119,31 @@ def _decision_facts(entry: LedgerEntry) -> list[dict[str, object]]:
     outcome_reason = None
     if event is not None and event.kind in (EventKind.DISQUALIFY, EventKind.LOST):
         outcome_reason = event.properties.get("reason")
+    found += _handoff_answers(entry)
     for move in entry.effects:
         if isinstance(move, fx.SyncStage):  # entries before issue 13 carry no reason on the move
             found.append(dict(kind=STAGE, stage=move.stage, from_stage=move.previous_stage,
                               to_stage=move.stage, cause=move.cause,
                               reason=move.reason or outcome_reason))
+    found += [dict(kind=HANDOFF, stage=e.stage, sla_started_at=entry.at, sla_due_at=e.due_at)
+              for e in entry.effects if isinstance(e, fx.RequestAcceptance)]
     return found
+
+
+def _handoff_answers(entry: LedgerEntry) -> list[dict[str, object]]:
+    """An owner's accept or reject (only accepted commands reach the ledger), or a handoff
+    whose acceptance ran out (the timer's entry carries the manager's task)."""
+    event = entry.event
+    if event is None:
+        return []
+    if event.kind == EventKind.ACCEPT:
+        return [dict(kind=HANDOFF_ACCEPTED, stage=entry.stage_before)]
+    if event.kind == EventKind.REJECT:
+        return [dict(kind=HANDOFF_REJECTED, stage=entry.stage_before,
+                     reason=event.properties.get("reason"))]
+    if event.kind == EventKind.ACCEPTANCE_DUE and entry.effects:
+        return [dict(kind=HANDOFF_OVERDUE, stage=entry.stage_before)]
+    return []
 
 
 def _sla_facts(entry: LedgerEntry) -> list[dict[str, object]]:

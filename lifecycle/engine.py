@@ -77,9 +77,9 @@ def new_lead(
     state.score = total_score(pb.scoring, state.fields, [], now)
     qualify(pb, state, now)
     refresh_stage_timer(pb, state)
-    request_handoff(pb, state, now)
     effects: list[fx.Effect] = [fx.SyncStage(stage=state.stage, previous_stage=None,
                                              cause=state.history[0].cause)]
+    effects += request_handoff(pb, state, now)
     if imported_stage is None:  # an imported lead keeps the owner it has in the CRM
         effects += route_on_entry(pb, state)
     effects += sla_effects(pb, state, None, now)
@@ -406,7 +406,7 @@ def _enter(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> l
     effects = route_on_entry(pb, state)  # first: a business-hours SLA runs on the team's calendar
     effects += sla_effects(pb, state, None, now)
     refresh_stage_timer(pb, state)
-    request_handoff(pb, state, now)
+    effects += request_handoff(pb, state, now)
     if stage.kind == StageKind.NURTURE:
         effects += _arm_follow_up(pb, state, event, now)
     if stage.owner_role in ("sdr", "ae", "cs"):

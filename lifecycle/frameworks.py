@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 
 FRAMEWORK_PREFIX = "framework:"
 FRAMEWORKS: dict[str, tuple[str, ...]] = {
@@ -24,6 +24,7 @@ class Completeness(BaseModel):
     captured: list[str]
     missing: list[str]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def share(self) -> str:
         return f"{len(self.captured)}/{len(self.captured) + len(self.missing)}"

@@ -33,11 +33,14 @@ def refresh_stage_timer(pb: Playbook, state: LeadState) -> None:
     state.stage_timer = StageTimer(due_at=since + t.after, to=t.to)
 
 
-def request_handoff(pb: Playbook, state: LeadState, now: datetime) -> None:
+def request_handoff(pb: Playbook, state: LeadState, now: datetime) -> list[fx.Effect]:
     """On entering a stage: a new handoff when it needs acceptance, else none pending."""
     acceptance = pb.stage(state.stage).acceptance
-    state.handoff = None if acceptance is None else Handoff(
-        stage=state.stage, requested_at=now, due_at=now + acceptance.within)
+    if acceptance is None:
+        state.handoff = None
+        return []
+    state.handoff = Handoff(stage=state.stage, requested_at=now, due_at=now + acceptance.within)
+    return [fx.RequestAcceptance(stage=state.stage, due_at=state.handoff.due_at)]
 
 
 def handoff_refusal(pb: Playbook, state: LeadState, event: LeadEvent) -> str | None:
