@@ -55,6 +55,7 @@ class Fact:
     sla_due_at: datetime | None = None
     vendor: str | None = None
     detail: str | None = None
+    fit_grade: str | None = None  # the lead's fit grade when the fact happened (issue 19)
 
     def as_row(self) -> dict[str, object]:
         return dataclasses.asdict(self)
@@ -103,6 +104,7 @@ def _base(entry: LedgerEntry) -> dict[str, object]:
         campaign=entry.campaign, team=entry.team, owner=entry.owner,
         event_id=event.event_id if event else None,
         event_kind=event.kind.value if event else None, actor=(event.actor or None) if event else None,
+        fit_grade=entry.fit_grade,
     )
 
 
