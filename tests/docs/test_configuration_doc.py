@@ -38,7 +38,7 @@ def section(model: type[BaseModel]) -> str:
 
 
 MODELS = [pb.Playbook, pb.Stage, pb.Sla, pb.Transition, pb.Scoring, pb.FitRule, pb.SignalRule,
-          pb.NurturePath, routing.Routing, routing.RoutingRule, routing.Team, routing.TeamCalendar,
+          pb.NurturePath, pb.Acceptance, pb.Grades, pb.Icp, routing.Routing, routing.RoutingRule, routing.Team, routing.TeamCalendar,
           routing.Member]
 
 
