@@ -4,13 +4,17 @@ rejected through LeadClient, with the report's figures read back from the ledger
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
+from typer.testing import CliRunner
 
 from config.playbook import Playbook
+from leadflow.cli import app
 from ledger.engine import make_engine, migrate
 from ledger.report import ReportFilters, compute_report
 from ledger.store import period_facts
@@ -23,6 +27,12 @@ from workflows.lead_client import CommandRejected, LeadClient
 from workflows.lead_models import LeadCommand
 
 GRADE_A = {"company_size": "300", "industry": "software", "role": "vp"}
+
+
+async def leadflow(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """The `leadflow` command line in-process (its own event loop, so in a thread)."""
+    result = await asyncio.to_thread(CliRunner().invoke, app, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +104,18 @@ async def test_handoffs_accepted_and_rejected_give_the_reports_figures(dev_env, 
                 "use_case": "forecasting", "timeline": "Q3"}))
             assert view.handoff is not None and view.handoff.stage == "SQL"
         await leads.command(emails["accepted"], LeadCommand(kind="accept"))
+        # From a shell: a rep captures BANT fields; `show` reports the framework's completeness.
+        env = {"LEADFLOW_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+               "LEADFLOW_TASK_QUEUE": h.task_queue, "LEADFLOW_PLAYBOOK": "demo_led"}
+        code, _, err = await leadflow(env, "command", emails["accepted"], "capture", "--prop", "budget=50k")
+        assert code == 0, err
+        code, out, err = await leadflow(env, "show", emails["accepted"])
+        assert code == 0, err
+        shown = json.loads(out)
+        assert (shown["fit_grade"], shown["icp"], shown["handoff"]) == ("A", "pass", None)
+        [bant] = shown["qualification"]["frameworks"]
+        assert (bant["framework"], bant["captured"], bant["missing"], bant["share"]) == (
+            "bant", ["budget", "timeline"], ["authority", "need"], "2/4")
         with pytest.raises(CommandRejected, match="a reason is required"):
             await leads.command(emails["rejected"], LeadCommand(kind="reject"))
         view = await leads.command(emails["rejected"], LeadCommand(kind="reject",
