@@ -193,9 +193,10 @@ def _check_reachability(pb: Playbook, known: set[str]) -> list[tuple[str, str]]:
     while frontier:
         current = frontier.pop()
         for t in pb.transitions:
-            if t.to in known and t.to not in reached and current in pb.sources_of(t):
-                reached.add(t.to)
-                frontier.append(t.to)
+            for to in (t.to, t.else_):  # an `else:` target is reached too (issue 19)
+                if to in known and to not in reached and current in pb.sources_of(t):
+                    reached.add(to)
+                    frontier.append(to)
     return [(f"stages[{i}]", f"stage {s.name!r} is unreachable from {pb.initial_stage!r}")
             for i, s in enumerate(pb.stages) if s.name not in reached]
 

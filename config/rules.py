@@ -4,7 +4,8 @@ reason) pairs; the loader adds the file name."""
 
 from __future__ import annotations
 
-from config.playbook import Conditions, Playbook
+from config.playbook import Conditions, Playbook, StageKind
+from lifecycle.events import COMMAND_VERBS
 from lifecycle.frameworks import FRAMEWORKS, expand, framework_of
 from lifecycle.qualification import DERIVED_VALUES, STANDARD_FIELDS
 
@@ -84,6 +85,10 @@ def _check_transitions(pb: Playbook, known: set[str], fields: set[str]) -> Probl
             problems.append((f"{where}.else", "else: needs an if:"))
         if t.else_ is not None and t.else_ not in known:
             problems.append((f"{where}.else", f"unknown stage {t.else_!r}"))
+        elif t.else_ is not None and any(k not in COMMAND_VERBS for k in t.when):
+            problems += _only_a_person(pb, f"{where}.else", t.else_, "a fact or a score")
+        if t.after is not None and t.to in known:
+            problems += _only_a_person(pb, f"{where}.to", t.to, "a time-based transition")
         problems += check_conditions(pb, f"{where}.if", t.if_, fields)
     return problems
 
@@ -120,4 +125,16 @@ def _check_icp(pb: Playbook, known: set[str]) -> Problems:
         problems.append(("icp.fail_to", f"unknown stage {pb.icp.fail_to!r}"))
     if pb.icp.fail_to in pb.icp.gate:
         problems.append(("icp.fail_to", "a failing lead cannot be sent to a gated stage"))
+    elif pb.icp.fail_to is not None and pb.icp.fail_to in known:
+        problems += _only_a_person(pb, "icp.fail_to", pb.icp.fail_to, "the ICP gate")
     return problems
+
+
+def _only_a_person(pb: Playbook, where: str, stage: str, mover: str) -> Problems:
+    """Stages only a person's command may enter: confirmed ones, and disqualification (a reason)."""
+    target = pb.stage(stage)
+    if target.requires_confirmation:
+        return [(where, f"{stage!r} requires a person's confirmation; {mover} cannot move a lead there")]
+    if target.kind == StageKind.DISQUALIFIED:
+        return [(where, f"{stage!r} needs a person's reason code; {mover} cannot disqualify")]
+    return []

@@ -49,7 +49,8 @@ def handoff_refusal(pb: Playbook, state: LeadState, event: LeadEvent) -> str | N
     if state.handoff is None or state.handoff.stage != state.stage:
         return f"cannot {verb}: no handoff is waiting for acceptance in {state.stage!r}"
     actor = event.actor.strip().lower()
-    if actor and state.owner and actor != state.owner.lower():
+    # A person named by email must be the owner; a tool's actor ("cli", "ui") names nobody.
+    if "@" in actor and state.owner and actor != state.owner.lower():
         return f"cannot {verb}: only the lead's owner {state.owner} can {verb} this handoff"
     if event.kind == EventKind.REJECT:
         acceptance = pb.stage(state.stage).acceptance

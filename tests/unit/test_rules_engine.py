@@ -132,6 +132,8 @@ def test_only_the_owner_accepts_a_handoff(rules):
     other = event("accept", lead.now).model_copy(update={"actor": "kim.ae@example.com"})
     assert decide(rules, lead.state, other, lead.now).rejection == (
         "cannot accept: only the lead's owner bo.ae@example.com can accept this handoff")
+    from_cli = event("accept", lead.now).model_copy(update={"actor": "cli"})  # names nobody
+    assert decide(rules, lead.state, from_cli, lead.now).accepted
 
 
 def test_a_rejected_handoff_recycles_to_mql_with_the_reason(rules):

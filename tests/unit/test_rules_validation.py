@@ -61,6 +61,20 @@ def test_transition_shapes_are_checked(tmp_path):
     ]
 
 
+def test_no_rule_but_a_persons_command_enters_sql_or_disqualifies(tmp_path):
+    raw = rules_raw()
+    raw["transitions"][1]["else"] = "SQL"
+    raw["transitions"][2]["to"] = "Disqualified"
+    raw["icp"]["gate"], raw["icp"]["fail_to"] = ["MQL"], "SQL"
+    assert problems_of(raw, tmp_path) == [
+        "transitions[1].else: 'SQL' requires a person's confirmation; a fact or a score cannot move "
+        "a lead there",
+        "transitions[2].to: 'Disqualified' needs a person's reason code; a time-based transition "
+        "cannot disqualify",
+        "icp.fail_to: 'SQL' requires a person's confirmation; the ICP gate cannot move a lead there",
+    ]
+
+
 def test_a_zero_after_is_refused(tmp_path):
     raw = rules_raw()
     raw["transitions"][2]["after"] = "0d"
