@@ -451,10 +451,12 @@ def _on_timer(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -
 def _on_stage_timeout(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> list[fx.Effect]:
     """A lead that sat in its stage without a touch for the transition's `after`: recycled."""
     timer, t = state.stage_timer, timed_transition(pb, state.stage)
-    if timer is None or timer.due_at > now or t is None:
+    if timer is None or timer.due_at > now:
         return []  # stale: touched since, or moved on
+    state.stage_timer = None  # a due timer never stays due: the workflow would fire it again
+    if t is None:
+        return []
     target = _gated(pb, state, _destination(state, t))
-    state.stage_timer = None
     if target is None or target == state.stage:
         return []
     return _move(pb, state, event, target, now, cause="stage_timeout")

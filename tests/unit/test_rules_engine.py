@@ -105,6 +105,19 @@ def test_thirty_days_in_mql_without_a_touch_recycle_to_nurture(rules):
     assert lead.state.stage_timer is None  # Nurture has no time-based transition
 
 
+def test_a_closed_lead_runs_no_recycle_or_handoff_clock(rules):
+    from lifecycle.closure import close
+    from lifecycle.rule_timers import rule_clocks
+
+    lead = sql_lead(rules)
+    assert [kind.value for _, kind in rule_clocks(lead.state)] == ["acceptance_due"]
+    mql = Lead(rules, **GRADE_A)
+    mql.send("demo_requested")
+    assert [kind.value for _, kind in rule_clocks(mql.state)] == ["stage_timeout"]
+    for state in (lead.state, mql.state):
+        assert rule_clocks(close(state, "deleted", mql.now, "deleted in HubSpot")) == []
+
+
 def test_a_touch_pushes_the_recycle_back(rules):
     lead = Lead(rules, **GRADE_A)
     lead.send("demo_requested")
