@@ -12,6 +12,7 @@ def problems_of(raw, tmp_path) -> list[str]:
     path = write_playbook(raw, tmp_path)
     with pytest.raises(PlaybookError) as err:
         load_playbook(path)
+    assert all(str(p).startswith(f"{path}: ") for p in err.value.problems)  # file: field: reason
     return [str(p).removeprefix(f"{path}: ") for p in err.value.problems]
 
 
