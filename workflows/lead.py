@@ -437,7 +437,8 @@ class LeadWorkflow:
         s = self._state
         assert s is not None
         clocks = [(c.due_at, kind) for c, kind in ((s.sla, EventKind.SLA_BREACHED),
-                                                    (s.follow_up, EventKind.FOLLOW_UP_DUE)) if c]
+                                                    (s.follow_up, EventKind.FOLLOW_UP_DUE))
+                  if c is not None]
         return clocks + rule_clocks(s) if self._rules else clocks
 
     def _fire_due_timers(self) -> None:
