@@ -5,6 +5,10 @@ deterministic given its arguments, so it is unit-tested without Temporal and
 replays identically. `legacy=True` keeps the rules leads ran on before issue 13 (re-entry only
 while a follow-up is set, CRM moves without reasons, no closed leads, accounts from any email
 domain): a workflow replaying such a lead's history passes it.
+
+Issue 19's richer rules (conditions and `else:` targets, `after:` recycling, the ICP gate, fit
+grades, handoff acceptance, frameworks) act only through the playbook keys that name them, so a
+playbook without those keys decides exactly as before.
 """
 
 from __future__ import annotations
