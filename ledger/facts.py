@@ -79,6 +79,7 @@ def facts_for(entry: LedgerEntry, previous_owner: str | None) -> list[Fact]:
         found.append(dict(kind=STAGE, stage=entry.stage_after, to_stage=entry.stage_after,
                           cause="imported" if entry.imported else "created",
                           imported=entry.imported, score_after=entry.score_after))
+        found += _handoffs_asked(entry)  # a lead created in a stage that needs acceptance
     elif entry.kind in ("sync_error", "sync_ok"):
         found.append(dict(kind=entry.kind, stage=entry.stage_after, vendor=entry.vendor,
                           detail=entry.detail))
@@ -127,9 +128,12 @@ def _decision_facts(entry: LedgerEntry) -> list[dict[str, object]]:
             found.append(dict(kind=STAGE, stage=move.stage, from_stage=move.previous_stage,
                               to_stage=move.stage, cause=move.cause,
                               reason=move.reason or outcome_reason))
-    found += [dict(kind=HANDOFF, stage=e.stage, sla_started_at=entry.at, sla_due_at=e.due_at)
-              for e in entry.effects if isinstance(e, fx.RequestAcceptance)]
-    return found
+    return found + _handoffs_asked(entry)
+
+
+def _handoffs_asked(entry: LedgerEntry) -> list[dict[str, object]]:
+    return [dict(kind=HANDOFF, stage=e.stage, sla_started_at=entry.at, sla_due_at=e.due_at)
+            for e in entry.effects if isinstance(e, fx.RequestAcceptance)]
 
 
 def _handoff_answers(entry: LedgerEntry) -> list[dict[str, object]]:
