@@ -42,6 +42,20 @@ class Sla(Strict):
     business_hours: bool = False
 
 
+# Conditions on a lead: a field (or `fit_grade`, `icp`, `source`, `email_type`) -> allowed values.
+Conditions = dict[str, list[str]]
+Grade = Literal["A", "B", "C", "D"]
+
+
+class Acceptance(Strict):
+    """The stage's new owner must accept the lead within `within`, or reject it with a reason;
+    a rejection moves the lead to `reject_to`."""
+
+    within: Duration
+    reject_to: str
+    reasons: list[str] = Field(default_factory=list)  # empty: any reason, but one is required
+
+
 class Stage(Strict):
     name: str = Field(min_length=1)
     kind: StageKind = StageKind.OPEN
@@ -55,6 +69,8 @@ class Stage(Strict):
     # A waiting stage ("waiting on customer"): the SLA clock of the stage left pauses here and
     # resumes with the time it had left when the lead returns to that stage.
     pauses_sla: bool = False
+    # Handoff acceptance: the stage's new owner accepts or rejects the lead (issue 19).
+    acceptance: Acceptance | None = None
 
 
 class Transition(Strict):
@@ -62,7 +78,12 @@ class Transition(Strict):
 
     from_: list[str] = Field(alias="from", min_length=1)
     to: str
-    when: list[EventKind | Literal["score_threshold"]] = Field(min_length=1)
+    when: list[EventKind | Literal["score_threshold"]] = Field(default_factory=list)
+    # Richer rules (issue 19): the move happens only when every condition holds, else to `else_`
+    # (or not at all); `after` moves a lead that sat that long in the stage without a touch.
+    if_: Conditions = Field(default_factory=dict, alias="if")
+    else_: str | None = Field(None, alias="else")
+    after: Duration | None = None
     min_score: int | None = None
     # Which score categories count towards min_score (empty: all); PQL counts product only.
     score_categories: list[Literal["fit", "intent", "engagement", "product"]] = Field(
@@ -96,6 +117,36 @@ class Scoring(Strict):
     caps: dict[ScoreCategory, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
     # Behavioural points halve every `half_life`; fit does not decay.
     half_life: Duration | None = None
+
+
+class GradeRule(Strict):
+    grade: Grade
+    if_: Conditions = Field(alias="if", min_length=1)
+
+
+class Grades(Strict):
+    """A fit grade A-D: the first matching rule, else the highest grade whose threshold the fit
+    score reaches (fit points, capped), else D."""
+
+    thresholds: dict[Literal["A", "B", "C"], int] = Field(default_factory=dict)
+    rules: list[GradeRule] = Field(default_factory=list)
+
+
+class IcpRule(Strict):
+    attribute: str
+    equals_any: list[str] = Field(default_factory=list)
+    at_least: float | None = None
+    at_most: float | None = None
+
+
+class Icp(Strict):
+    """The ideal customer profile: a lead passes when every rule holds, fails when a known value
+    breaks one, and is unknown while a value is missing. A failing lead cannot enter a `gate`
+    stage: a person's command is refused, a fact or a score goes to `fail_to` (or waits)."""
+
+    rules: list[IcpRule] = Field(min_length=1)
+    gate: list[str] = Field(default_factory=list)
+    fail_to: str | None = None
 
 
 class NurturePath(Strict):
@@ -149,6 +200,11 @@ class Playbook(Strict):
     # Versions (config/playbook_versions.py): what changed, and how leads of older versions move.
     changelog: list[ChangelogEntry] = Field(default_factory=list)
     migrations: list[Migration] = Field(default_factory=list)
+    # Issue 19: a fit grade beside the score, and an ICP gate.
+    grades: Grades | None = None
+    icp: Icp | None = None
+    # Custom lead fields that `if:` conditions and grade rules may name (beside the standard ones).
+    fields: list[str] = Field(default_factory=list)
 
     def stage(self, name: str) -> Stage:
         for stage in self.stages:

@@ -19,6 +19,7 @@ from pydantic_core import ErrorDetails
 from config.playbook import TERMINAL_KINDS, Playbook, StageKind, Transition
 from config.playbook_versions import check_versions
 from config.routing import check_routing
+from config.rules import check_rules
 from lifecycle.events import COMMAND_VERBS, TIMER_KINDS, EventKind
 from lifecycle.mapping import NAMEABLE_KINDS
 
@@ -119,6 +120,7 @@ def check_playbook(pb: Playbook) -> list[tuple[str, str]]:
     if pb.routing is not None:
         problems += check_routing(pb.routing)
     problems += check_versions(pb)
+    problems += check_rules(pb, known)
     for system, stages in pb.field_mapping.items():
         for stage in stages:
             if stage not in known:
@@ -215,10 +217,12 @@ def _check_reachability(pb: Playbook, known: set[str]) -> list[tuple[str, str]]:
     while frontier:
         current = frontier.pop()
         for t in pb.transitions:
-            if t.to_playbook is None and t.to in known and t.to not in reached \
-                    and current in pb.sources_of(t):
-                reached.add(t.to)
-                frontier.append(t.to)
+            if t.to_playbook is not None:  # a stage of another playbook
+                continue
+            for to in (t.to, t.else_):  # an `else:` target is reached too (issue 19)
+                if to in known and to not in reached and current in pb.sources_of(t):
+                    reached.add(to)
+                    frontier.append(to)
     return [(f"stages[{i}]", f"stage {s.name!r} is unreachable from {pb.initial_stage!r}")
             for i, s in enumerate(pb.stages) if s.name not in reached]
 

@@ -98,6 +98,7 @@ class RoutingRule(_Strict):
     product: list[str] = Field(default_factory=list)
     territory: list[str] = Field(default_factory=list)  # territory names
     named_accounts: str | None = None  # a list name under routing.named_accounts
+    fit_grade: list[Literal["A", "B", "C", "D"]] = Field(default_factory=list)  # issue 19
 
 
 class Routing(_Strict):

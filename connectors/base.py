@@ -28,6 +28,10 @@ class LeadSnapshot(BaseModel):
     # there): the reason fields are left as they are, never blanked.
     keep_crm_reasons: bool = False
     follow_up_date: date | None = None
+    # Issue 19: the lead's fit grade (A-D) and ICP status (pass, fail, unknown); None when the
+    # playbook has no grades:/icp: section, and then nothing is written for them.
+    fit_grade: str | None = None
+    icp: str | None = None
     # Plain contact attributes (firstname, company, ...), copied as they are.
     properties: dict[str, str] = Field(default_factory=dict)
 

@@ -80,6 +80,9 @@ CUSTOM_PROPERTIES = [
     {"name": "lead_loss_reason", "label": "Lead loss reason", "type": "string", "field_type": "text"},
     {"name": "lead_follow_up_date", "label": "Lead follow-up date", "type": "date",
      "field_type": "date"},
+    # Issue 19: written only for playbooks with grades: / icp:.
+    {"name": "lead_fit_grade", "label": "Lead fit grade", "type": "string", "field_type": "text"},
+    {"name": "lead_icp", "label": "Lead ICP status", "type": "string", "field_type": "text"},
 ]
 READ_PROPERTIES = ["email", "lifecyclestage", "hs_lead_status", "hubspot_owner_id",
                    "lastmodifieddate", "lead_stage", "lead_score",
@@ -470,6 +473,10 @@ class HubSpotConnector:
             lead_score=str(lead.score),
             lead_follow_up_date=lead.follow_up_date.isoformat() if lead.follow_up_date else "",
         )
+        if lead.fit_grade is not None:
+            props["lead_fit_grade"] = lead.fit_grade
+        if lead.icp is not None:
+            props["lead_icp"] = lead.icp
         if not lead.keep_crm_reasons:
             # "" clears a stale value, e.g. the reason once a disqualified lead re-enters.
             props.update(lead_disqualification_reason=lead.disqualification_reason or "",

@@ -96,6 +96,9 @@ CUSTOM_FIELDS = (
     CustomField("Disqualification_Reason__c", "Disqualification Reason", "Text", 255),
     CustomField("Loss_Reason__c", "Loss Reason", "Text", 255),
     CustomField("Follow_Up_Date__c", "Follow-Up Date", "Date"),
+    # Issue 19: written only for playbooks with grades: / icp:.
+    CustomField("Fit_Grade__c", "Fit Grade", "Text", 1),
+    CustomField("ICP_Status__c", "ICP Status", "Text", 20),
 )
 
 
@@ -490,6 +493,10 @@ class SalesforceConnector:
             # None clears a stale date when a lead leaves Nurture.
             "Follow_Up_Date__c": lead.follow_up_date.isoformat() if lead.follow_up_date else None,
         })
+        if lead.fit_grade is not None:
+            record["Fit_Grade__c"] = lead.fit_grade
+        if lead.icp is not None:
+            record["ICP_Status__c"] = lead.icp
         if not lead.keep_crm_reasons:  # None clears a stale reason once a lead re-enters
             record.update({"Disqualification_Reason__c": lead.disqualification_reason,
                            "Loss_Reason__c": lead.loss_reason})

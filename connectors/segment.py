@@ -193,6 +193,8 @@ class SegmentConnector:
             "lead_loss_reason": lead.loss_reason,
             "lead_follow_up_date": follow_up,
             "owner_id": lead.owner_id,
+            # Issue 19; None (no grades:/icp: in the playbook) is left out of the traits.
+            **{k: v for k, v in (("fit_grade", lead.fit_grade), ("icp", lead.icp)) if v is not None},
         }
 
     def _outcome(

@@ -255,6 +255,9 @@ def show(email: str) -> None:
         shown = state.model_dump(mode="json")
         ref = await leads.playbook_version(email)  # the version the lead runs: its carried copy
         shown["playbook_version"] = ref.model_dump(mode="json") if ref else None
+        view = await leads.view(email)  # fit grade, ICP, handoff and framework completeness
+        shown["qualification"] = view.model_dump(
+            mode="json", include={"fit_grade", "icp", "icp_reasons", "handoff", "frameworks"})
         typer.echo(json.dumps(shown, indent=2))
 
     _with_leads(run)

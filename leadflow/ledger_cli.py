@@ -79,6 +79,10 @@ def report(
     team: Annotated[str | None, typer.Option(help="only leads routed to this team")] = None,
     format: Annotated[ReportFormat, typer.Option("--format", help="table, json or csv")] = ReportFormat.table,
     html: Annotated[Path | None, typer.Option("--html", help="also write a self-contained HTML page")] = None,
+    outcomes: Annotated[bool, typer.Option("--outcomes", help="conversion to opportunity and won by "
+                                           "score band, fit grade, channel and campaign")] = False,
+    opportunity_stage: Annotated[list[str], typer.Option(help="with --outcomes: a stage that counts as "
+                                                         "an opportunity (repeatable)")] = [],  # noqa: B006
 ) -> None:
     """Funnel figures for a period: stage entries and conversion, time in stage, SLAs, reasons, touches."""
     from ledger.report import ReportFilters, compute_report
@@ -94,6 +98,9 @@ def report(
                             campaign=campaign, team=team)
     facts = period_facts(_engine(), start, end, playbook)
     name = playbook or (Counter(f.playbook for f in facts).most_common(1) or [("", 0)])[0][0]
+    if outcomes:
+        _print_outcomes(facts, start, end, name, opportunity_stage, format)
+        return
     order, funnel = _stages_of(name)
     result = compute_report(facts, filters, order, _renames())
     render = {ReportFormat.table: render_table, ReportFormat.json: render_json,
@@ -114,6 +121,35 @@ def _renames() -> dict[str, dict[str, str]]:
     except PlaybookError:
         return {}
     return {name: catalog.renames(name) for name in catalog.current}
+def _print_outcomes(facts: list, start: datetime, end: datetime, playbook: str,  # type: ignore[type-arg]
+                    opportunity: list[str], format: ReportFormat) -> None:
+    import csv
+    import io
+
+    from ledger.outcomes import outcomes
+    from ledger.report_text import _fmt, _table
+
+    try:
+        pb = stock_playbook(playbook)
+        won = {s.name for s in pb.stages if s.kind == StageKind.WON}
+    except PlaybookError:
+        won = {"Closed Won"}
+    rows = outcomes(facts, start, end, set(opportunity or ["Opportunity Created"]), won)
+    if format == ReportFormat.json:
+        typer.echo(json.dumps([r.model_dump() for r in rows], indent=2))
+    elif format == ReportFormat.csv:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(list(rows[0].model_dump()) if rows else ["dimension"])
+        for r in rows:
+            writer.writerow(list(r.model_dump().values()))
+        typer.echo(buf.getvalue(), nl=False)
+    else:
+        typer.echo("\n".join(_table(
+            f"Outcomes {start:%Y-%m-%d} .. {end:%Y-%m-%d} UTC", ["by", "value", "leads", "opportunity",
+                                                               "won", "opportunity %", "won %"],
+            [[r.dimension, r.value, str(r.leads), str(r.opportunities), str(r.won),
+              _fmt(r.opportunity_rate, True), _fmt(r.won_rate, True)] for r in rows])))
 
 
 def _stages_of(playbook: str) -> tuple[list[str], list[str]]:

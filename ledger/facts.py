@@ -23,6 +23,9 @@ SYNC_ERROR, SYNC_OK, MERGED, CLOSED = "sync_error", "sync_ok", "merged", "closed
 # A migration to another version of the playbook (stage renamed or merged: not a move), and a
 # lead joining another playbook's motion (beside its stage fact).
 MIGRATED, JOINED = "migrated", "joined"
+# Issue 19's handoff acceptance: asked, accepted, rejected (with its reason), overdue.
+HANDOFF, HANDOFF_ACCEPTED, HANDOFF_REJECTED, HANDOFF_OVERDUE = (
+    "handoff", "handoff_accepted", "handoff_rejected", "handoff_overdue")
 ABSORBED_PREFIX = "absorbed "
 CLOSING_PREFIXES = ("merged into ", "deleted: ")  # how LeadWorkflow records its end
 
@@ -57,6 +60,7 @@ class Fact:
     sla_due_at: datetime | None = None
     vendor: str | None = None
     detail: str | None = None
+    fit_grade: str | None = None  # the lead's fit grade when the fact happened (issue 19)
 
     def as_row(self) -> dict[str, object]:
         return dataclasses.asdict(self)
@@ -80,6 +84,7 @@ def facts_for(entry: LedgerEntry, previous_owner: str | None) -> list[Fact]:
         found.append(dict(kind=STAGE, stage=entry.stage_after, to_stage=entry.stage_after,
                           cause="imported" if entry.imported else "created",
                           imported=entry.imported, score_after=entry.score_after))
+        found += _handoffs_asked(entry)  # a lead created in a stage that needs acceptance
     elif entry.kind in ("sync_error", "sync_ok"):
         found.append(dict(kind=entry.kind, stage=entry.stage_after, vendor=entry.vendor,
                           detail=entry.detail))
@@ -111,6 +116,7 @@ def _base(entry: LedgerEntry) -> dict[str, object]:
         campaign=entry.campaign, team=entry.team, owner=entry.owner,
         event_id=event.event_id if event else None,
         event_kind=event.kind.value if event else None, actor=(event.actor or None) if event else None,
+        fit_grade=entry.fit_grade,
     )
 
 
@@ -127,12 +133,34 @@ def _decision_facts(entry: LedgerEntry) -> list[dict[str, object]]:
     outcome_reason = None
     if event is not None and event.kind in (EventKind.DISQUALIFY, EventKind.LOST):
         outcome_reason = event.properties.get("reason")
+    found += _handoff_answers(entry)
     for move in entry.effects:
         if isinstance(move, fx.SyncStage):  # entries before issue 13 carry no reason on the move
             found.append(dict(kind=STAGE, stage=move.stage, from_stage=move.previous_stage,
                               to_stage=move.stage, cause=move.cause,
                               reason=move.reason or outcome_reason))
-    return found
+    return found + _handoffs_asked(entry)
+
+
+def _handoffs_asked(entry: LedgerEntry) -> list[dict[str, object]]:
+    return [dict(kind=HANDOFF, stage=e.stage, sla_started_at=entry.at, sla_due_at=e.due_at)
+            for e in entry.effects if isinstance(e, fx.RequestAcceptance)]
+
+
+def _handoff_answers(entry: LedgerEntry) -> list[dict[str, object]]:
+    """An owner's accept or reject (only accepted commands reach the ledger), or a handoff
+    whose acceptance ran out (the timer's entry carries the manager's task)."""
+    event = entry.event
+    if event is None:
+        return []
+    if event.kind == EventKind.ACCEPT:
+        return [dict(kind=HANDOFF_ACCEPTED, stage=entry.stage_before)]
+    if event.kind == EventKind.REJECT:
+        return [dict(kind=HANDOFF_REJECTED, stage=entry.stage_before,
+                     reason=event.properties.get("reason"))]
+    if event.kind == EventKind.ACCEPTANCE_DUE and entry.effects:
+        return [dict(kind=HANDOFF_OVERDUE, stage=entry.stage_before)]
+    return []
 
 
 def _sla_facts(entry: LedgerEntry) -> list[dict[str, object]]:

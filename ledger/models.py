@@ -66,3 +66,4 @@ class FactRow(Base):
     sla_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     vendor: Mapped[str | None] = mapped_column(String(50))
     detail: Mapped[str | None] = mapped_column(Text)
+    fit_grade: Mapped[str | None] = mapped_column(String(1))  # issue 19 (migration 0003)

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from ledger import facts as k
 from ledger.facts import Fact
+from ledger.handoffs import HandoffFigures, RejectionReason, handoff_figures, rejection_reasons
 
 NO_CHANNEL = "(none)"
 
@@ -86,6 +87,9 @@ class Report(BaseModel):
     conversions: list[Conversion]
     sla: list[SlaFigures]
     reasons: list[ReasonCount]
+    # Handoff acceptance (ledger/handoffs.py): by channel and campaign, and rejection reasons.
+    handoffs: list[HandoffFigures] = Field(default_factory=list)
+    rejections: list[RejectionReason] = Field(default_factory=list)
 
     def reason_totals(self, outcome: str) -> dict[str, int]:
         totals: Counter[str] = Counter()
@@ -133,7 +137,8 @@ def compute_report(facts: Iterable[Fact], filters: ReportFilters,
     conversions.sort(key=lambda c: (order(c.from_stage), order(c.to_stage)))
     sla = sorted(_sla_figures(leads.values(), filters), key=lambda s: order(s.stage))
     return Report(filters=filters, leads=len({f.lead_id for f in period}), stages=stages,
-                  conversions=conversions, sla=sla, reasons=_reasons(period))
+                  conversions=conversions, sla=sla, reasons=_reasons(period),
+                  handoffs=handoff_figures(period), rejections=rejection_reasons(period))
 
 
 def _matches(facts: list[Fact], filters: ReportFilters) -> bool:

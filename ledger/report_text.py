@@ -40,6 +40,13 @@ def render_table(r: Report) -> str:
                     _fmt(s.first_action_median_hours), _fmt(s.first_action_p90_hours)] for s in r.sla])
     out += _table("Disqualification and loss reasons", ["outcome", "reason", "channel", "leads"],
                   [[x.outcome, x.reason, x.channel, str(x.count)] for x in r.reasons])
+    if r.handoffs:
+        out += _table("Handoff acceptance", ["channel", "campaign", "asked", "accepted", "rejected",
+                                             "overdue", "accepted %"],
+                      [[h.channel, h.campaign, str(h.requested), str(h.accepted), str(h.rejected),
+                        str(h.overdue), _fmt(h.acceptance_rate, True)] for h in r.handoffs])
+        out += _table("Handoff rejection reasons", ["reason", "channel", "campaign", "leads"],
+                      [[x.reason, x.channel, x.campaign, str(x.count)] for x in r.rejections])
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -64,6 +71,11 @@ def render_csv(r: Report) -> str:
             w.writerow(["sla", a.stage, "", metric, _csv(getattr(a, metric))])
     for x in r.reasons:
         w.writerow([x.outcome, x.reason, x.channel, "leads", x.count])
+    for h in r.handoffs:  # stage column: the channel; to_stage: the campaign
+        for metric in ("requested", "accepted", "rejected", "overdue", "acceptance_rate"):
+            w.writerow(["handoff", h.channel, h.campaign, metric, _csv(getattr(h, metric))])
+    for j in r.rejections:
+        w.writerow(["handoff_rejected", j.channel, j.campaign, j.reason, j.count])
     return buf.getvalue()
 
 

@@ -21,6 +21,7 @@ def close(state: LeadState, how: str, at: datetime, reason: str, actor: str = ""
     new.closure = Closure(how=how, at=at, reason=reason, actor=actor,  # type: ignore[arg-type]
                           survivor=survivor)
     new.sla = new.follow_up = new.paused_sla = None
+    new.stage_timer, new.handoff = None, None  # issue 19's clocks stop too
     return new
 
 

@@ -59,8 +59,16 @@ class CancelFollowUp(BaseModel):
     type: Literal["cancel_follow_up"] = "cancel_follow_up"
 
 
+class RequestAcceptance(BaseModel):
+    """The stage's new owner is asked to accept the lead by `due_at` (recorded in the ledger)."""
+
+    type: Literal["request_acceptance"] = "request_acceptance"
+    stage: str
+    due_at: datetime
+
+
 Effect = Annotated[
     SyncStage | NotifyOwner | EmitAnalytics | ArmSla | CancelSla | ArmFollowUp | CancelFollowUp
-    | RouteLead,
+    | RouteLead | RequestAcceptance,
     Field(discriminator="type"),
 ]

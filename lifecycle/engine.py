@@ -5,6 +5,10 @@ deterministic given its arguments, so it is unit-tested without Temporal and
 replays identically. `legacy=True` keeps the rules leads ran on before issue 13 (re-entry only
 while a follow-up is set, CRM moves without reasons, no closed leads, accounts from any email
 domain): a workflow replaying such a lead's history passes it.
+
+Issue 19's richer rules (conditions and `else:` targets, `after:` recycling, the ICP gate, fit
+grades, handoff acceptance, frameworks) act only through the playbook keys that name them, so a
+playbook without those keys decides exactly as before.
 """
 
 from __future__ import annotations
@@ -18,8 +22,18 @@ from lifecycle import effects as fx
 from lifecycle.accounts import EMAIL_TYPE_FIELD, account_domain, email_type
 from lifecycle.closure import closed_refusal
 from lifecycle.events import COMMAND_VERBS, TIMER_KINDS, EventKind, LeadEvent, normalize_email
+from lifecycle.frameworks import expand
+from lifecycle.qualification import conditions_hold, gate_blocks, gate_refusal, lead_values, qualify
 from lifecycle.reasons import crm_reason
 from lifecycle.routing import route_on_entry
+from lifecycle.rule_timers import (
+    handoff_refusal,
+    on_acceptance_due,
+    refresh_stage_timer,
+    reject_target,
+    request_handoff,
+    timed_transition,
+)
 from lifecycle.scoring import signal_items, total_score
 from lifecycle.sla import on_sla_breach, sla_effects
 from lifecycle.state import (
@@ -65,8 +79,11 @@ def new_lead(
                              cause="imported" if imported_stage else "created", event_id="created")],
     )
     state.score = total_score(pb.scoring, state.fields, [], now)
+    qualify(pb, state, now)
+    refresh_stage_timer(pb, state)
     effects: list[fx.Effect] = [fx.SyncStage(stage=state.stage, previous_stage=None,
                                              cause=state.history[0].cause)]
+    effects += request_handoff(pb, state, now)
     if imported_stage is None:  # an imported lead keeps the owner it has in the CRM
         effects += route_on_entry(pb, state)
     effects += sla_effects(pb, state, None, now)
@@ -98,8 +115,11 @@ def decide(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime, *,
     else:
         if not legacy:
             _adopt_crm_reason(pb, new, event)
+        if event.kind == EventKind.ACCEPT:
+            new.handoff = None  # accepted: the owner keeps the lead
         effects += sla_effects(pb, new, event, now)
     effects += _score_moves(pb, new, event, now, legacy)
+    refresh_stage_timer(pb, new)  # a touch pushes a time-based transition back
     return Decision(state=new, effects=effects)
 
 
@@ -124,8 +144,10 @@ def _absorb(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> 
     if state.source is None and event.properties.get("source"):
         state.source = event.properties["source"]
     state.touches[state.stage] = state.touches.get(state.stage, 0) + 1
+    state.last_touch_at = now
     state.score_items = [*state.score_items, *signal_items(pb.scoring, event)][-MAX_SCORE_ITEMS:]
     state.score = total_score(pb.scoring, state.fields, state.score_items, now)
+    qualify(pb, state, now)
 
 
 def _target(pb: Playbook, state: LeadState, event: LeadEvent,
@@ -139,7 +161,15 @@ def _target(pb: Playbook, state: LeadState, event: LeadEvent,
     refusal = _check_parameters(pb, state, event)
     if refusal:
         return None, refusal if is_command else None
+    if event.kind in (EventKind.ACCEPT, EventKind.CAPTURE):
+        return None, None  # they settle a handoff or record fields; they move nothing
+    if event.kind == EventKind.REJECT:
+        return reject_target(pb, state), None
     target = _re_entry(pb, state, event, legacy) or _matching(pb, state, event)
+    if target is not None and gate_blocks(pb, state, target):
+        if is_command:
+            return None, gate_refusal(pb, state, COMMAND_VERBS[event.kind], target)
+        target = _gate_diversion(pb, state)
     if target is None:
         return None, _refusal(pb, state, event) if is_command else None
     missing = _missing_fields(pb, state, target)
@@ -150,7 +180,20 @@ def _target(pb: Playbook, state: LeadState, event: LeadEvent,
 
 
 def _missing_fields(pb: Playbook, state: LeadState, stage: str) -> list[str]:
-    return [f for f in pb.stage(stage).required_fields if not state.fields.get(f)]
+    return [f for f in expand(pb.stage(stage).required_fields) if not state.fields.get(f)]
+
+
+def _destination(state: LeadState, t: Transition) -> str | None:
+    """A transition's target when its `if:` holds, else its `else:` target (or none)."""
+    if not t.if_ or conditions_hold(t.if_, lead_values(state)):
+        return t.to
+    return t.else_
+
+
+def _gate_diversion(pb: Playbook, state: LeadState) -> str | None:
+    """Where a fact or a score sends a lead the ICP gate stops: `fail_to`, or nowhere (it waits)."""
+    assert pb.icp is not None
+    return pb.icp.fail_to if pb.icp.fail_to != state.stage else None
 
 
 def _check_parameters(pb: Playbook, state: LeadState, event: LeadEvent) -> str | None:
@@ -161,6 +204,10 @@ def _check_parameters(pb: Playbook, state: LeadState, event: LeadEvent) -> str |
         return _reason_refusal("mark lost", reason, pb.loss_reasons)
     if event.kind == EventKind.SNOOZE:
         return _check_snooze(pb, event)
+    if event.kind in (EventKind.ACCEPT, EventKind.REJECT):
+        return handoff_refusal(pb, state, event)
+    if event.kind == EventKind.CAPTURE and not set(event.properties) - COMMAND_PARAMS:
+        return "cannot capture: name at least one field (--prop economic_buyer=...)"
     return None
 
 
@@ -220,7 +267,9 @@ def _matching(pb: Playbook, state: LeadState, event: LeadEvent) -> str | None:
         if t.to_playbook is not None:
             continue  # joining another playbook's motion: lifecycle/motion.py
         if event.kind in t.when and state.stage in pb.sources_of(t) and _score_ok(pb, state, t):
-            return t.to
+            target = _destination(state, t)
+            if target is not None:
+                return target
     return None
 
 
@@ -267,16 +316,23 @@ def _score_moves(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime
     effects: list[fx.Effect] = []
     for _ in range(MAX_SCORE_CHAIN):
         target = next(
-            (t.to for t in pb.transitions
+            (to for t in pb.transitions
              if "score_threshold" in t.when and state.stage in pb.sources_of(t)
              and _threshold_met(pb, state, t, now)
-             and (legacy or not _missing_fields(pb, state, t.to))),
+             and (to := _gated(pb, state, _destination(state, t))) is not None
+             and (legacy or not _missing_fields(pb, state, to))),
             None,
         )
         if target is None or target == state.stage:
             break
         effects += _move(pb, state, event, target, now, cause="score_threshold", legacy=legacy)
     return effects
+
+
+def _gated(pb: Playbook, state: LeadState, target: str | None) -> str | None:
+    if target is not None and gate_blocks(pb, state, target):
+        return _gate_diversion(pb, state)
+    return target
 
 
 def _threshold_met(pb: Playbook, state: LeadState, t: Transition, now: datetime) -> bool:
@@ -319,7 +375,7 @@ def _reason(pb: Playbook, event: LeadEvent, entering: StageKind) -> str | None:
     """Why a lead moved: a person's reason (disqualify, lost, reopen), or the CRM's reason field
     when a person disqualified or lost it there (an unknown value kept as `other:<value>`)."""
     given = event.properties.get("reason") or None
-    if event.kind in (EventKind.DISQUALIFY, EventKind.LOST, EventKind.REOPEN):
+    if event.kind in (EventKind.DISQUALIFY, EventKind.LOST, EventKind.REOPEN, EventKind.REJECT):
         return given
     if event.kind == EventKind.CRM_STAGE_CHANGED and entering == StageKind.DISQUALIFIED:
         return crm_reason(pb.disqualification_reasons, given)
@@ -355,6 +411,8 @@ def _enter(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> l
     stage = pb.stage(state.stage)
     effects = route_on_entry(pb, state)  # first: a business-hours SLA runs on the team's calendar
     effects += sla_effects(pb, state, None, now)
+    refresh_stage_timer(pb, state)
+    effects += request_handoff(pb, state, now)
     if stage.kind == StageKind.NURTURE:
         effects += _arm_follow_up(pb, state, event, now)
     if stage.owner_role in ("sdr", "ae", "cs"):
@@ -382,6 +440,10 @@ def _as_aware(value: datetime, like: datetime) -> datetime:
 def _on_timer(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> list[fx.Effect]:
     if event.kind == EventKind.SLA_BREACHED:
         return on_sla_breach(pb, state, now)
+    if event.kind == EventKind.ACCEPTANCE_DUE:
+        return on_acceptance_due(state, now)
+    if event.kind == EventKind.STAGE_TIMEOUT:
+        return _on_stage_timeout(pb, state, event, now)
     if state.follow_up is None or state.follow_up.due_at > now:
         return []  # a stale timer: the follow-up was cancelled or moved
     path = state.follow_up.path
@@ -390,6 +452,20 @@ def _on_timer(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -
         fx.NotifyOwner(subject=f"Follow up with {state.email} ({path})", body=_context(state, "")),
         fx.EmitAnalytics(event="Lead Follow-up Due", properties={"path": path, "stage": state.stage}),
     ]
+
+
+def _on_stage_timeout(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> list[fx.Effect]:
+    """A lead that sat in its stage without a touch for the transition's `after`: recycled."""
+    timer, t = state.stage_timer, timed_transition(pb, state.stage)
+    if timer is None or timer.due_at > now:
+        return []  # stale: touched since, or moved on
+    state.stage_timer = None  # a due timer never stays due: the workflow would fire it again
+    if t is None:
+        return []
+    target = _gated(pb, state, _destination(state, t))
+    if target is None or target == state.stage:
+        return []
+    return _move(pb, state, event, target, now, cause="stage_timeout")
 
 
 def _context(state: LeadState, rule: str) -> str:

@@ -41,11 +41,17 @@ class EventKind(StrEnum):
     SNOOZE = "snooze"
     REOPEN = "reopen"
     WAIT_ON_CUSTOMER = "wait_on_customer"  # into a waiting stage that pauses the SLA clock
+    # issue 19: a stage's new owner accepts or rejects the handoff; a rep captures fields
+    ACCEPT = "accept"
+    REJECT = "reject"
+    CAPTURE = "capture"
     # a person changed the stage in a CRM
     CRM_STAGE_CHANGED = "crm_stage_changed"
     # fired by the lead's own durable timers
     SLA_BREACHED = "sla_breached"
     FOLLOW_UP_DUE = "follow_up_due"
+    STAGE_TIMEOUT = "stage_timeout"  # a time-based transition (`after:`) came due
+    ACCEPTANCE_DUE = "acceptance_due"  # a handoff was not accepted in time
     # anything the playbook's event map does not know: recorded as a touch
     OTHER = "other"
 
@@ -66,9 +72,13 @@ COMMAND_VERBS: dict[EventKind, str] = {
     EventKind.SNOOZE: "snooze",
     EventKind.REOPEN: "reopen",
     EventKind.WAIT_ON_CUSTOMER: "wait on customer",
+    EventKind.ACCEPT: "accept",
+    EventKind.REJECT: "reject",
+    EventKind.CAPTURE: "capture",
 }
 
-TIMER_KINDS = frozenset({EventKind.SLA_BREACHED, EventKind.FOLLOW_UP_DUE})
+TIMER_KINDS = frozenset({EventKind.SLA_BREACHED, EventKind.FOLLOW_UP_DUE, EventKind.STAGE_TIMEOUT,
+                         EventKind.ACCEPTANCE_DUE})
 # A lead's own fact, not a person's: the kinds a system may report.
 FACT_KINDS = frozenset(EventKind) - COMMAND_VERBS.keys() - TIMER_KINDS
 

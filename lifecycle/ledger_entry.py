@@ -41,6 +41,7 @@ class LedgerEntry(BaseModel):
     sla_due: datetime | None = None
     vendor: str | None = None  # for sync entries
     detail: str = ""  # sync error message, rejection, ...
+    fit_grade: str | None = None  # the lead's fit grade after this entry (issue 19)
 
 
 class LedgerBatch(BaseModel):
@@ -65,4 +66,5 @@ def entry_for(
         event=event, effects=list(effects or []), sla_outcomes=outcomes,
         sla_started=at if armed and (before is None or before.sla is None) else None,
         sla_due=armed.due_at if armed else None, vendor=vendor, detail=detail,
+        fit_grade=after.fit_grade,
     )

@@ -41,6 +41,7 @@ def rule_matches(routing: Routing, rule: RoutingRule, fields: Mapping[str, str],
         not rule.product or bool(_products(fields) & {p.lower() for p in rule.product}),
         not rule.territory or any(_in_territory(routing, t, fields) for t in rule.territory),
         rule.named_accounts is None or _named(routing, rule.named_accounts, fields, account_domain),
+        _one_of(fields.get("fit_grade"), rule.fit_grade),
     ]
     return all(checks)
 
@@ -178,7 +179,8 @@ def route_on_entry(pb: Playbook, state: LeadState) -> list[fx.Effect]:
     role = pb.stage(state.stage).owner_role
     if pb.routing is None or role not in ROUTED_ROLES:
         return []
-    team = choose_team(pb.routing, role, state.fields, state.account_domain)
+    fields = state.fields if state.fit_grade is None else {**state.fields, "fit_grade": state.fit_grade}
+    team = choose_team(pb.routing, role, fields, state.account_domain)
     if team == state.team:
         return []
     state.team, state.manager, state.manager_ids = team, pb.routing.team(team).manager, {}

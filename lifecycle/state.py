@@ -71,6 +71,23 @@ class Closure(BaseModel):
     survivor: str | None = None  # the surviving lead's email, for a merge
 
 
+class StageTimer(BaseModel):
+    """A time-based transition armed for the lead's stage: due `after` its entry or last touch."""
+
+    due_at: datetime
+    to: str
+
+
+class Handoff(BaseModel):
+    """A stage's new owner asked to accept the lead (issue 19): pending until accepted or
+    rejected; `breached` once `due_at` passed without an answer."""
+
+    stage: str
+    requested_at: datetime
+    due_at: datetime
+    breached: bool = False
+
+
 class LeadState(BaseModel):
     email: str
     playbook: str
@@ -106,6 +123,13 @@ class LeadState(BaseModel):
     events_applied: int = 0
     sync_errors: dict[str, str] = Field(default_factory=dict)
     closure: Closure | None = None  # set once the lead is deleted or merged away
+    # Issue 19's richer rules: fit grade and ICP status (None without grades:/icp:), the time-based
+    # transition armed in this stage, the last touch that pushes it back, a pending handoff.
+    fit_grade: str | None = None
+    icp: str | None = None
+    last_touch_at: datetime | None = None
+    stage_timer: StageTimer | None = None
+    handoff: Handoff | None = None
 
     @property
     def follow_up_date(self) -> date | None:

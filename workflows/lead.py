@@ -22,6 +22,8 @@ started before a patch keeps the old path until it continues-as-new or closes):
 | playbook-select-v1         | issue 19  | a run whose lead_config names switch targets may take a       |
 |                            |           | `to_playbook:` transition into another playbook's motion      |
 | playbook-migrate-v1        | issue 19  | the migrate_playbook update moves the lead to a new version   |
+| rules-v1                   | issue 19  | time-based transitions and handoff acceptance fire on the     |
+|                            |           | lead's timers (`lifecycle.rule_timers.rule_clocks`)           |
 
 playbook-promises-v1 is read once per run (in `__init__`), so a run that replays an older history
 keeps the old rules until it continues as new. With both playbook-promises-v1 and merge-forward-v1,
@@ -64,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
     from lifecycle.migration import MigrationRefused, migrate
     from lifecycle.motion import JOINED_PREFIX, decide_with_motions
     from lifecycle.routing import assign
+    from lifecycle.rule_timers import rule_clocks
     from lifecycle.state import LeadState, StageChange
     from workflows import search_attributes as sa
     from workflows.lead_models import (
@@ -105,6 +108,7 @@ MAX_EVENTS_PER_RUN = 500
 PROMISES_PATCH = "playbook-promises-v1"
 SELECT_PATCH = "playbook-select-v1"  # switching motion (to_playbook)
 MIGRATE_PATCH = "playbook-migrate-v1"
+RULES_PATCH = "rules-v1"
 CLOSURE_MEMO = "closure"  # what ingest reads (describe) to answer events for a closed lead
 VENDOR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
                            maximum_interval=timedelta(minutes=5))
@@ -156,6 +160,7 @@ class LeadWorkflow:
         self._sync_any_field = workflow.patched("sync-any-field-v1")
         self._lanes_on = workflow.patched("vendor-lanes-v1")
         self._merge_forward = workflow.patched("merge-forward-v1")
+        self._rules = workflow.patched(RULES_PATCH)
         self._sync_dirty = inp.state is None or inp.sync_pending
         self._synced: dict[str, str] = dict(inp.synced)
         self._fingerprints: dict[str, str] = dict(inp.fingerprints)
@@ -341,7 +346,7 @@ class LeadWorkflow:
     @workflow.query(name="view")
     def view(self) -> LeadView:
         assert self._state is not None
-        return LeadView.of(self._state)
+        return LeadView.of(self._state, self._playbook)
 
     # -- deciding ---------------------------------------------------------------------------
 
@@ -483,17 +488,21 @@ class LeadWorkflow:
                                           timeout=timeout)
 
     def _next_due(self) -> datetime | None:
-        assert self._state is not None
-        dues = [c.due_at for c in (self._state.sla, self._state.follow_up) if c is not None]
-        return min(dues, default=None)
+        return min((due for due, _ in self._clocks()), default=None)
+
+    def _clocks(self) -> list[tuple[datetime, EventKind]]:
+        s = self._state
+        assert s is not None
+        clocks = [(c.due_at, kind) for c, kind in ((s.sla, EventKind.SLA_BREACHED),
+                                                    (s.follow_up, EventKind.FOLLOW_UP_DUE))
+                  if c is not None]
+        return clocks + rule_clocks(s) if self._rules else clocks
 
     def _fire_due_timers(self) -> None:
-        assert self._state is not None
         now = workflow.now()
-        for clock, kind in ((self._state.sla, EventKind.SLA_BREACHED),
-                            (self._state.follow_up, EventKind.FOLLOW_UP_DUE)):
-            if clock is not None and clock.due_at <= now:
-                self._apply(LeadEvent(event_id=f"{kind.value}@{clock.due_at.isoformat()}",
+        for due, kind in self._clocks():
+            if due <= now:
+                self._apply(LeadEvent(event_id=f"{kind.value}@{due.isoformat()}",
                                       kind=kind, occurred_at=now))
 
     def _run_effects(self) -> None:

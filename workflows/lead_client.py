@@ -164,6 +164,12 @@ class LeadClient:
         found = await desc.memo_value(CLOSURE_MEMO, None)
         return Closure.model_validate(found) if found else None
 
+    async def view(self, email: str) -> LeadView:
+        """Stage, owner, clocks, and the qualification: fit grade, ICP, handoff, frameworks."""
+        view: LeadView = await self.client.get_workflow_handle(lead_workflow_id(email)).query(
+            LeadWorkflow.view)
+        return view
+
     async def state(self, email: str) -> LeadState | None:
         handle = self.client.get_workflow_handle(lead_workflow_id(email))
         state: LeadState | None = await handle.query(LeadWorkflow.state)

@@ -17,7 +17,9 @@ from config.vendors import CRMS
 from connectors.base import LeadSnapshot, OwnerTask
 from lifecycle import effects as fx
 from lifecycle.events import EventKind, LeadEvent, normalize_email
-from lifecycle.state import LeadState
+from lifecycle.frameworks import Completeness, completeness, framework_of
+from lifecycle.qualification import icp_status
+from lifecycle.state import Handoff, LeadState
 
 
 class LeadInput(BaseModel):
@@ -98,13 +100,23 @@ class LeadView(BaseModel):
     follow_up_at: datetime | None
     sync_errors: dict[str, str]
     team: str | None = None
+    # Issue 19: fit grade, ICP status and why it is no pass, a handoff waiting for acceptance,
+    # and how complete each qualification framework the playbook names is.
+    fit_grade: str | None = None
+    icp: str | None = None
+    icp_reasons: list[str] = Field(default_factory=list)
+    handoff: Handoff | None = None
+    frameworks: list[Completeness] = Field(default_factory=list)
 
     @classmethod
-    def of(cls, s: LeadState) -> LeadView:
+    def of(cls, s: LeadState, pb: Playbook | None = None) -> LeadView:
+        named = [f for st in pb.stages for r in st.required_fields if (f := framework_of(r))] if pb else []
         return cls(email=s.email, stage=s.stage, score=s.score, owner=s.owner,
                    sla_due_at=s.sla.due_at if s.sla else None,
                    follow_up_at=s.follow_up.due_at if s.follow_up else None,
-                   sync_errors=dict(s.sync_errors), team=s.team)
+                   sync_errors=dict(s.sync_errors), team=s.team, fit_grade=s.fit_grade, icp=s.icp,
+                   icp_reasons=icp_status(pb, s.fields)[1] if pb else [], handoff=s.handoff,
+                   frameworks=completeness(dict.fromkeys(named), s.fields))
 
 
 # Signal names that signal-with-start needs as strings (it takes no typed reference).

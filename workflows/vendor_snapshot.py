@@ -15,7 +15,7 @@ LEGACY_PROPERTIES = frozenset({"firstname", "lastname", "company", "phone", "job
 SYNCED_PROPERTIES = LEGACY_PROPERTIES | {"industry", "country", "city", "state"}
 # Snapshot fields added since fingerprints were first carried across continue-as-new: left out
 # of a fingerprint while they hold their default, so an older run's fingerprint still matches.
-_NEWER_FIELDS = {"loss_reason": None, "keep_crm_reasons": False}
+_NEWER_FIELDS = {"loss_reason": None, "keep_crm_reasons": False, "fit_grade": None, "icp": None}
 
 
 def snapshot(s: LeadState, vendor: str, previous_stage: str | None,
@@ -38,6 +38,7 @@ def snapshot(s: LeadState, vendor: str, previous_stage: str | None,
         "loss_reason": vendor_value(lost) if lost else None,
         "keep_crm_reasons": (kind == StageKind.DISQUALIFIED and not dq)
         or (kind == StageKind.LOST and not lost),
+        "fit_grade": s.fit_grade, "icp": s.icp,
     })
 
 

@@ -181,7 +181,11 @@ class HubSpotState:
 
 CUSTOM = [("lead_stage", "string", "text"), ("lead_score", "number", "number"),
           ("lead_disqualification_reason", "string", "text"), ("lead_loss_reason", "string", "text"),
-          ("lead_follow_up_date", "date", "date")]
+          ("lead_follow_up_date", "date", "date"),
+          # Issue 19. Custom contact properties exist once created through the properties API
+          # (developers.hubspot.com/docs/api-reference/latest/crm/properties/guide, "CRM API |
+          # Properties"); a write naming one that does not exist is refused.
+          ("lead_fit_grade", "string", "text"), ("lead_icp", "string", "text")]
 
 
 def _owner(seed: dict) -> dict:

@@ -73,6 +73,10 @@ CUSTOM_LEAD = (
     Field("Disqualification_Reason__c", "string", "Disqualification Reason", 255, custom=True),
     Field("Loss_Reason__c", "string", "Loss Reason", 255, custom=True),
     Field("Follow_Up_Date__c", "date", "Follow-Up Date", custom=True),
+    # Issue 19. Custom fields carry the __c suffix in their API name (Metadata API Developer
+    # Guide, "Metadata": fullName); Text fields have a length.
+    Field("Fit_Grade__c", "string", "Fit Grade", 1, custom=True),
+    Field("ICP_Status__c", "string", "ICP Status", 20, custom=True),
 )
 
 TASK_FIELDS = (

@@ -38,8 +38,8 @@ def section(model: type[BaseModel]) -> str:
 
 
 MODELS = [pb.Playbook, pb.Stage, pb.Sla, pb.Transition, pb.Scoring, pb.FitRule, pb.SignalRule,
-          pb.NurturePath, routing.Routing, routing.RoutingRule, routing.Team, routing.TeamCalendar,
-          routing.Member]
+          pb.NurturePath, pb.Acceptance, pb.Grades, pb.Icp, routing.Routing, routing.RoutingRule,
+          routing.Team, routing.TeamCalendar, routing.Member]
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)

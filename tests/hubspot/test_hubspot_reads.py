@@ -144,10 +144,11 @@ def test_provision_is_idempotent(hub: Running, connector: HubSpotConnector) -> N
     assert first == ["group leadflow: created"] + [
         f"property {n}: created" for n in ("lead_stage", "lead_score",
                                            "lead_disqualification_reason", "lead_loss_reason",
-                                           "lead_follow_up_date")] + [
+                                           "lead_follow_up_date", "lead_fit_grade",
+                                           "lead_icp")] + [
         "task group leadflow: created", "task property leadflow_task_key: created"]
     assert second == [line.replace("created", "found") for line in first]
-    assert hub.state.count("POST /crm/v3/properties/contacts") == 5
+    assert hub.state.count("POST /crm/v3/properties/contacts") == 7
     assert hub.state.count("POST /crm/v3/properties/tasks") == 1
     definition = hub.state.properties["contacts"]["lead_follow_up_date"]
     assert definition["type"] == "date" and definition["groupName"] == "leadflow"

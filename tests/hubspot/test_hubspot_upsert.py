@@ -21,7 +21,7 @@ def _leads(n: int, stage: str = "MQL", **extra: object) -> list[LeadSnapshot]:
 
 def test_250_leads_land_in_three_batch_calls(provisioned: Running,
                                               connector: HubSpotConnector) -> None:
-    leads = _leads(250, owner_id="101", follow_up_date=date(2025, 3, 1),
+    leads = _leads(250, owner_id="101", follow_up_date=date(2025, 3, 1), fit_grade="A", icp="pass",
                    properties={"firstname": "Pat", "company": "Acme"})
 
     results = connector.upsert_leads(leads)
@@ -37,6 +37,7 @@ def test_250_leads_land_in_three_batch_calls(provisioned: Running,
     assert props["lead_stage"] == "MQL"
     assert props["lead_score"] == "42"
     assert props["lead_follow_up_date"] == "2025-03-01"
+    assert (props["lead_fit_grade"], props["lead_icp"]) == ("A", "pass")
     assert props["hubspot_owner_id"] == "101"
     assert props["firstname"] == "Pat" and props["company"] == "Acme"
 

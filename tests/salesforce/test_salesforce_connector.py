@@ -19,7 +19,7 @@ from tests.support.sf_helpers import STAGE_FIELDS, lead, make_connector
 def test_250_leads_land_in_two_collection_calls(org, connector: SalesforceConnector) -> None:
     owner = org.state.add_user("rep@example.com", "Rita Rep")
     leads = [lead(n, owner_id=owner if n == 7 else None) for n in range(250)]
-    leads[3] = lead(3, "Nurture", follow_up_date=date(2030, 1, 15),
+    leads[3] = lead(3, "Nurture", follow_up_date=date(2030, 1, 15), fit_grade="B", icp="pass",
                     properties={"lastname": "Lovelace", "company": "Analytical"})
 
     results = connector.upsert_leads(leads)
@@ -34,6 +34,7 @@ def test_250_leads_land_in_two_collection_calls(org, connector: SalesforceConnec
     assert stored is not None and stored["Id"] == results[3].record_id
     assert (stored["Status"], stored["Lead_Stage__c"], stored["Follow_Up_Date__c"]) == (
         "Nurturing", "Nurture", "2030-01-15")
+    assert (stored["Fit_Grade__c"], stored["ICP_Status__c"]) == ("B", "pass")
     assert (stored["LastName"], stored["Company"], stored["Email"]) == (
         "Lovelace", "Analytical", "Person3@Example.com")
     other = org.state.lead_by_key("person7@example.com")
@@ -88,6 +89,7 @@ def test_fields_not_deployed_is_a_configuration_error() -> None:
             "Lead.Leadflow_Key__c (Text, External ID, Unique)", "Lead.Lead_Stage__c (Text)",
             "Lead.Lead_Score__c (Number)", "Lead.Disqualification_Reason__c (Text)",
             "Lead.Loss_Reason__c (Text)", "Lead.Follow_Up_Date__c (Date)",
+            "Lead.Fit_Grade__c (Text)", "Lead.ICP_Status__c (Text)",
             "Task.Leadflow_Task_Key__c (Text, an Activity field)",
         ]
         with pytest.raises(VendorError) as caught:
@@ -112,7 +114,8 @@ def test_metadata_xml_declares_every_custom_field(tmp_path: Path) -> None:
     assert members == [f"Lead.{n}" for n in names] + ["Activity.Leadflow_Task_Key__c"]
     assert task_fields == ["Leadflow_Task_Key__c"]
     assert set(names) == {"Leadflow_Key__c", "Lead_Stage__c", "Lead_Score__c",
-                          "Disqualification_Reason__c", "Loss_Reason__c", "Follow_Up_Date__c"}
+                          "Disqualification_Reason__c", "Loss_Reason__c", "Follow_Up_Date__c",
+                          "Fit_Grade__c", "ICP_Status__c"}
     key = next(f for f in fields if f.findtext("m:fullName", namespaces=ns) == "Leadflow_Key__c")
     assert key.findtext("m:externalId", namespaces=ns) == "true"
 

@@ -14,7 +14,8 @@ from connectors.segment import STAGE_CHANGED, SegmentConnector
 
 def test_identify_and_track_delivered_with_traits(connector, emulator, make_lead):
     leads = [make_lead(i) for i in range(20)]
-    leads[3] = make_lead(3, follow_up_date=date(2030, 1, 2), disqualification_reason="budget")
+    leads[3] = make_lead(3, follow_up_date=date(2030, 1, 2), disqualification_reason="budget",
+                         fit_grade="C", icp="unknown")
 
     results = connector.upsert_leads(leads)
 
@@ -32,6 +33,8 @@ def test_identify_and_track_delivered_with_traits(connector, emulator, make_lead
     assert traits["lead_follow_up_date"] == "2030-01-02"
     assert traits["lead_disqualification_reason"] == "budget"
     assert traits["company"] == "Acme 3"
+    assert (traits["fit_grade"], traits["icp"]) == ("C", "unknown")
+    assert "fit_grade" not in identify["lead4@example.com"]["traits"]  # no grades: nothing sent
     assert traits["lifecycle"] == "mql"  # from stage_fields
     track = tracks["lead7@example.com"]
     assert track["event"] == STAGE_CHANGED
