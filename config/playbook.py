@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from config.durations import Duration
+from config.lead_fields import LeadField
 from config.routing import Routing
 from lifecycle.events import EventKind
 
@@ -125,6 +126,8 @@ class Playbook(Strict):
     )
     # Teams and the rules that pick one when a lead enters a stage with an owner role.
     routing: Routing | None = None
+    # Per lead field: its name in each vendor and who wins there (config/lead_fields.py).
+    fields: dict[str, LeadField] = Field(default_factory=dict)
 
     def stage(self, name: str) -> Stage:
         for stage in self.stages:
