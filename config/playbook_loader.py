@@ -15,8 +15,8 @@ import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from config.playbook import TERMINAL_KINDS, Playbook, StageKind, Transition
 from config.lead_fields import check_fields
+from config.playbook import TERMINAL_KINDS, Playbook, StageKind, Transition
 from config.routing import check_routing
 from lifecycle.events import COMMAND_VERBS, TIMER_KINDS, EventKind
 from lifecycle.mapping import NAMEABLE_KINDS
