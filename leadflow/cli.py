@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from config.playbook_loader import PlaybookError, load_playbook
+from config.playbook_loader import PlaybookError, load_playbook, stock_playbook
 from config.settings import Settings, load_settings
 from leadflow import ledger_cli
 from leadflow.backfill_cli import backfill, schedules_app
@@ -21,6 +21,8 @@ from leadflow.cli_session import lead_email
 from leadflow.privacy_cli import codec_server, forget, keys_app
 from leadflow.show import render_playbook
 from leadflow.team_cli import team_app
+from lifecycle.scoring import fit_items
+from lifecycle.state import LeadState
 from workflows.lead_client import LeadClient
 
 app = typer.Typer(help="leadflow: every lead one Temporal workflow that owns its stage.",
@@ -216,9 +218,15 @@ def show(email: str) -> None:
         if state is None:  # started moments ago: its first step has not run yet
             typer.echo(f"lead:{email} has not run its first step yet; try again", err=True)
             raise typer.Exit(1)
-        typer.echo(json.dumps(state.model_dump(mode="json"), indent=2))
+        typer.echo(json.dumps({**state.model_dump(mode="json"), "fit_points": _fit(state)}, indent=2))
 
     _with_leads(run)
+
+
+def _fit(state: LeadState) -> list[dict[str, object]]:
+    """The fit points the lead's fields earn now (scoring keeps only behaviour in score_items)."""
+    items = fit_items(stock_playbook(state.playbook).scoring, state.fields, datetime.now(UTC))
+    return [{"points": i.points, "reason": i.reason} for i in items]
 
 
 def _with_leads(action: Callable[[LeadClient], Awaitable[None]]) -> None:

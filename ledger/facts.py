@@ -18,6 +18,7 @@ from lifecycle.scoring import signal_items
 STAGE, TOUCH, SCORE, OWNER = "stage", "touch", "score", "owner"
 SLA_START, SLA_MET, SLA_BREACHED, SLA_LEFT = "sla_start", "sla_met", "sla_breached", "sla_left"
 SYNC_ERROR, SYNC_OK, MERGED, CLOSED = "sync_error", "sync_ok", "merged", "closed"
+FIELD = "field"  # a CRM's lead-field values adopted (firmographics): source, change, fit points
 ABSORBED_PREFIX = "absorbed "
 CLOSING_PREFIXES = ("merged into ", "deleted: ")  # how LeadWorkflow records its end
 
@@ -107,7 +108,11 @@ def _decision_facts(entry: LedgerEntry) -> list[dict[str, object]]:
     event = entry.event
     found: list[dict[str, object]] = []
     reasons = _score_reasons(entry)
-    if event is not None and event.kind not in TIMER_KINDS:
+    if event is not None and event.kind == EventKind.CRM_FIELDS_CHANGED:  # no touch: a correction
+        found.append(dict(kind=FIELD, stage=entry.stage_before, score_before=entry.score_before,
+                          score_after=entry.score_after, vendor=event.properties.get("system"),
+                          detail=entry.detail or None))
+    elif event is not None and event.kind not in TIMER_KINDS:
         found.append(dict(kind=TOUCH, stage=entry.stage_before, score_before=entry.score_before,
                           score_after=entry.score_after, reason=reasons, detail=event.name or None))
     for crossed in _crossings(entry):

@@ -21,7 +21,7 @@ from lifecycle.events import COMMAND_VERBS, TIMER_KINDS, EventKind, LeadEvent, n
 from lifecycle.field_sync import apply_crm_fields
 from lifecycle.reasons import crm_reason
 from lifecycle.routing import route_on_entry
-from lifecycle.scoring import signal_items, total_score
+from lifecycle.scoring import fit_items, signal_items, total_score
 from lifecycle.sla import on_sla_breach, sla_effects
 from lifecycle.state import (
     MAX_SCORE_ITEMS,
@@ -121,8 +121,13 @@ def _crm_fields(pb: Playbook, state: LeadState, new: LeadState, event: LeadEvent
         return Decision(state=state, duplicate=True, rewrite=rewrite)
     new.score = total_score(pb.scoring, new.fields, new.score_items, now)
     effects = route_on_entry(pb, new) + _score_moves(pb, new, event, now)
-    return Decision(state=new, effects=effects, rewrite=rewrite,
-                    detail=change.describe(system, event.actor))
+    before = {(i.reason, i.points) for i in fit_items(pb.scoring, state.fields, now)}
+    after = {(i.reason, i.points) for i in fit_items(pb.scoring, new.fields, now)}
+    fit = [f"fit {sign}{points:g} ({reason})"
+           for sign, found in (("-", before - after), ("+", after - before))
+           for reason, points in sorted(found)]
+    detail = "; ".join([change.describe(system, event.actor), *fit])
+    return Decision(state=new, effects=effects, rewrite=rewrite, detail=detail)
 
 
 def _closed(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> Decision:
