@@ -44,18 +44,23 @@ async def test_rep_edit_of_employees_re_scores_without_echo(dev_env, stack, tmp_
             await until(lambda: stack.salesforce_lead(email).get("NumberOfEmployees") == 40
                         and stack.salesforce_lead(email).get("Use_Case__c") == "forecasting")
 
-            # A rep corrects the size (crm_wins) and overwrites the use case (leadflow_wins).
+            # A rep overwrites the use case (leadflow_wins): leadflow writes its own back.
             record = stack.salesforce_lead(email)
-            stack.salesforce.rep_set_status(record["Id"], record["Status"], NumberOfEmployees=500,
-                                            Use_Case__c="billing")
+            stack.salesforce.rep_set_status(record["Id"], record["Status"], Use_Case__c="billing")
+            edit = await api.salesforce([lead_change(stack.salesforce_lead(email), "sam@acme.io")])
+            assert edit.status_code == 202, edit.text
+            await until(lambda: stack.salesforce_lead(email).get("Use_Case__c") == "forecasting",
+                        what="leadflow's use case written back over the rep's edit")
+            assert (await leads.state(email)).fields["use_case"] == "forecasting"
+
+            # A rep corrects the size (crm_wins): adopted, re-scored.
+            record = stack.salesforce_lead(email)
+            stack.salesforce.rep_set_status(record["Id"], record["Status"], NumberOfEmployees=500)
             edit = await api.salesforce([lead_change(stack.salesforce_lead(email), "sam@acme.io")])
             assert edit.status_code == 202, edit.text
             after = await lead_state(leads, email, lambda s: s.fields.get("company_size") == "500")
             assert after.score == before.score + 15  # demo_led: company_size >= 50 is 15 fit points
             assert after.field_stamps["company_size"].source == "salesforce"
-            assert after.fields["use_case"] == "forecasting"
-            await until(lambda: stack.salesforce_lead(email).get("Use_Case__c") == "forecasting",
-                        what="leadflow's use case written back over the rep's edit")
             await until(lambda: stack.hubspot_contact(email).get("lead_company_size") == "500",
                         what="the adopted size in HubSpot")
 
