@@ -40,6 +40,8 @@ async def test_rep_edit_of_employees_re_scores_without_echo(dev_env, stack, tmp_
             email = unique_email("fields")
             form = product_event(email, "Form Submitted", company_size="40", use_case="forecasting")
             assert (await api.events(form)).status_code == 202
+            # Ends with the block (and is recorded for the replay test with LEADFLOW_RECORD_HISTORIES).
+            workers.handles.append(dev_env.client.get_workflow_handle(lead_workflow_id(email)))
             before = await lead_state(leads, email, lambda s: s.fields.get("use_case") == "forecasting")
             await until(lambda: stack.salesforce_lead(email).get("NumberOfEmployees") == 40
                         and stack.salesforce_lead(email).get("Use_Case__c") == "forecasting")
