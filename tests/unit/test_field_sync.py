@@ -135,3 +135,34 @@ def test_validator_names_a_field_mapped_twice(tmp_path):
         ("fields.score.salesforce.name",
          "'Lead_Score__c' is leadflow's own salesforce field (stage, score, owner or reasons)"),
     }
+
+
+def _event(kind: str, at: datetime, **props: str) -> LeadEvent:
+    return LeadEvent(event_id=f"{kind}@{at.isoformat()}:{sorted(props.items())}", kind=kind,
+                     occurred_at=at, actor="ana.sdr@example.com", properties=props)
+
+
+def test_a_crm_state_change_re_routes_an_owned_lead(demo_led):
+    lead = decide(demo_led, new_lead(demo_led, "ada@acme.io", T0).state,
+                  _event("demo_requested", T0), T0).state
+    assert (lead.stage, lead.team) == ("MQL", "sdr-americas")
+    moved = decide(demo_led, lead, _event("crm_fields_changed", LATER, system="salesforce", state="CA"),
+                   LATER)
+    assert moved.state.team == "sdr-us-west"  # demo_led's us_west territory, by state
+    assert [e.team for e in moved.effects if e.type == "route_lead"] == ["sdr-us-west"]
+
+
+def test_snooze_writes_path_and_reason_out_and_leaving_nurture_clears_them(demo_led):
+    from workflows.vendor_snapshot import snapshot
+
+    lead = new_lead(demo_led, "ada@acme.io", T0, {"use_case": "forecasting"}).state
+    snoozed = decide(demo_led, lead, _event("snooze", T0, path="too_early",
+                                            reason="budget next year"), T0).state
+    out = snapshot(snoozed, "salesforce", None, demo_led, fields=True)
+    assert out.vendor_named and out.properties["Nurture_Path__c"] == "too_early"
+    assert out.properties["Snooze_Reason__c"] == "budget next year"
+    assert out.properties["Use_Case__c"] == "forecasting"
+    back = decide(demo_led, snoozed, _event("reopen", LATER), LATER).state
+    cleared = snapshot(back, "hubspot", "Nurture", demo_led, fields=True).properties
+    assert (cleared["lead_nurture_path"], cleared["lead_snooze_reason"]) == ("", "")
+    assert snapshot(back, "hubspot", "Nurture", demo_led).properties.get("lead_nurture_path") is None
