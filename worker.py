@@ -33,6 +33,7 @@ from config.settings import Settings, load_settings
 from config.temporal import connect
 from config.vendors import Vendor
 from connectors.base import Connector
+from lifecycle.field_sync import read_names
 from privacy.converter import key_store_of
 from workflows.backfill import BackfillWorkflow
 from workflows.lead import LeadWorkflow
@@ -70,13 +71,18 @@ def connector_factory(settings: Settings) -> Callable[[str, str], Connector]:
         if vendor == Vendor.SEGMENT:  # Segment needs no field mapping, so one connector serves all
             from connectors.segment import SegmentConnector
             return SegmentConnector.from_settings(settings, {})
-        mapping = stock_playbook(playbook).field_mapping
+        pb = stock_playbook(playbook)
+        mapping = pb.field_mapping
         if vendor == Vendor.HUBSPOT:
             from connectors.hubspot import HubSpotConnector
-            return HubSpotConnector.from_settings(settings, mapping.get("hubspot", {}))
+            hubspot = HubSpotConnector.from_settings(settings, mapping.get("hubspot", {}))
+            hubspot.read_fields = tuple(read_names(pb, vendor))  # the playbook's fields too
+            return hubspot
         if vendor == Vendor.SALESFORCE:
             from connectors.salesforce import SalesforceConnector
-            return SalesforceConnector.from_settings(settings, mapping.get("salesforce", {}))
+            salesforce = SalesforceConnector.from_settings(settings, mapping.get("salesforce", {}))
+            salesforce.read_fields = tuple(read_names(pb, vendor))
+            return salesforce
         raise ValueError(f"unknown vendor {vendor!r}")
 
     return build

@@ -37,6 +37,7 @@ from connectors.base import ChangedRecord, Connector, LeadSnapshot, SyncResult
 from connectors.stage_fields import stage_in_crm
 from lifecycle.engine import new_lead
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id, normalize_email
+from lifecycle.field_sync import lead_values
 from lifecycle.reasons import reason_in_crm
 from workflows import search_attributes as sa
 from workflows.backfill_models import BACKFILL_PAGES, MAX_FAILURES, PagesInput, PagesResult, Tally
@@ -65,6 +66,11 @@ class Found:
     shown: bool = True
     lead_stage: str | None = None  # the running lead's stage; None when there is no lead
     closed: bool = False  # a lead workflow existed and has ended (deleted, merged)
+    fields: dict[str, str] | None = None  # the playbook's lead fields the record carries
+
+    def values(self) -> dict[str, str]:
+        """The record's non-blank lead fields: what a new lead starts with."""
+        return {k: v for k, v in (self.fields or {}).items() if v}
 
 
 class BackfillActivities:
@@ -173,6 +179,10 @@ class BackfillActivities:
                  for f in moved]
         jobs += [self._guard(gate, tally, f, "", leads.send_event(f.email, _crm_event(pb, f, inp)))
                  for f in pending]
+        # Firmographics a rep changed reach running leads too; each field's rule decides there,
+        # and a value the lead already has is no news (nothing recorded, nothing written).
+        jobs += [self._guard(gate, tally, f, "", leads.send_event(f.email, _fields_event(f, inp)))
+                 for f in chunk if f not in closing and f.lead_stage is not None and f.fields]
         for f in closing:
             if f.lead_stage is None:
                 continue
@@ -198,10 +208,10 @@ class BackfillActivities:
         if not new or not targets:
             return synced, 0
         now = datetime.now(UTC)
-        snaps = [_snapshot(pb, f, now, inp.source) for f in new]
 
         async def write(vendor: str) -> None:
             writes = self._writes(vendor, inp.playbook_name)
+            snaps = [_snapshot(pb, f, now, vendor) for f in new]  # each by its vendor's names
             results = await asyncio.gather(*(writes.submit(s) for s in snaps),
                                            return_exceptions=True)
             # A whole request that failed: those leads will sync that vendor themselves.
@@ -221,7 +231,7 @@ class BackfillActivities:
 
     async def _start(self, f: Found, synced: dict[str, str], inp: PagesInput, pb: Playbook) -> None:
         lead = LeadInput(email=f.email, playbook_name=inp.playbook_name, initial_stage=f.stage,
-                         synced=synced)
+                         synced=synced, fields=f.values())
         try:
             await self._client.start_workflow(LeadWorkflow.run, lead, id=lead_workflow_id(f.email),
                                               task_queue=self._task_queue)
@@ -273,14 +283,23 @@ def _deduplicate(records: list[ChangedRecord], source: str, pb: Playbook,
         known = by_email.get(email)
         if known is None or record.modified_at >= known.record.modified_at:
             by_email[email] = Found(email=email, record=record, stage=stage or pb.initial_stage,
-                                    shown=stage is not None)
+                                    shown=stage is not None,
+                                    fields=lead_values(pb, source, record.properties))
     return list(by_email.values())
 
 
-def _snapshot(pb: Playbook, f: Found, now: datetime, source: str) -> LeadSnapshot:
-    """What the lead itself would write on its first sync, so it later sees nothing to do."""
-    state = new_lead(pb, f.email, now, imported_stage=f.stage).state
-    return snapshot(state, source, None, pb)
+def _snapshot(pb: Playbook, f: Found, now: datetime, vendor: str) -> LeadSnapshot:
+    """What the lead itself would write to `vendor` on its first sync (field-sync-v1: with its
+    firmographics), so it later sees nothing to do."""
+    state = new_lead(pb, f.email, now, f.values(), imported_stage=f.stage).state
+    return snapshot(state, vendor, None, pb, fields=True)
+
+
+def _fields_event(f: Found, inp: PagesInput) -> LeadEvent:
+    stamp = f.record.modified_at.astimezone(UTC).isoformat()
+    return LeadEvent(event_id=f"{inp.source}:{f.record.record_id}:{stamp}:fields",
+                     kind=EventKind.CRM_FIELDS_CHANGED, occurred_at=f.record.modified_at,
+                     actor=inp.actor, properties={"system": inp.source, **(f.fields or {})})
 
 
 def _crm_event(pb: Playbook, f: Found, inp: PagesInput) -> LeadEvent:

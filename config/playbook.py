@@ -5,9 +5,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from config.durations import Duration
+from config.lead_fields import LeadField
 from config.routing import Routing
 from lifecycle.events import EventKind
 
@@ -203,8 +204,15 @@ class Playbook(Strict):
     # Issue 19: a fit grade beside the score, and an ICP gate.
     grades: Grades | None = None
     icp: Icp | None = None
-    # Custom lead fields that `if:` conditions and grade rules may name (beside the standard ones).
-    fields: list[str] = Field(default_factory=list)
+    # Per lead field: its name in each vendor and who wins there (config/lead_fields.py). `if:`
+    # conditions and grade rules may name these beside the standard fields (`{headcount: {}}`
+    # declares a field no vendor carries; so does a plain list of names, `[headcount]`).
+    fields: dict[str, LeadField] = Field(default_factory=dict)
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _names_declare_fields(cls, value: object) -> object:
+        return {name: {} for name in value} if isinstance(value, list) else value
 
     def stage(self, name: str) -> Stage:
         for stage in self.stages:

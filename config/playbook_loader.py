@@ -16,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from config.lead_fields import check_fields
 from config.playbook import TERMINAL_KINDS, Playbook, StageKind, Transition
 from config.playbook_versions import check_versions
 from config.routing import check_routing
@@ -121,6 +122,7 @@ def check_playbook(pb: Playbook) -> list[tuple[str, str]]:
         problems += check_routing(pb.routing)
     problems += check_versions(pb)
     problems += check_rules(pb, known)
+    problems += check_fields(pb.fields)
     for system, stages in pb.field_mapping.items():
         for stage in stages:
             if stage not in known:

@@ -34,6 +34,9 @@ class LeadSnapshot(BaseModel):
     icp: str | None = None
     # Plain contact attributes (firstname, company, ...), copied as they are.
     properties: dict[str, str] = Field(default_factory=dict)
+    # The properties already carry this vendor's own names, from the playbook's `fields:`
+    # ("" clears a field); otherwise they are HubSpot-style names (config.lead_fields.DEFAULT_FIELDS).
+    vendor_named: bool = False
 
 
 class SyncResult(BaseModel):

@@ -83,6 +83,16 @@ CUSTOM_PROPERTIES = [
     # Issue 19: written only for playbooks with grades: / icp:.
     {"name": "lead_fit_grade", "label": "Lead fit grade", "type": "string", "field_type": "text"},
     {"name": "lead_icp", "label": "Lead ICP status", "type": "string", "field_type": "text"},
+    # The stock playbooks' `fields:` (HubSpot: custom properties must exist before a write names
+    # them; knowledge.hubspot.com "Create and edit properties"). A playbook naming other custom
+    # properties needs them created too (`leadflow doctor` names the missing ones).
+    {"name": "lead_company_size", "label": "Lead company size", "type": "number",
+     "field_type": "number"},
+    *({"name": name, "label": label, "type": "string", "field_type": "text"} for name, label in (
+        ("lead_role", "Lead role"), ("lead_use_case", "Lead use case"),
+        ("lead_timeline", "Lead timeline"), ("lead_stakeholders", "Lead stakeholders"),
+        ("lead_budget", "Lead budget"), ("lead_nurture_path", "Lead nurture path"),
+        ("lead_snooze_reason", "Lead snooze reason"))),
 ]
 READ_PROPERTIES = ["email", "lifecyclestage", "hs_lead_status", "hubspot_owner_id",
                    "lastmodifieddate", "lead_stage", "lead_score",
@@ -385,6 +395,9 @@ def _implicates(detail: dict, row: _Row) -> bool:
 
 class HubSpotConnector:
     name = VENDOR
+    # The playbook's `fields:` read from HubSpot (lifecycle.field_sync.read_names), set by the
+    # worker: backfill and reconcile read them with the stage.
+    read_fields: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -584,7 +597,7 @@ class HubSpotConnector:
         request = PublicObjectSearchRequest(
             filter_groups=[{"filters": filters}], limit=limit, after=after,
             sorts=[{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
-            properties=READ_PROPERTIES)
+            properties=self._read_properties())
         return self._io.call("contact search", self._search.do_search_with_http_info, request,
                              search=True)
 
@@ -600,9 +613,12 @@ class HubSpotConnector:
                               f"{page.total} contacts changed in [{since}, {until}); HubSpot "
                               f"search stops at {SEARCH_CAP}: split the window",
                               retryable=False)
-        records = [_changed(item) for item in page.results]
+        records = [_changed(item, self._read_properties()) for item in page.results]
         nxt = page.paging.next.after if page.paging and page.paging.next else None
         return ChangedPage(records=records, next_cursor=nxt)
+
+    def _read_properties(self) -> list[str]:
+        return READ_PROPERTIES + [p for p in self.read_fields if p not in READ_PROPERTIES]
 
     def owners(self) -> list[Owner]:
         out: list[Owner] = []
@@ -846,10 +862,10 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _changed(item: Any) -> ChangedRecord:
+def _changed(item: Any, read: list[str] = READ_PROPERTIES) -> ChangedRecord:
     props = item.properties or {}
     stamp = props.get("lastmodifieddate")
     modified = datetime.fromisoformat(stamp) if stamp else item.updated_at
     return ChangedRecord(email=props.get("email") or "", record_id=str(item.id),
                          stage_value=props.get("lifecyclestage") or None, modified_at=modified,
-                         properties={k: props.get(k) for k in READ_PROPERTIES})
+                         properties={k: props.get(k) for k in read})

@@ -41,6 +41,7 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
+from config.lead_fields import DEFAULT_FIELDS
 from config.settings import Settings
 from connectors.base import (
     ChangedPage,
@@ -61,12 +62,13 @@ KEY_FIELD = "Leadflow_Key__c"
 COLLECTION_LIMIT = 200  # sObject Collections refuses more records per request
 PLACEHOLDER = "[not provided]"  # LastName and Company are required on insert
 UPSERT_PATH = f"composite/sobjects/Lead/{KEY_FIELD}"
-# Lead properties leadflow knows (HubSpot-style names) -> Salesforce Lead fields.
-PROPERTY_FIELDS = {
-    "firstname": "FirstName", "lastname": "LastName", "company": "Company", "phone": "Phone",
-    "jobtitle": "Title", "website": "Website", "industry": "Industry", "country": "Country",
-    "city": "City", "state": "State",
-}
+# Lead properties of a snapshot without the playbook's field names (HubSpot-style names) ->
+# Salesforce Lead fields: the default `fields:` table.
+PROPERTY_FIELDS = {name: spec.salesforce.name for name, spec in DEFAULT_FIELDS.items()
+                   if spec.salesforce is not None}
+# Number fields among the Lead fields a playbook may map (Object Reference, Lead:
+# NumberOfEmployees is an int, AnnualRevenue a currency): written as JSON numbers.
+NUMBER_FIELDS = frozenset({"NumberOfEmployees", "AnnualRevenue"})
 READ_FIELDS = ("Id", "Email", KEY_FIELD, "Status", "Lead_Stage__c", "Lead_Score__c", "OwnerId",
                "Disqualification_Reason__c", "Loss_Reason__c", "Follow_Up_Date__c", "IsConverted",
                "IsDeleted",
@@ -99,6 +101,14 @@ CUSTOM_FIELDS = (
     # Issue 19: written only for playbooks with grades: / icp:.
     CustomField("Fit_Grade__c", "Fit Grade", "Text", 1),
     CustomField("ICP_Status__c", "ICP Status", "Text", 20),
+    # The stock playbooks' `fields:` kept in custom Lead fields.
+    CustomField("Role__c", "Role", "Text", 80),
+    CustomField("Use_Case__c", "Use Case", "Text", 255),
+    CustomField("Timeline__c", "Timeline", "Text", 80),
+    CustomField("Stakeholders__c", "Stakeholders", "Text", 255),
+    CustomField("Budget__c", "Budget", "Text", 80),
+    CustomField("Nurture_Path__c", "Nurture Path", "Text", 80),
+    CustomField("Snooze_Reason__c", "Snooze Reason", "Text", 255),
 )
 
 
@@ -117,6 +127,9 @@ class _Budget:
 
 class SalesforceConnector:
     name = "salesforce"
+    # The playbook's `fields:` read from Salesforce (lifecycle.field_sync.read_names), set by the
+    # worker: backfill and reconcile read them with the stage.
+    read_fields: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -262,13 +275,15 @@ class SalesforceConnector:
                 log.info("salesforce: query cursor expired, restarting the window")
                 return self.changed_since(since, until, None)
         else:
-            soql = (f"SELECT {', '.join(READ_FIELDS)} FROM Lead WHERE SystemModstamp > "
+            read = [*READ_FIELDS, *(f for f in self.read_fields if f not in READ_FIELDS)]
+            soql = (f"SELECT {', '.join(read)} FROM Lead WHERE SystemModstamp > "
                     f"{_soql_time(since, math.floor)}")
             if until is not None:
                 soql += f" AND SystemModstamp <= {_soql_time(until, math.ceil)}"
             soql += " ORDER BY SystemModstamp"
             page = self._call(budget, lambda sf: sf.query(soql, include_deleted=True))
-        records = [r for r in map(_changed, page["records"]) if r is not None]
+        records = [r for r in (_changed(row, self.read_fields) for row in page["records"])
+                   if r is not None]
         return ChangedPage(records=records, next_cursor=page.get("nextRecordsUrl"))
 
     def owners(self) -> list[Owner]:
@@ -483,8 +498,10 @@ class SalesforceConnector:
         record: dict[str, Any] = {"attributes": {"type": "Lead"},
                                   KEY_FIELD: lead.email.strip().lower(),
                                   "Email": lead.email.strip()}
+        if lead.vendor_named:  # "" clears the field (None in Salesforce)
+            record.update({f: _field_value(f, v) for f, v in lead.properties.items()})
         for prop, field in PROPERTY_FIELDS.items():
-            if lead.properties.get(prop):
+            if not lead.vendor_named and lead.properties.get(prop):
                 record[field] = lead.properties[prop]
         record.update(self.stage_fields.get(lead.stage, {}))
         record.update({
@@ -756,6 +773,18 @@ def _duplicate_message(email: str, error: Mapping[str, Any]) -> str:
             "then send the lead `resync`.")
 
 
+def _field_value(field: str, value: str) -> Any:
+    if not value:
+        return None
+    if field in NUMBER_FIELDS:
+        try:
+            number = float(value)
+        except ValueError:
+            return value  # Salesforce names the field in its refusal
+        return int(number) if number.is_integer() else number
+    return value
+
+
 def _soql_string(value: str) -> str:
     """A SOQL string literal (SOQL and SOSL Reference, "Quoted String Escape Sequences")."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -776,13 +805,14 @@ def _soql_time(moment: datetime, rounding: Callable[[float], int]) -> str:
     return whole.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _changed(row: Mapping[str, Any]) -> ChangedRecord | None:
+def _changed(row: Mapping[str, Any], read: tuple[str, ...] = ()) -> ChangedRecord | None:
     email = row.get(KEY_FIELD) or (row.get("Email") or "").lower()
     if not email:
         return None  # a lead someone made by hand without an email is not leadflow's
     props = {k: None if row.get(k) is None else str(row[k])
              for k in ("Lead_Stage__c", "Lead_Score__c", "OwnerId", "Disqualification_Reason__c",
                        "Loss_Reason__c", "Follow_Up_Date__c", "IsConverted")}
+    props |= {k: None if row.get(k) is None else str(row[k]) for k in read}
     return ChangedRecord(
         email=email, record_id=row["Id"], stage_value=row.get("Status"),
         modified_at=datetime.strptime(row["SystemModstamp"], "%Y-%m-%dT%H:%M:%S.%f%z"),

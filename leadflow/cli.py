@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from config.playbook_loader import PlaybookError, load_playbook
+from config.playbook_loader import PlaybookError, load_playbook, stock_playbook
 from config.playbook_versions import version_label
 from config.settings import Settings, load_settings
 from leadflow import ledger_cli, playbook_cli
@@ -22,6 +22,8 @@ from leadflow.cli_session import lead_email
 from leadflow.privacy_cli import codec_server, forget, keys_app
 from leadflow.show import render_playbook
 from leadflow.team_cli import team_app
+from lifecycle.scoring import fit_items
+from lifecycle.state import LeadState
 from workflows.lead_client import LeadClient
 
 app = typer.Typer(help="leadflow: every lead one Temporal workflow that owns its stage.",
@@ -252,7 +254,7 @@ def show(email: str) -> None:
         if state is None:  # started moments ago: its first step has not run yet
             typer.echo(f"lead:{email} has not run its first step yet; try again", err=True)
             raise typer.Exit(1)
-        shown = state.model_dump(mode="json")
+        shown = {**state.model_dump(mode="json"), "fit_points": _fit(state)}
         ref = await leads.playbook_version(email)  # the version the lead runs: its carried copy
         shown["playbook_version"] = ref.model_dump(mode="json") if ref else None
         view = await leads.view(email)  # fit grade, ICP, handoff and framework completeness
@@ -261,6 +263,12 @@ def show(email: str) -> None:
         typer.echo(json.dumps(shown, indent=2))
 
     _with_leads(run)
+
+
+def _fit(state: LeadState) -> list[dict[str, object]]:
+    """The fit points the lead's fields earn now (scoring keeps only behaviour in score_items)."""
+    items = fit_items(stock_playbook(state.playbook).scoring, state.fields, datetime.now(UTC))
+    return [{"points": i.points, "reason": i.reason} for i in items]
 
 
 def _with_leads(action: Callable[[LeadClient], Awaitable[None]]) -> None:

@@ -26,6 +26,7 @@ MIGRATED, JOINED = "migrated", "joined"
 # Issue 19's handoff acceptance: asked, accepted, rejected (with its reason), overdue.
 HANDOFF, HANDOFF_ACCEPTED, HANDOFF_REJECTED, HANDOFF_OVERDUE = (
     "handoff", "handoff_accepted", "handoff_rejected", "handoff_overdue")
+FIELD = "field"  # a CRM's lead-field values adopted (firmographics): source, change, fit points
 ABSORBED_PREFIX = "absorbed "
 CLOSING_PREFIXES = ("merged into ", "deleted: ")  # how LeadWorkflow records its end
 
@@ -124,7 +125,11 @@ def _decision_facts(entry: LedgerEntry) -> list[dict[str, object]]:
     event = entry.event
     found: list[dict[str, object]] = []
     reasons = _score_reasons(entry)
-    if event is not None and event.kind not in TIMER_KINDS:
+    if event is not None and event.kind == EventKind.CRM_FIELDS_CHANGED:  # no touch: a correction
+        found.append(dict(kind=FIELD, stage=entry.stage_before, score_before=entry.score_before,
+                          score_after=entry.score_after, vendor=event.properties.get("system"),
+                          detail=entry.detail or None))
+    elif event is not None and event.kind not in TIMER_KINDS:
         found.append(dict(kind=TOUCH, stage=entry.stage_before, score_before=entry.score_before,
                           score_after=entry.score_after, reason=reasons, detail=event.name or None))
     for crossed in _crossings(entry):

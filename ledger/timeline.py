@@ -71,6 +71,8 @@ def describe(f: Fact) -> str:
     if f.kind == k.TOUCH:
         points = f"score {f.score_before} -> {f.score_after}"
         return f"{f.event_kind} in {f.stage}: {points}" + (f" ({f.reason})" if f.reason else "")
+    if f.kind == k.FIELD:
+        return f"{f.detail} (score {f.score_before} -> {f.score_after})"
     if f.kind == k.SCORE:
         why = f" ({f.reason})" if f.reason else ""
         return f"score {f.score_before} -> {f.score_after}, {f.cause}{why}"

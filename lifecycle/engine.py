@@ -22,6 +22,7 @@ from lifecycle import effects as fx
 from lifecycle.accounts import EMAIL_TYPE_FIELD, account_domain, email_type
 from lifecycle.closure import closed_refusal
 from lifecycle.events import COMMAND_VERBS, TIMER_KINDS, EventKind, LeadEvent, normalize_email
+from lifecycle.field_sync import apply_crm_fields
 from lifecycle.frameworks import expand
 from lifecycle.qualification import conditions_hold, gate_blocks, gate_refusal, lead_values, qualify
 from lifecycle.reasons import crm_reason
@@ -34,10 +35,11 @@ from lifecycle.rule_timers import (
     request_handoff,
     timed_transition,
 )
-from lifecycle.scoring import signal_items, total_score
+from lifecycle.scoring import fit_items, signal_items, total_score
 from lifecycle.sla import on_sla_breach, sla_effects
 from lifecycle.state import (
     MAX_SCORE_ITEMS,
+    FieldStamp,
     FollowUp,
     LeadState,
     StageChange,
@@ -53,6 +55,8 @@ class Decision(BaseModel):
     effects: list[fx.Effect] = Field(default_factory=list)
     rejection: str | None = None
     duplicate: bool = False
+    detail: str = ""  # for the ledger: what a CRM's field change did
+    rewrite: list[str] = Field(default_factory=list)  # systems whose fields leadflow writes over
 
     @property
     def accepted(self) -> bool:
@@ -103,6 +107,8 @@ def decide(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime, *,
         if not legacy:  # behavioural points decay between events too: a timer brings them up to date
             new.score = total_score(pb.scoring, new.fields, new.score_items, now)
         return Decision(state=new, effects=_on_timer(pb, new, event, now))
+    if event.kind == EventKind.CRM_FIELDS_CHANGED:
+        return _crm_fields(pb, state, new, event, now)
     _absorb(pb, new, event, now)
     target, rejection = _target(pb, new, event, legacy)
     if rejection:
@@ -123,6 +129,27 @@ def decide(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime, *,
     return Decision(state=new, effects=effects)
 
 
+def _crm_fields(pb: Playbook, state: LeadState, new: LeadState, event: LeadEvent,
+                now: datetime) -> Decision:
+    """Lead fields a CRM reports (lifecycle.field_sync): adopted ones re-score the lead and may
+    re-route it or cross a score threshold; nothing adopted is no decision (an echo)."""
+    system = event.properties.get("system", "")
+    values = {k: v for k, v in event.properties.items() if k != "system"}
+    change = apply_crm_fields(pb, new, system, values, event.occurred_at)
+    rewrite = [system] if change.overwrite else []
+    if not change.adopted:
+        return Decision(state=state, duplicate=True, rewrite=rewrite)
+    new.score = total_score(pb.scoring, new.fields, new.score_items, now)
+    effects = route_on_entry(pb, new) + _score_moves(pb, new, event, now)
+    before = {(i.reason, i.points) for i in fit_items(pb.scoring, state.fields, now)}
+    after = {(i.reason, i.points) for i in fit_items(pb.scoring, new.fields, now)}
+    fit = [f"fit {sign}{points:g} ({reason})"
+           for sign, found in (("-", before - after), ("+", after - before))
+           for reason, points in sorted(found)]
+    detail = "; ".join([change.describe(system, event.actor), *fit])
+    return Decision(state=new, effects=effects, rewrite=rewrite, detail=detail)
+
+
 def _closed(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> Decision:
     """A deleted or merged-away lead acts on nothing but a person's deliberate reopen."""
     assert state.closure is not None
@@ -140,6 +167,8 @@ def _absorb(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> 
     """Fields, touches and score: what every non-timer event adds, moving or not."""
     for key, value in event.properties.items():
         if key not in COMMAND_PARAMS:
+            if state.fields.get(key) != value:
+                state.field_stamps[key] = FieldStamp(at=event.occurred_at, source=event.actor)
             state.fields[key] = value
     if state.source is None and event.properties.get("source"):
         state.source = event.properties["source"]
@@ -350,7 +379,7 @@ def _move(
     if state.follow_up is not None:
         state.follow_up = None
         effects.append(fx.CancelFollowUp())
-    state.nurture_path = None
+    state.nurture_path = state.snooze_reason = None
     if legacy:
         outcome = event.kind in (EventKind.DISQUALIFY, EventKind.LOST)
         reason = event.properties.get("reason") if outcome else None
@@ -430,6 +459,7 @@ def _arm_follow_up(pb: Playbook, state: LeadState, event: LeadEvent, now: dateti
     due = _as_aware(datetime.fromisoformat(until), now) if until else now + path.follow_up_after
     state.follow_up = FollowUp(due_at=due, path=path.name)
     state.nurture_path = path.name
+    state.snooze_reason = event.properties.get("reason") if event.kind == EventKind.SNOOZE else None
     return [fx.ArmFollowUp(due_at=due)]
 
 

@@ -47,6 +47,8 @@ class EventKind(StrEnum):
     CAPTURE = "capture"
     # a person changed the stage in a CRM
     CRM_STAGE_CHANGED = "crm_stage_changed"
+    # a person (or another system) changed lead fields in a CRM: `system` + lead fields by name
+    CRM_FIELDS_CHANGED = "crm_fields_changed"
     # fired by the lead's own durable timers
     SLA_BREACHED = "sla_breached"
     FOLLOW_UP_DUE = "follow_up_due"

@@ -6,8 +6,8 @@ from config.playbook import Playbook
 from lifecycle.events import FACT_KINDS, EventKind
 
 # What a product or Segment event may name: no command, no timer, and no CRM stage change
-# (only the CRMs' signed webhooks report those).
-NAMEABLE_KINDS = FACT_KINDS - {EventKind.CRM_STAGE_CHANGED}
+# or field change (only the CRMs' signed webhooks and reconcile report those).
+NAMEABLE_KINDS = FACT_KINDS - {EventKind.CRM_STAGE_CHANGED, EventKind.CRM_FIELDS_CHANGED}
 
 
 def to_kind(pb: Playbook, name: str) -> EventKind:

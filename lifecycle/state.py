@@ -56,6 +56,13 @@ class SlaOutcome(BaseModel):
     business_hours: bool = False  # time_to_action counts working hours only
 
 
+class FieldStamp(BaseModel):
+    """When a lead field last changed and where the value came from (a system, or an actor)."""
+
+    at: datetime
+    source: str = ""
+
+
 class FollowUp(BaseModel):
     due_at: datetime
     path: str
@@ -98,6 +105,8 @@ class LeadState(BaseModel):
     score: int = 0
     score_items: list[ScoreItem] = Field(default_factory=list)
     fields: dict[str, str] = Field(default_factory=dict)
+    # Per field: when it last changed and from where (two_way_latest compares these times).
+    field_stamps: dict[str, FieldStamp] = Field(default_factory=dict)
     owner: str | None = None
     # Routing: the owning team, the owner's id in each CRM, and whom an escalation goes to.
     team: str | None = None
@@ -118,6 +127,7 @@ class LeadState(BaseModel):
     follow_up: FollowUp | None = None
     # The nurture path of a lead in nurture: it decides re-entry after the follow-up fired too.
     nurture_path: str | None = None
+    snooze_reason: str | None = None  # why a person snoozed it (written out with the path)
     disqualification_reason: str | None = None
     loss_reason: str | None = None
     events_applied: int = 0

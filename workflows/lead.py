@@ -24,6 +24,8 @@ started before a patch keeps the old path until it continues-as-new or closes):
 | playbook-migrate-v1        | issue 19  | the migrate_playbook update moves the lead to a new version   |
 | rules-v1                   | issue 19  | time-based transitions and handoff acceptance fire on the     |
 |                            |           | lead's timers (`lifecycle.rule_timers.rule_clocks`)           |
+| field-sync-v1              | issue 18  | snapshots carry the playbook's `fields:` by vendor name; CRM  |
+|                            |           | field changes follow their rules (echoes dropped, overwrites) |
 
 playbook-promises-v1 is read once per run (in `__init__`), so a run that replays an older history
 keeps the old rules until it continues as new. With both playbook-promises-v1 and merge-forward-v1,
@@ -61,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         lead_workflow_id,
         normalize_email,
     )
+    from lifecycle.field_sync import lead_echoes
     from lifecycle.ledger_entry import LedgerBatch, LedgerEntry, entry_for
     from lifecycle.merge import absorb
     from lifecycle.migration import MigrationRefused, migrate
@@ -102,6 +105,7 @@ with workflow.unsafe.imports_passed_through():
 
 # Owner tasks name the record, so the vendor worker batches them without a lookup.
 TASK_RECORD_ID = "task-record-id-v1"
+FIELD_SYNC = "field-sync-v1"
 
 # Bounded history per run; Temporal may suggest continuing earlier.
 MAX_EVENTS_PER_RUN = 500
@@ -161,6 +165,8 @@ class LeadWorkflow:
         self._lanes_on = workflow.patched("vendor-lanes-v1")
         self._merge_forward = workflow.patched("merge-forward-v1")
         self._rules = workflow.patched(RULES_PATCH)
+        self._field_sync = workflow.patched(FIELD_SYNC)
+        self._written: dict[str, dict[str, str]] = {v: dict(f) for v, f in inp.written_fields.items()}
         self._sync_dirty = inp.state is None or inp.sync_pending
         self._synced: dict[str, str] = dict(inp.synced)
         self._fingerprints: dict[str, str] = dict(inp.fingerprints)
@@ -384,14 +390,22 @@ class LeadWorkflow:
         if closure is not None and closure.survivor and event.kind not in COMMAND_VERBS:
             self._spawn(self._forward(closure.survivor, event))
             return
+        if event.kind == EventKind.CRM_FIELDS_CHANGED:
+            event = self._without_echoes(event)
         decision = self._decide(event)
         if decision.accepted:  # a refused fact is dropped: facts are not requests
-            self._commit(decision, event)
+            self._commit(decision, event, detail=decision.detail)
         if event.kind == EventKind.CRM_STAGE_CHANGED:
             self._settle_crm_conflict(event)
+        for system in decision.rewrite if self._field_sync else []:
+            if system in self._vendors:  # leadflow's values go back over that CRM's edit
+                self._fingerprints.pop(system, None)
+                self._sync_dirty = self._woken = True
 
     def _is_echo(self, event: LeadEvent) -> bool:
         """A CRM change that only reports what leadflow itself wrote there."""
+        if event.kind == EventKind.CRM_FIELDS_CHANGED:
+            return not self._field_sync  # a run on older code knows no field rules
         if event.kind != EventKind.CRM_STAGE_CHANGED:
             return False
         assert self._state is not None and self._playbook is not None
@@ -401,6 +415,14 @@ class LeadWorkflow:
             return True  # a reason the lead already has (leadflow's own write, reported back)
         system = event.properties.get("system", "")
         return event.properties.get("stage") == self._synced.get(system)
+
+    def _without_echoes(self, event: LeadEvent) -> LeadEvent:
+        """The CRM's field values, less those equal to what leadflow last wrote to it."""
+        system = event.properties.get("system", "")
+        assert self._playbook is not None
+        echoes = lead_echoes(self._playbook.fields, system, self._written.get(system, {}))
+        kept = {k: v for k, v in event.properties.items() if k == "system" or echoes.get(k) != v}
+        return event.model_copy(update={"properties": kept})
 
     def _settle_crm_conflict(self, event: LeadEvent) -> None:
         """A person's CRM stage the playbook refused: leadflow wins, so its stage is written back."""
@@ -623,13 +645,16 @@ class LeadWorkflow:
             self._sync_dirty = True  # a person's CRM change arrived meanwhile: write leadflow's again
             return
         self._synced[vendor], self._fingerprints[vendor] = lead.stage, mark
+        if lead.vendor_named:
+            self._written[vendor] = dict(lead.properties)
         if result.record_id:
             self._record_ids[vendor] = result.record_id
         if self._state.sync_errors.pop(vendor, None) is not None:
             self._record("sync_ok", self._state, None, [], vendor=vendor)
 
     def _snapshot(self, state: LeadState, vendor: str, previous_stage: str | None) -> LeadSnapshot:
-        return snapshot(state, vendor, previous_stage, None if self._legacy else self._playbook)
+        return snapshot(state, vendor, previous_stage, None if self._legacy else self._playbook,
+                        fields=self._field_sync)
 
     async def _create_task(self, vendor: str, notice: fx.NotifyOwner) -> None:
         assert self._state is not None and self._playbook is not None
@@ -814,7 +839,7 @@ class LeadWorkflow:
         carried = LeadInput(email=self._state.email, playbook_name=name,
                             playbook=self._playbook, state=self._state, synced=self._synced,
                             fingerprints=self._fingerprints, ledger_seq=self._ledger_seq,
-                            record_ids=self._record_ids)
+                            record_ids=self._record_ids, written_fields=self._written)
         if self._carry_pending:  # work not done yet goes along with the state, never dropped
             carried.sync_pending = self._sync_dirty or bool(self._lane_dirty)
             carried.pending_effects, carried.held_effects = self._tasks, self._held

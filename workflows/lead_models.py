@@ -39,6 +39,9 @@ class LeadInput(BaseModel):
     fingerprints: dict[str, str] = Field(default_factory=dict)
     ledger_seq: int = 0
     record_ids: dict[str, str] = Field(default_factory=dict)  # vendor -> the lead's record id
+    # vendor -> the field values (by the vendor's names) leadflow last wrote there: a CRM
+    # reporting one of them back is an echo (field-sync-v1).
+    written_fields: dict[str, dict[str, str]] = Field(default_factory=dict)
     # Work the previous run had not done yet: a sync to check, effects waiting for routing,
     # and per vendor the owner tasks / analytics waiting for that vendor's record.
     sync_pending: bool = False

@@ -4,24 +4,35 @@ from __future__ import annotations
 
 import hashlib
 
+from config.lead_fields import DEFAULT_FIELDS, LEGACY_FIELDS
 from config.playbook import Playbook, StageKind
 from connectors.base import LeadSnapshot
+from lifecycle.field_sync import vendor_values
 from lifecycle.reasons import vendor_value
 from lifecycle.state import LeadState
 
 # Contact attributes copied to the vendors as they are (others stay in leadflow's state).
-LEGACY_PROPERTIES = frozenset({"firstname", "lastname", "company", "phone", "jobtitle", "website"})
+LEGACY_PROPERTIES = LEGACY_FIELDS
 # Since issue 13 the Salesforce connector's industry and address mappings get their values too.
-SYNCED_PROPERTIES = LEGACY_PROPERTIES | {"industry", "country", "city", "state"}
+SYNCED_PROPERTIES = frozenset(DEFAULT_FIELDS)
 # Snapshot fields added since fingerprints were first carried across continue-as-new: left out
 # of a fingerprint while they hold their default, so an older run's fingerprint still matches.
-_NEWER_FIELDS = {"loss_reason": None, "keep_crm_reasons": False, "fit_grade": None, "icp": None}
+_NEWER_FIELDS = {"loss_reason": None, "keep_crm_reasons": False, "fit_grade": None, "icp": None,
+                 "vendor_named": False}
 
 
 def snapshot(s: LeadState, vendor: str, previous_stage: str | None,
-             pb: Playbook | None = None) -> LeadSnapshot:
+             pb: Playbook | None = None, *, fields: bool = False) -> LeadSnapshot:
     """The lead as `vendor` should show it. Without `pb` (a lead replaying older rules) the
-    snapshot is the one those rules wrote: fewer properties, no loss reason, reasons blanked."""
+    snapshot is the one those rules wrote: fewer properties, no loss reason, reasons blanked.
+    With `fields` (field-sync-v1) the properties are the playbook's `fields:` written to this
+    vendor, by its own names, the nurture path and snooze reason among them."""
+    if pb is not None and fields:
+        values = {**s.fields, "nurture_path": s.nurture_path or "",
+                  "snooze_reason": s.snooze_reason or ""}
+        lead = snapshot(s, vendor, previous_stage, pb)
+        return lead.model_copy(update={"properties": vendor_values(pb.fields, vendor, values),
+                                       "vendor_named": True})
     synced = SYNCED_PROPERTIES if pb is not None else LEGACY_PROPERTIES
     lead = LeadSnapshot(
         email=s.email, stage=s.stage, previous_stage=previous_stage, cause=s.history[-1].cause,

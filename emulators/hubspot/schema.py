@@ -90,6 +90,11 @@ def seed_properties(lifecycle_stages: list[str] | None = None) -> dict[str, dict
         ("createdate", "datetime", "date"), ("lastmodifieddate", "datetime", "date"),
         ("hs_lastmodifieddate", "datetime", "date"),
         ("hs_merged_object_ids", "enumeration", "checkbox"),
+        # Default contact properties a playbook's `fields:` names (HubSpot Knowledge Base,
+        # "HubSpot's default contact properties": Website URL, City, State/Region,
+        # Country/Region, Industry are single-line text).
+        ("website", "string", "text"), ("city", "string", "text"), ("state", "string", "text"),
+        ("country", "string", "text"), ("industry", "string", "text"),
     ])
     contacts["email"]["hasUniqueValue"] = True
     contacts["lifecyclestage"] = definition(

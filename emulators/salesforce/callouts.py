@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 SIGNATURE_HEADER = "X-Leadflow-Signature"
+# The Lead fields the documented Apex adds for the stock playbooks' `fields:` (firmographics).
+FIELD_SET = ("NumberOfEmployees", "Industry", "Country", "State", "Role__c", "Use_Case__c")
 
 
 def lead_change(record: dict[str, Any], changed_by: str,
@@ -33,6 +35,7 @@ def lead_change(record: dict[str, Any], changed_by: str,
         "Loss_Reason__c": record.get("Loss_Reason__c"),
         "ChangedBy": changed_by,
         "SystemModstamp": stamp.isoformat() if isinstance(stamp, datetime) else stamp,
+        **{name: record.get(name) for name in FIELD_SET},
     }
 
 

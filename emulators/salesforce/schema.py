@@ -50,6 +50,8 @@ _STANDARD_LEAD = (
     Field("Country", "string", "Country", 80),
     Field("City", "string", "City", 40),
     Field("State", "string", "State/Province", 80),
+    # Object Reference for Lead: NumberOfEmployees, type int ("Employees").
+    Field("NumberOfEmployees", "int", "Employees"),
     Field("LeadSource", "string", "Lead Source", 255),
     Field("Status", "picklist", "Lead Status", 255),
     Field("OwnerId", "reference", "Owner ID", 18),
@@ -77,6 +79,13 @@ CUSTOM_LEAD = (
     # Guide, "Metadata": fullName); Text fields have a length.
     Field("Fit_Grade__c", "string", "Fit Grade", 1, custom=True),
     Field("ICP_Status__c", "string", "ICP Status", 20, custom=True),
+    Field("Role__c", "string", "Role", 80, custom=True),
+    Field("Use_Case__c", "string", "Use Case", 255, custom=True),
+    Field("Timeline__c", "string", "Timeline", 80, custom=True),
+    Field("Stakeholders__c", "string", "Stakeholders", 255, custom=True),
+    Field("Budget__c", "string", "Budget", 80, custom=True),
+    Field("Nurture_Path__c", "string", "Nurture Path", 80, custom=True),
+    Field("Snooze_Reason__c", "string", "Snooze Reason", 255, custom=True),
 )
 
 TASK_FIELDS = (
@@ -185,6 +194,8 @@ def _blank(values: dict[str, Any], name: str, insert: bool) -> bool:
 
 def _type_error(spec: Field, value: Any) -> str | None:
     if spec.type == "double" and (isinstance(value, bool) or not isinstance(value, int | float)):
+        return f"{spec.label}: value not of required type: {value}"
+    if spec.type == "int" and (isinstance(value, bool) or not isinstance(value, int)):
         return f"{spec.label}: value not of required type: {value}"
     if spec.type == "date" and not (isinstance(value, str) and _DATE.match(value)):
         return f"{spec.label}: value not of required type: {value}"

@@ -7,7 +7,9 @@ as reconcile reads a whole contact (a value several stages write names no stage 
 the event does not say what leadflow wrote). A rep's disqualification or loss reason
 (`lead_disqualification_reason`, `lead_loss_reason`) arrives as its own propertyChange: it is
 delivered after the batch's stage changes, so it lands on the lead's new stage. `eventId` alone
-is not unique, so each event's id is a hash of what identifies the change.
+is not unique, so each event's id is a hash of what identifies the change. A propertyChange of a
+property the playbook's `fields:` reads from HubSpot (a rep correcting the industry) becomes a
+`crm_fields_changed` fact, a cleared value included; the field's rule decides.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ingest.problems import Problem
 from ingest.sources.common import batch_of, stable_id, validate
 from lifecycle.crm_stage import crm_stage, is_stage
 from lifecycle.events import EventKind, LeadEvent
+from lifecycle.field_sync import lead_values
 from lifecycle.reasons import REASON_FIELDS
 
 REASON_PROPERTIES = frozenset(REASON_FIELDS[Vendor.HUBSPOT].values())
@@ -98,6 +101,12 @@ def plan(pb: Playbook, events: list[HubSpotEvent], emails: Emails) -> Plan:
 def _stage_change(out: Plan, pb: Playbook, ev: HubSpotEvent, email: str, ref: str,
                   actor: str) -> None:
     value = ev.propertyValue or ""
+    values = lead_values(pb, Vendor.HUBSPOT, {ev.propertyName or "": value})
+    if values:
+        out.actions.append(Signal(email, _event(ev, EventKind.CRM_FIELDS_CHANGED, actor,
+                                                {"system": Vendor.HUBSPOT.value, **values},
+                                                "hubspot.contact.fields")))
+        return
     if not value:
         out.skip(ref, f"{ev.propertyName} was cleared")
         return

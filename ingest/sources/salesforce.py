@@ -4,7 +4,9 @@ The stage is read by lifecycle.crm_stage, as reconcile reads the same record: `L
 (leadflow's own stage name) while `Status` agrees with it; when a rep changed `Status` alone,
 the stage comes from `Status` through the playbook's mapping, with the interpreter's one rule
 for a Status several stages write. A conversion lands the same way (Status becomes the
-converted value). A merge names the surviving lead.
+converted value). A merge names the surviving lead. Lead fields the playbook's `fields:` reads
+from Salesforce (NumberOfEmployees, Industry, ...) may ride along on the same lead; they reach
+the lead as one `crm_fields_changed` fact, whose rules (lifecycle.field_sync) decide.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ingest.problems import invalid
 from ingest.sources.common import batch_of, stable_id, validate
 from lifecycle.crm_stage import crm_stage, is_stage
 from lifecycle.events import EventKind, LeadEvent
+from lifecycle.field_sync import lead_values
 from lifecycle.reasons import reason_in_crm
 
 MAX_LEADS = 200  # a trigger's batch
@@ -42,13 +45,16 @@ def plan(pb: Playbook, data: Any) -> Plan:
             errors.append({"pointer": f"#/leads/{i}/Lead_Stage__c",
                            "detail": f"unknown stage {lead.Lead_Stage__c!r} in playbook {pb.name}"})
         else:
+            values = lead_values(pb, Vendor.SALESFORCE, lead.model_extra or {})
+            if values:
+                out.actions.append(Signal(lead.Email, _fields_event(lead, values, actor), f"#/leads/{i}"))
             shown = crm_stage(pb, Vendor.SALESFORCE, record_fields(
                 Vendor.SALESFORCE, lead.Status, {"Lead_Stage__c": lead.Lead_Stage__c}))
-            if shown.stage is None:
-                out.skip(lead.Id, shown.why)
-            else:
+            if shown.stage is not None:
                 out.actions.append(Signal(lead.Email, _event(pb, lead, shown.stage, actor),
                                           f"#/leads/{i}"))
+            elif not values:  # fields alone need no stage
+                out.skip(lead.Id, shown.why)
     if errors:
         raise invalid(errors)
     return out
@@ -69,3 +75,12 @@ def _event(pb: Playbook, lead: SalesforceLeadChange, stage: str, actor: str) -> 
                            lead.Lead_Stage__c, lead.IsConverted, *([reason] if reason else [])),
         kind=EventKind.CRM_STAGE_CHANGED, name="salesforce.lead.changed",
         occurred_at=stamp or datetime.now(UTC), actor=actor, properties=props)
+
+
+def _fields_event(lead: SalesforceLeadChange, values: dict[str, str], actor: str) -> LeadEvent:
+    stamp = lead.SystemModstamp
+    return LeadEvent(
+        event_id=stable_id("salesforce", lead.Id, stamp.isoformat() if stamp else "", "fields",
+                           *sorted(values.items())),
+        kind=EventKind.CRM_FIELDS_CHANGED, name="salesforce.lead.fields", actor=actor,
+        occurred_at=stamp or datetime.now(UTC), properties={"system": Vendor.SALESFORCE.value, **values})

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from config import lead_fields, routing
 from config import playbook as pb
-from config import routing
 from config.settings import Settings
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
@@ -39,7 +39,8 @@ def section(model: type[BaseModel]) -> str:
 
 MODELS = [pb.Playbook, pb.Stage, pb.Sla, pb.Transition, pb.Scoring, pb.FitRule, pb.SignalRule,
           pb.NurturePath, pb.Acceptance, pb.Grades, pb.Icp, routing.Routing, routing.RoutingRule,
-          routing.Team, routing.TeamCalendar, routing.Member]
+          routing.Team, routing.TeamCalendar, routing.Member, lead_fields.LeadField,
+          lead_fields.VendorField]
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)

@@ -144,11 +144,14 @@ def test_provision_is_idempotent(hub: Running, connector: HubSpotConnector) -> N
     assert first == ["group leadflow: created"] + [
         f"property {n}: created" for n in ("lead_stage", "lead_score",
                                            "lead_disqualification_reason", "lead_loss_reason",
-                                           "lead_follow_up_date", "lead_fit_grade",
-                                           "lead_icp")] + [
+                                           "lead_follow_up_date", "lead_fit_grade", "lead_icp",
+                                           # the stock playbooks' `fields:`
+                                           "lead_company_size", "lead_role", "lead_use_case",
+                                           "lead_timeline", "lead_stakeholders", "lead_budget",
+                                           "lead_nurture_path", "lead_snooze_reason")] + [
         "task group leadflow: created", "task property leadflow_task_key: created"]
     assert second == [line.replace("created", "found") for line in first]
-    assert hub.state.count("POST /crm/v3/properties/contacts") == 7
+    assert hub.state.count("POST /crm/v3/properties/contacts") == 15
     assert hub.state.count("POST /crm/v3/properties/tasks") == 1
     definition = hub.state.properties["contacts"]["lead_follow_up_date"]
     assert definition["type"] == "date" and definition["groupName"] == "leadflow"

@@ -93,3 +93,25 @@ def test_segment_finds_the_email_and_refuses_a_bad_one():
         segment.plan(DEMO, [{**base, "properties": {"email": "not-an-email"}}])
     assert refused.value.status == 422
     assert refused.value.errors[0]["pointer"] == "#/properties/email"
+
+
+def test_crm_field_changes_become_one_fields_fact_per_change():
+    """The playbook's `fields:` read from each CRM: a HubSpot propertyChange (a clear included)
+    and a Salesforce callout's field set become crm_fields_changed facts, by lead-field name."""
+    changes = [{"objectId": 1, "propertyName": "industry", "propertyValue": "fintech"},
+               {"objectId": 1, "propertyName": "lead_company_size", "propertyValue": ""},
+               {"objectId": 1, "propertyName": "lead_use_case", "propertyValue": "billing"}]
+    plan = hubspot.plan(DEMO, hubspot.parse(property_change_events(changes, portal_id=7)),
+                        lambda oid, archived: "ada@acme.io")
+    assert [(a.event.kind, a.event.properties) for a in plan.actions] == [
+        ("crm_fields_changed", {"system": "hubspot", "industry": "fintech"}),
+        ("crm_fields_changed", {"system": "hubspot", "company_size": ""}),
+        ("crm_fields_changed", {"system": "hubspot", "use_case": "billing"})]
+    # Fields alone (a Status naming several stages): the fields still reach the lead.
+    actions = sf(Status="Working", Lead_Stage__c="MQL", NumberOfEmployees=500, Industry=None,
+                 Website="x.io")
+    (fields,) = actions
+    assert fields.event.kind == "crm_fields_changed" and fields.event.actor == "sam@acme.io"
+    assert fields.event.properties == {"system": "salesforce", "company_size": "500", "industry": ""}
+    with_stage = sf(Status="Working", Lead_Stage__c="Demo Scheduled", NumberOfEmployees=500)
+    assert [a.event.kind for a in with_stage] == ["crm_fields_changed", "crm_stage_changed"]

@@ -90,6 +90,10 @@ def test_fields_not_deployed_is_a_configuration_error() -> None:
             "Lead.Lead_Score__c (Number)", "Lead.Disqualification_Reason__c (Text)",
             "Lead.Loss_Reason__c (Text)", "Lead.Follow_Up_Date__c (Date)",
             "Lead.Fit_Grade__c (Text)", "Lead.ICP_Status__c (Text)",
+            # the stock playbooks' `fields:`
+            "Lead.Role__c (Text)", "Lead.Use_Case__c (Text)", "Lead.Timeline__c (Text)",
+            "Lead.Stakeholders__c (Text)", "Lead.Budget__c (Text)", "Lead.Nurture_Path__c (Text)",
+            "Lead.Snooze_Reason__c (Text)",
             "Task.Leadflow_Task_Key__c (Text, an Activity field)",
         ]
         with pytest.raises(VendorError) as caught:
@@ -115,7 +119,9 @@ def test_metadata_xml_declares_every_custom_field(tmp_path: Path) -> None:
     assert task_fields == ["Leadflow_Task_Key__c"]
     assert set(names) == {"Leadflow_Key__c", "Lead_Stage__c", "Lead_Score__c",
                           "Disqualification_Reason__c", "Loss_Reason__c", "Follow_Up_Date__c",
-                          "Fit_Grade__c", "ICP_Status__c"}
+                          "Fit_Grade__c", "ICP_Status__c",
+                          "Role__c", "Use_Case__c", "Timeline__c", "Stakeholders__c", "Budget__c",
+                          "Nurture_Path__c", "Snooze_Reason__c"}
     key = next(f for f in fields if f.findtext("m:fullName", namespaces=ns) == "Leadflow_Key__c")
     assert key.findtext("m:externalId", namespaces=ns) == "true"
 
