@@ -15,7 +15,7 @@ from workflows.lead_models import LEAD_CONFIG, LeadConfig
 
 class LeadConfigActivities:
     def __init__(self, vendors: list[str], ledger: bool = False,
-                 omit_search_attributes: Sequence[str] = ()) -> None:
+                 omit_search_attributes: Sequence[str] = (), accounts: bool = False) -> None:
         unknown = set(omit_search_attributes) - sa.PERSONAL
         if unknown:  # refused at worker start, not discovered in a lead's history
             raise ValueError(f"LEADFLOW_OMIT_SEARCH_ATTRIBUTES: can leave out only "
@@ -23,6 +23,7 @@ class LeadConfigActivities:
         self._vendors = list(vendors)
         self._ledger = ledger
         self._omit = sorted(set(omit_search_attributes))
+        self._accounts = accounts
 
     @activity.defn(name=LEAD_CONFIG)
     def lead_config(self, playbook_name: str) -> LeadConfig:
@@ -31,4 +32,4 @@ class LeadConfigActivities:
         except PlaybookError as exc:
             raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
         return LeadConfig(playbook=playbook, vendors=self._vendors, ledger=self._ledger,
-                          omit_search_attributes=self._omit)
+                          omit_search_attributes=self._omit, accounts=self._accounts)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from config.accounts import AccountDomains, AccountRule, Accounts
 from config.durations import Duration
 from config.routing import Routing
 from lifecycle.events import EventKind
@@ -125,6 +126,16 @@ class Playbook(Strict):
     )
     # Teams and the rules that pick one when a lead enters a stage with an owner role.
     routing: Routing | None = None
+    # Accounts (config/accounts.py): the account's stages in order, the rules that move it and
+    # route its leads, and the alias and sub-domains that belong to one account.
+    account_stages: list[str] = Field(default_factory=list)
+    account_rules: list[AccountRule] = Field(default_factory=list)
+    account_domains: AccountDomains = Field(default_factory=dict)
+
+    @property
+    def accounts(self) -> Accounts:
+        return Accounts(stages=self.account_stages, rules=self.account_rules,
+                        domains=self.account_domains)
 
     def stage(self, name: str) -> Stage:
         for stage in self.stages:

@@ -15,8 +15,10 @@ import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from config.accounts import check_accounts
 from config.playbook import TERMINAL_KINDS, Playbook, StageKind, Transition
 from config.routing import check_routing
+from lifecycle.accounts import FREE_MAIL_DOMAINS
 from lifecycle.events import COMMAND_VERBS, TIMER_KINDS, EventKind
 from lifecycle.mapping import NAMEABLE_KINDS
 
@@ -101,6 +103,7 @@ def check_playbook(pb: Playbook) -> list[tuple[str, str]]:
     problems += _check_sla_clocks(pb)
     if pb.routing is not None:
         problems += check_routing(pb.routing)
+    problems += check_accounts(pb.accounts, known, FREE_MAIL_DOMAINS)
     for system, stages in pb.field_mapping.items():
         for stage in stages:
             if stage not in known:

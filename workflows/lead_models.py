@@ -42,6 +42,9 @@ class LeadInput(BaseModel):
     sync_pending: bool = False
     pending_effects: list[fx.Effect] = Field(default_factory=list)
     held_effects: dict[str, list[fx.Effect]] = Field(default_factory=dict)
+    # The lead's account once its first report resolved it, and a report not sent yet (account-v1).
+    account: str | None = None
+    account_pending: bool = False
 
     @field_validator("email")
     @classmethod
@@ -151,6 +154,7 @@ class LeadConfig(BaseModel):
     vendors: list[str]
     ledger: bool = False  # whether this worker records the lead's facts in the ledger
     omit_search_attributes: list[str] = []  # personal ones the deployment keeps out of visibility
+    accounts: bool = False  # whether this worker runs AccountWorkflows (leads report to them)
 
 
 class ForwardMerge(BaseModel):
