@@ -42,7 +42,9 @@ from simple_salesforce.exceptions import (
 )
 
 from config.settings import Settings
+from connectors import salesforce_accounts as sf_accounts
 from connectors.base import (
+    AccountSnapshot,
     ChangedPage,
     ChangedRecord,
     Finding,
@@ -274,6 +276,19 @@ class SalesforceConnector:
         return [Owner(id=r["Id"], email=(r["Email"] or "").lower(), name=r["Name"] or "",
                       active=bool(r["IsActive"])) for r in rows["records"]]
 
+    # --- accounts (connectors/salesforce_accounts.py) --------------------------------------
+
+    def upsert_accounts(self, accounts: list[AccountSnapshot]) -> list[SyncResult]:
+        """Each account's Account, upserted on its key (the domain); results in input order."""
+        budget = _Budget(self.max_wait_s)
+        return sf_accounts.upsert_accounts(partial(self._call, budget), accounts, self.timeout_s,
+                                           _soql_string)
+
+    def account_domain_of(self, email: str) -> str | None:
+        """The domain of the Account this email's Lead converted into (ConvertedAccountId)."""
+        return sf_accounts.account_domain_of(partial(self._call, _Budget(self.max_wait_s)), email,
+                                             KEY_FIELD, _soql_string)
+
     def create_task(self, task: OwnerTask) -> str:
         """A Task on the lead (WhoId), assigned to the task's owner or else the lead's owner.
 
@@ -396,6 +411,11 @@ class SalesforceConnector:
         task = self._call(_Budget(self.max_wait_s), lambda sf: _sobject(sf, "Task").describe())
         if TASK_KEY_FIELD not in {f["name"] for f in task["fields"]}:
             missing.append(f"Task.{TASK_KEY_FIELD} (Text, an Activity field)")
+        account = self._call(_Budget(self.max_wait_s), lambda sf: _sobject(sf, "Account").describe())
+        have = {f["name"] for f in account["fields"]}
+        key = sf_accounts.ACCOUNT_KEY_FIELD
+        missing += [f"Account.{name} ({kind}{', External ID, Unique' if name == key else ''})"
+                    for name, _, kind, _ in sf_accounts.ACCOUNT_FIELDS if name not in have]
         return missing
 
     def doctor(self) -> list[Finding]:

@@ -89,6 +89,10 @@ def test_fields_not_deployed_is_a_configuration_error() -> None:
             "Lead.Lead_Score__c (Number)", "Lead.Disqualification_Reason__c (Text)",
             "Lead.Loss_Reason__c (Text)", "Lead.Follow_Up_Date__c (Date)",
             "Task.Leadflow_Task_Key__c (Text, an Activity field)",
+            "Account.Leadflow_Account_Key__c (Text, External ID, Unique)",
+            "Account.Account_Stage__c (Text)", "Account.Furthest_Lead_Stage__c (Text)",
+            "Account.Active_Evaluation__c (Checkbox)", "Account.Demo_Completed__c (Checkbox)",
+            "Account.Leadflow_Leads__c (Number)",
         ]
         with pytest.raises(VendorError) as caught:
             connector.upsert_leads([lead(1)])
