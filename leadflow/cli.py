@@ -16,6 +16,7 @@ import typer
 from config.playbook_loader import PlaybookError, load_playbook
 from config.settings import Settings, load_settings
 from leadflow import ledger_cli
+from leadflow.account_cli import account_app
 from leadflow.backfill_cli import backfill, schedules_app
 from leadflow.cli_session import lead_email
 from leadflow.privacy_cli import codec_server, forget, keys_app
@@ -30,6 +31,7 @@ app.add_typer(playbook_app, name="playbook")
 app.add_typer(schedules_app, name="schedules")
 app.command("backfill")(backfill)
 app.add_typer(team_app, name="team")
+app.add_typer(account_app, name="account")
 app.add_typer(keys_app, name="keys")
 app.command("forget")(forget)
 app.command("codec-server")(codec_server)
