@@ -193,3 +193,20 @@ def test_validator_names_bad_account_domains(tmp_path):
     ]
     shape = _broken(tmp_path, account_domains={"acme.io": ["not a domain"]})
     assert shape[0][0] == "account_domains" and "'not a domain' is not a domain name" in shape[0][1]
+
+
+# -- routing to the account owner --------------------------------------------------------------
+
+def test_the_router_gives_the_named_account_owner_the_lead_within_their_cap():
+    from datetime import date
+
+    from lifecycle.routing import Rotation, Seat, pick_owner
+
+    today = date(2026, 11, 2)
+    rot = Rotation(seats=[Seat(email="ana@x.io"), Seat(email="bo@x.io", daily_cap=1)])
+    seat, via = pick_owner(rot, today, "acme.io", account_owner="bo@x.io")
+    assert (seat.email if seat else None, via) == ("bo@x.io", "account")
+    seat, via = pick_owner(rot, today, "acme.io", account_owner="bo@x.io")  # bo is at his cap
+    assert (seat.email if seat else None, via) == ("ana@x.io", "rotation")
+    seat, via = pick_owner(rot, today, "other.io", account_owner="zed@elsewhere.io")  # not a member
+    assert via == "rotation"
