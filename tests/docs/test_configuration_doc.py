@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from config import accounts
 from config import playbook as pb
 from config import routing
 from config.settings import Settings
@@ -39,7 +40,7 @@ def section(model: type[BaseModel]) -> str:
 
 MODELS = [pb.Playbook, pb.Stage, pb.Sla, pb.Transition, pb.Scoring, pb.FitRule, pb.SignalRule,
           pb.NurturePath, routing.Routing, routing.RoutingRule, routing.Team, routing.TeamCalendar,
-          routing.Member]
+          routing.Member, accounts.AccountRule]
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
