@@ -95,7 +95,11 @@ def report(
     facts = period_facts(_engine(), start, end, playbook)
     name = playbook or (Counter(f.playbook for f in facts).most_common(1) or [("", 0)])[0][0]
     order, funnel = _stages_of(name)
-    result = compute_report(facts, filters, order)
+    try:
+        pb = stock_playbook(name)
+    except PlaybookError:
+        pb = None
+    result = compute_report(facts, filters, order, pb)
     render = {ReportFormat.table: render_table, ReportFormat.json: render_json,
               ReportFormat.csv: render_csv}[format]
     typer.echo(render(result), nl=False)

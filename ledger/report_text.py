@@ -40,6 +40,13 @@ def render_table(r: Report) -> str:
                     _fmt(s.first_action_median_hours), _fmt(s.first_action_p90_hours)] for s in r.sla])
     out += _table("Disqualification and loss reasons", ["outcome", "reason", "channel", "leads"],
                   [[x.outcome, x.reason, x.channel, str(x.count)] for x in r.reasons])
+    if r.accounts is not None:
+        a = r.accounts
+        out += _table(f"Accounts: {a.accounts} ({a.active_evaluation} in active evaluation, "
+                      f"{a.demo_completed} with a demo completed)",
+                      ["account stage", "reached", "entered", "conversion"],
+                      [[s.stage, str(s.reached), str(s.entered), _fmt(s.conversion, True)]
+                       for s in a.stages])
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -64,6 +71,13 @@ def render_csv(r: Report) -> str:
             w.writerow(["sla", a.stage, "", metric, _csv(getattr(a, metric))])
     for x in r.reasons:
         w.writerow([x.outcome, x.reason, x.channel, "leads", x.count])
+    if r.accounts is not None:
+        w.writerow(["accounts", "", "", "accounts", r.accounts.accounts])
+        w.writerow(["accounts", "", "", "active_evaluation", r.accounts.active_evaluation])
+        w.writerow(["accounts", "", "", "demo_completed", r.accounts.demo_completed])
+        for s in r.accounts.stages:
+            for metric in ("reached", "entered", "conversion"):
+                w.writerow(["account_stage", s.stage, "", metric, _csv(getattr(s, metric))])
     return buf.getvalue()
 
 
