@@ -148,3 +148,34 @@ async def test_a_hubspot_contact_company_association_names_the_account(dev_env, 
         assert stack.hubspot.company("initech.com").id == str(company.id)
         with pytest.raises(RPCError):
             await dev_env.client.get_workflow_handle(accounts.workflow_id("initech-labs.io")).describe()
+
+
+async def test_an_account_continues_as_new_and_keeps_every_report(dev_env):
+    """Reports keep arriving while the account continues as new (the tests' dev server suggests it
+    after 120 events): none is lost, the aggregate goes on. No vendors: only the workflow."""
+    from datetime import UTC, datetime
+
+    from lifecycle.account import LeadReport
+    from workflows.account import AccountWorkflow
+    from workflows.account_models import LEAD_CHANGED_SIGNAL, AccountInput
+
+    async with running_worker(dev_env.client, accounts=True) as h:
+        accounts = AccountClient(dev_env.client, h.task_queue)
+        wid = accounts.workflow_id("umbrella.com")
+        for i in range(70):
+            report = LeadReport(lead_id=f"lead:l{i}@umbrella.com", email=f"l{i}@umbrella.com",
+                                stage="SQL" if i % 2 else "MQL", seq=1, at=datetime.now(UTC))
+            await dev_env.client.start_workflow(
+                AccountWorkflow.run, AccountInput(domain="umbrella.com", playbook_name="demo_led"),
+                id=wid, task_queue=h.task_queue, start_signal=LEAD_CHANGED_SIGNAL,
+                start_signal_args=[report])
+        h.handles.append(dev_env.client.get_workflow_handle(wid))
+
+        async def all_in() -> object:
+            v = await accounts.view("umbrella.com")
+            return v if v and len(v.leads) == 70 else None
+
+        view = await until(all_in, what="every report folded in")
+        assert view.leads_by_stage == {"MQL": 35, "SQL": 35} and view.stage == "Active Evaluation"
+        desc = await dev_env.client.get_workflow_handle(wid).describe()
+        assert desc.run_id != desc.raw_description.workflow_execution_info.first_run_id
