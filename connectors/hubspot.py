@@ -806,7 +806,8 @@ class HubSpotConnector:
 
     def _ensure(self, object_type: str, kind: str, name: str, get: Callable, create: Callable,
                 body: Any) -> str:
-        kind = kind if object_type == "contacts" else f"{object_type[:-1]} {kind}"  # task group
+        singular = {"tasks": "task", "companies": "company"}
+        kind = kind if object_type == "contacts" else f"{singular[object_type]} {kind}"  # task group
         try:
             found = self._io.call(f"read {kind} {name}", get, object_type, name)
         except API_ERRORS as exc:
