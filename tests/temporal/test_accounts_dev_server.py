@@ -179,3 +179,42 @@ async def test_an_account_continues_as_new_and_keeps_every_report(dev_env):
         assert view.leads_by_stage == {"MQL": 35, "SQL": 35} and view.stage == "Active Evaluation"
         desc = await dev_env.client.get_workflow_handle(wid).describe()
         assert desc.run_id != desc.raw_description.workflow_execution_info.first_run_id
+
+
+async def test_an_account_in_opportunity_routes_a_new_lead_to_its_owner(dev_env):
+    """demo_led: "an account in Opportunity routes new leads to the account owner". The account's
+    owner of record is Sam; the rotation of sdr-americas would give a new MQL to Ana (weight 2)."""
+    from datetime import UTC, datetime
+
+    from lifecycle.account import LeadReport
+    from workflows.account import AccountWorkflow
+    from workflows.account_models import LEAD_CHANGED_SIGNAL, AccountInput
+
+    async with running_worker(dev_env.client, accounts=True) as h:
+        leads, accounts = LeadClient(dev_env.client, h.task_queue), AccountClient(dev_env.client,
+                                                                                   h.task_queue)
+        wid = accounts.workflow_id("hooli.io")
+        report = LeadReport(lead_id="lead:gavin@hooli.io", email="gavin@hooli.io",
+                            stage="Opportunity Created", seq=1, at=datetime.now(UTC),
+                            owner="sam.sdr@example.com")
+        await dev_env.client.start_workflow(
+            AccountWorkflow.run, AccountInput(domain="hooli.io", playbook_name="demo_led"), id=wid,
+            task_queue=h.task_queue, start_signal=LEAD_CHANGED_SIGNAL, start_signal_args=[report])
+        h.handles.append(dev_env.client.get_workflow_handle(wid))
+        view = await until(lambda: accounts.view("hooli.io"))
+        assert view.stage == "Opportunity" and view.route_to_owner and view.owner == "sam.sdr@example.com"
+
+        email = f"new-{uuid.uuid4().hex[:6]}@hooli.io"
+        await leads.send_event(email, fact("demo_requested"))
+        h.handles.append(dev_env.client.get_workflow_handle(f"lead:{email}"))
+        state = await until(lambda: _owned(leads, email), what="the new MQL is routed")
+        assert state.owner == "sam.sdr@example.com" and state.team == "sdr-americas"
+        other = f"new-{uuid.uuid4().hex[:6]}@pied-piper.io"  # no account rule: the rotation
+        await leads.send_event(other, fact("demo_requested"))
+        h.handles.append(dev_env.client.get_workflow_handle(f"lead:{other}"))
+        assert (await until(lambda: _owned(leads, other))).owner == "ana.sdr@example.com"
+
+
+async def _owned(leads: LeadClient, email: str):  # type: ignore[no-untyped-def]
+    state = await leads.state(email)
+    return state if state is not None and state.owner else None
