@@ -6,22 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from hubspot import HubSpot
 from temporalio.service import RPCError
+from typer.testing import CliRunner
 
+from leadflow.cli import app
 from tests.support.lead_harness import fact, running_worker, until
 from tests.support.vendor_stack import VENDORS, vendor_stack
 from workflows.account_client import AccountClient
 from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadCommand
-
-LEADFLOW = str(Path(sys.prefix) / "bin" / "leadflow")
 
 
 @pytest.fixture(scope="module")
@@ -102,22 +99,18 @@ async def test_two_leads_at_acme_drive_the_account_to_active_evaluation(dev_env,
         assert await accounts.view("gmail.com") is None
         assert "account" not in (await leads.state(carol)).sync_errors
 
-        # The operator's view: `leadflow account show acme.io`.
-        env = {**os.environ, "LEADFLOW_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+        # The operator's view: `leadflow account show acme.io` (in a thread: it runs its own loop).
+        env = {"LEADFLOW_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
                "LEADFLOW_TASK_QUEUE": h.task_queue, "LEADFLOW_PLAYBOOK": "demo_led"}
-        proc = await asyncio.create_subprocess_exec(
-            LEADFLOW, "account", "show", "Acme.IO", env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await proc.communicate()
-        assert proc.returncode == 0, err.decode()
-        shown = json.loads(out)
-        assert shown["domain"] == "acme.io" and shown["stage"] == "Active Evaluation"
-        assert shown["leads_by_stage"] == {"SQL": 2}
-        proc = await asyncio.create_subprocess_exec(
-            LEADFLOW, "account", "show", "gmail.com", env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        _, err = await proc.communicate()
-        assert proc.returncode == 1 and "no account gmail.com" in err.decode()
+        shown = await asyncio.to_thread(CliRunner().invoke, app, ["account", "show", "Acme.IO"],
+                                        env=env)
+        assert shown.exit_code == 0, shown.output
+        view = json.loads(shown.stdout)
+        assert view["domain"] == "acme.io" and view["stage"] == "Active Evaluation"
+        assert view["leads_by_stage"] == {"SQL": 2}
+        missing = await asyncio.to_thread(CliRunner().invoke, app, ["account", "show", "gmail.com"],
+                                          env=env)
+        assert missing.exit_code == 1 and "no account gmail.com" in missing.stderr
 
 
 async def test_a_hubspot_contact_company_association_names_the_account(dev_env, stack):
