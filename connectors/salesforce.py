@@ -99,6 +99,10 @@ CUSTOM_FIELDS = (
     CustomField("Loss_Reason__c", "Loss Reason", "Text", 255),
     CustomField("Follow_Up_Date__c", "Follow-Up Date", "Date"),
 )
+# On Account (issue 18): connectors/salesforce_accounts.py writes them.
+ACCOUNT_CUSTOM_FIELDS = tuple(
+    CustomField(name, label, kind, length or 0, external_id=name == sf_accounts.ACCOUNT_KEY_FIELD)
+    for name, label, kind, length in sf_accounts.ACCOUNT_FIELDS)
 
 
 class _Budget:
@@ -807,8 +811,8 @@ def _changed(row: Mapping[str, Any]) -> ChangedRecord | None:
 def metadata_xml(directory: str | Path) -> list[Path]:
     """Write a Metadata API deploy package adding leadflow's Lead fields; returns the files.
 
-    Layout: `package.xml`, `objects/Lead.object` and `objects/Activity.object` (CustomField
-    entries; Task's custom fields are Activity fields). Deploy with
+    Layout: `package.xml`, `objects/Lead.object`, `objects/Activity.object` (CustomField
+    entries; Task's custom fields are Activity fields) and `objects/Account.object`. Deploy with
     `sf project deploy start --metadata-dir <directory>` or Workbench; then grant field-level
     security on the fields to the integration user's profile or permission set.
     """
@@ -816,6 +820,7 @@ def metadata_xml(directory: str | Path) -> list[Path]:
     (root / "objects").mkdir(parents=True, exist_ok=True)
     members = "".join(f"        <members>Lead.{f.name}</members>\n" for f in CUSTOM_FIELDS)
     members += f"        <members>Activity.{TASK_KEY.name}</members>\n"
+    members += "".join(f"        <members>Account.{f.name}</members>\n" for f in ACCOUNT_CUSTOM_FIELDS)
     package = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<Package xmlns="http://soap.sforce.com/2006/04/metadata">\n'
@@ -823,10 +828,11 @@ def metadata_xml(directory: str | Path) -> list[Path]:
         f"    <version>{API_VERSION}</version>\n</Package>\n"
     )
     paths = [root / "package.xml", root / "objects" / "Lead.object",
-             root / "objects" / "Activity.object"]
+             root / "objects" / "Activity.object", root / "objects" / "Account.object"]
     paths[0].write_text(package, encoding="utf-8")
     paths[1].write_text(_object_xml(CUSTOM_FIELDS), encoding="utf-8")
     paths[2].write_text(_object_xml((TASK_KEY,)), encoding="utf-8")
+    paths[3].write_text(_object_xml(ACCOUNT_CUSTOM_FIELDS), encoding="utf-8")
     return paths
 
 
@@ -839,7 +845,9 @@ def _object_xml(fields: tuple[CustomField, ...]) -> str:
 def _field_xml(f: CustomField) -> str:
     extra = {"Text": f"        <length>{f.length}</length>\n",
              "Number": "        <precision>18</precision>\n        <scale>0</scale>\n",
-             "Date": ""}[f.type]
+             "Date": "",
+             # Metadata API, CustomField: a Checkbox needs its defaultValue.
+             "Checkbox": "        <defaultValue>false</defaultValue>\n"}[f.type]
     if f.external_id:
         extra += ("        <externalId>true</externalId>\n        <unique>true</unique>\n"
                   "        <caseSensitive>false</caseSensitive>\n")
