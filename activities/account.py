@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from temporalio import activity
 from temporalio.client import Client
 
-from activities.vendor_call import vendor_call
+from activities.batcher import Batcher, window_for
 from config.vendors import CRMS, Vendor
 from connectors.base import Connector
 from lifecycle.account import account_for
@@ -29,8 +29,11 @@ from workflows.account_models import (
     account_workflow_id,
 )
 
-# Which connector method reads a lead's CRM association, per vendor, in the order they win.
-ASSOCIATION_READERS = ((Vendor.HUBSPOT, "company_domain_of"), (Vendor.SALESFORCE, "account_domain_of"))
+# Which connector method reads leads' CRM associations (many at once), per vendor, in the order
+# they win, and how many one batch takes: concurrent joins share batch requests (a backfill's
+# leads all join at once), as lead syncs do.
+ASSOCIATION_READERS = ((Vendor.HUBSPOT, "company_domains_of", 100),
+                       (Vendor.SALESFORCE, "account_domains_of", 200))
 
 
 class AccountActivities:
@@ -39,6 +42,7 @@ class AccountActivities:
         self._client, self._task_queue = client, task_queue
         self._vendors = [v for v in vendors if v in CRMS]
         self._connectors = connectors
+        self._readers: dict[tuple[str, str], Batcher[str, str | None]] = {}
 
     @activity.defn(name=JOIN_ACCOUNT)
     async def join_account(self, inp: JoinAccount) -> AccountJoined:
@@ -56,10 +60,19 @@ class AccountActivities:
 
     async def _crm_domain(self, email: str, playbook: str) -> str | None:
         """The domain of the company a CRM already associates with this lead, if any."""
-        for vendor, method in ASSOCIATION_READERS:
+        for vendor, method, size in ASSOCIATION_READERS:
             if vendor in self._vendors:
-                read = getattr(self._connectors(vendor, playbook), method, None)
-                found = await vendor_call(read, email) if read is not None else None
+                found = await self._reader(vendor, method, size, playbook).submit(email)
                 if found:
                     return str(found)
         return None
+
+    def _reader(self, vendor: str, method: str, size: int, playbook: str) -> Batcher[str, str | None]:
+        reader = self._readers.get((vendor, playbook))
+        if reader is None:
+            connector = self._connectors(vendor, playbook)
+            budget = getattr(connector, "budget_left", lambda: None)
+            reader = self._readers[(vendor, playbook)] = Batcher(
+                getattr(connector, method), key=lambda email: email.strip().lower(), size=size,
+                window=lambda: window_for(budget()))
+        return reader

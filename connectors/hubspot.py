@@ -414,7 +414,8 @@ class HubSpotConnector:
         self._task_batch = client.crm.objects.tasks.batch_api
         self._io = _Transport(max_wait_s, max_attempts, pacer_for(self.base_url, access_token))
         self._lifecycle_order: list[str] | None = None
-        self._accounts = HubSpotAccounts(self._io, client.crm.companies, self._basic)
+        self._accounts = HubSpotAccounts(self._io, client.crm.companies, self._basic, self._batch,
+                                         client.crm.associations.v4.batch_api)
 
     def __repr__(self) -> str:  # never show the token
         return f"HubSpotConnector(base_url={self.base_url!r})"
@@ -655,6 +656,10 @@ class HubSpotConnector:
     def company_domain_of(self, email: str) -> str | None:
         """The domain of the company HubSpot associates with the contact of this email."""
         return self._accounts.company_domain_of(email, API_ERRORS)
+
+    def company_domains_of(self, emails: list[str]) -> list[str | None]:
+        """company_domain_of for many emails, 3 requests per 100 (the account joins' batcher)."""
+        return self._accounts.company_domains_of(emails)
 
     # ---- tasks and schema ----------------------------------------------------------------
     def create_task(self, task: OwnerTask) -> str:

@@ -10,24 +10,34 @@ the companies that exist, `POST /crm/v3/objects/companies/batch/update` writes t
 account workflow keeps the company id the write answered, so later writes skip the search (which
 also lags writes by seconds).
 
-A lead's CRM association: the contact read by email with `associations=companies` (CRM objects
-API, "Retrieve a record"), then the first associated company's `domain`.
+A lead's CRM association, for many leads at once (3 requests per 100 leads): the contacts read by
+email (`POST /crm/v3/objects/contacts/batch/read`, `idProperty: email`), their companies
+(`POST /crm/v4/associations/contacts/companies/batch/read`, associations v4 guide), and those
+companies' `domain` (`POST /crm/v3/objects/companies/batch/read`); the lowest company id wins.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from hubspot.crm.associations.v4 import (
+    BatchInputPublicFetchAssociationsBatchRequest,
+    PublicFetchAssociationsBatchRequest,
+)
 from hubspot.crm.companies import (
     BatchInputSimplePublicObjectBatchInput,
     BatchInputSimplePublicObjectBatchInputForCreate,
+    BatchReadInputSimplePublicObjectId,
     Filter,
     FilterGroup,
     PublicObjectSearchRequest,
     SimplePublicObjectBatchInput,
     SimplePublicObjectBatchInputForCreate,
+    SimplePublicObjectId,
 )
 from hubspot.crm.companies.exceptions import ApiException as CompaniesApiException
+from hubspot.crm.contacts import BatchReadInputSimplePublicObjectId as ContactsRead
+from hubspot.crm.contacts import SimplePublicObjectId as ContactId
 from hubspot.crm.properties import OptionInput
 
 from connectors.base import AccountSnapshot, SyncResult
@@ -64,8 +74,10 @@ def company_properties(account: AccountSnapshot) -> dict[str, str]:
 class HubSpotAccounts:
     """The company half of the HubSpot connector; `io` is the connector's paced transport."""
 
-    def __init__(self, io: Any, companies: Any, contacts_basic: Any) -> None:
+    def __init__(self, io: Any, companies: Any, contacts_basic: Any, contacts_batch: Any = None,
+                 associations: Any = None) -> None:
         self._io, self._contacts = io, contacts_basic
+        self._contacts_batch, self._associations = contacts_batch, associations
         self._search = companies.search_api
         self._batch = companies.batch_api
         self._basic = companies.basic_api
@@ -146,3 +158,36 @@ class HubSpotAccounts:
         company = self._io.call("read company", self._basic.get_by_id_with_http_info, ids[0],
                                 properties=["domain"])
         return ((company.properties or {}).get("domain") or "").strip().lower() or None
+
+    def company_domains_of(self, emails: list[str]) -> list[str | None]:
+        """company_domain_of for many contacts, in batch requests; one answer per email, in order."""
+        found: dict[str, str | None] = {}
+        wanted = list(dict.fromkeys(e.strip().lower() for e in emails))
+        for start in range(0, len(wanted), BATCH_SIZE):
+            found |= self._domains_batch(wanted[start:start + BATCH_SIZE])
+        return [found.get(e.strip().lower()) for e in emails]
+
+    def _domains_batch(self, emails: list[str]) -> dict[str, str | None]:
+        read = ContactsRead(inputs=[ContactId(id=e) for e in emails], id_property="email",
+                            properties=["email"], properties_with_history=[])
+        contacts = self._io.call("read contacts by email", self._contacts_batch.read_with_http_info,
+                                 read).results
+        ids = {str(c.id): ((c.properties or {}).get("email") or "").lower() for c in contacts}
+        if not ids:
+            return {}
+        request = BatchInputPublicFetchAssociationsBatchRequest(
+            inputs=[PublicFetchAssociationsBatchRequest(id=i) for i in ids])
+        linked = self._io.call("read contact companies", self._associations.get_page_with_http_info,
+                               "contacts", "companies", request).results
+        company_of = {str(r._from.id): min((str(t.to_object_id) for t in r.to), key=int)
+                      for r in linked if r.to}
+        if not company_of:
+            return {}
+        companies = self._io.call("read companies", self._batch.read_with_http_info,
+                                  BatchReadInputSimplePublicObjectId(
+                                      inputs=[SimplePublicObjectId(id=i)
+                                              for i in sorted(set(company_of.values()), key=int)],
+                                      properties=["domain"], properties_with_history=[])).results
+        domain = {str(c.id): ((c.properties or {}).get("domain") or "").strip().lower() or None
+                  for c in companies}
+        return {ids[contact]: domain.get(company) for contact, company in company_of.items()}

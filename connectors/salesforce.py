@@ -293,6 +293,11 @@ class SalesforceConnector:
         return sf_accounts.account_domain_of(partial(self._call, _Budget(self.max_wait_s)), email,
                                              KEY_FIELD, _soql_string)
 
+    def account_domains_of(self, emails: list[str]) -> list[str | None]:
+        """account_domain_of for many emails (the account joins' batcher): two SOQL queries."""
+        return sf_accounts.account_domains_of(partial(self._call, _Budget(self.max_wait_s)), emails,
+                                              KEY_FIELD, _soql_string)
+
     def create_task(self, task: OwnerTask) -> str:
         """A Task on the lead (WhoId), assigned to the task's owner or else the lead's owner.
 

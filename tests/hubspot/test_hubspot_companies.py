@@ -46,3 +46,8 @@ def test_a_contacts_company_association_is_read_back(provisioned, connector) -> 
     assert connector.company_domain_of("dan@initech-labs.io") == "initech.com"
     assert connector.company_domain_of("eve@acme.io") is None
     assert connector.company_domain_of("nobody@acme.io") is None
+    before = hub.total_calls()
+    assert connector.company_domains_of(["nobody@acme.io", "DAN@initech-labs.io", "eve@acme.io"]) \
+        == [None, "initech.com", None]
+    assert hub.total_calls() - before == 3  # contacts, their associations, the companies
+    assert hub.count("POST /crm/v4/associations/{from_type}/{to_type}/batch/read") == 1

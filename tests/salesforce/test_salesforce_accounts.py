@@ -39,3 +39,8 @@ def test_a_converted_lead_names_its_account(org, connector) -> None:
     assert org.state.get("Lead", lead_id)["ConvertedAccountId"] == target
     assert connector.account_domain_of(key) == "https://www.initech.com"
     assert connector.account_domain_of("nobody@example.com") is None
+    connector.upsert_leads([lead(2)])
+    before = org.state.calls["query"]
+    assert connector.account_domains_of([lead(2).email, key.upper(), "nobody@example.com"]) == [
+        None, "https://www.initech.com", None]
+    assert org.state.calls["query"] - before == 2  # the Leads, then their Accounts
