@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.account import AccountActivities
 from activities.backfill import BackfillActivities
 from activities.lead_config import LeadConfigActivities
 from activities.ledger import ledger_activity
@@ -35,6 +36,7 @@ from config.vendors import Vendor
 from connectors.base import Connector
 from lifecycle.field_sync import read_names
 from privacy.converter import key_store_of
+from workflows.account import AccountWorkflow
 from workflows.backfill import BackfillWorkflow
 from workflows.lead import LeadWorkflow
 from workflows.lead_models import vendor_queue
@@ -47,7 +49,8 @@ log = logging.getLogger("leadflow.worker")
 # thread each), and a batch fills only with that many waiting together (HubSpot takes 100).
 VENDOR_CONCURRENCY = 1000
 
-WORKFLOWS: list[type] = [LeadWorkflow, BackfillWorkflow, ReconcileWorkflow, TeamRouterWorkflow]
+WORKFLOWS: list[type] = [LeadWorkflow, BackfillWorkflow, ReconcileWorkflow, TeamRouterWorkflow,
+                         AccountWorkflow]
 
 
 def configured_vendors(settings: Settings) -> list[Vendor]:
@@ -103,20 +106,26 @@ def build_workers(
     ledger: Callable[..., Any] | None = None,
     omit_search_attributes: Sequence[str] = (),
     catalog: PlaybookCatalog | None = None,
+    accounts: bool = False,
 ) -> list[Worker]:
     """The main worker (lead workflows, their config, merges and the ledger) and one per vendor.
-    `catalog`: the playbooks leads get (default: LEADFLOW_PLAYBOOK_DIR's)."""
+    `catalog`: the playbooks leads get (default: LEADFLOW_PLAYBOOK_DIR's). `accounts`: leads
+    report to AccountWorkflows, which sync companies / Accounts (the worker process turns it on
+    with LEADFLOW_ACCOUNTS, default true)."""
     setup = LeadConfigActivities(list(vendors), ledger=ledger is not None,
-                                 omit_search_attributes=omit_search_attributes, catalog=catalog)
+                                 omit_search_attributes=omit_search_attributes, catalog=catalog,
+                                 accounts=accounts)
+    account = AccountActivities(client, task_queue, vendors, connectors)
     ops = MergeActivities(client, task_queue)
     store = key_store_of(client.data_converter)
     sync = SyncActivities(connectors, remember=store.remember_record if store else None)
     backfill = BackfillActivities(client, task_queue, list(vendors), connectors, sync.upserts,
                                   forgotten=store.forgotten if store else None)
-    routing = RoutingActivities(client, task_queue, vendors, connectors)
+    routing = RoutingActivities(client, task_queue, vendors, connectors, accounts=accounts)
     main: list[Callable[..., Any]] = [setup.lead_config, ops.forward_merge, ops.forward_events,
                                       backfill.backfill_pages,
-                                      routing.assign_owner, routing.reconcile_owners]
+                                      routing.assign_owner, routing.reconcile_owners,
+                                      account.join_account]
     workers = [Worker(client, task_queue=task_queue, workflows=WORKFLOWS, workflow_runner=SANDBOX,
                       activities=main + ([ledger] if ledger else []), activity_executor=executor,
                       # a backfill's cursor reaches the server within 2 s of each page it finishes
@@ -124,7 +133,8 @@ def build_workers(
     for vendor in vendors:
         workers.append(Worker(
             client, task_queue=vendor_queue(task_queue, vendor),
-            activities=[sync.sync_lead, sync.create_owner_task, sync.emit_analytics],
+            activities=[sync.sync_lead, sync.create_owner_task, sync.emit_analytics,
+                        sync.sync_account],
             max_concurrent_activities=VENDOR_CONCURRENCY,
         ))
     return workers
@@ -142,7 +152,7 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
                                 connector_factory(settings), executor,
                                 ledger=ledger_activity(settings),
                                 omit_search_attributes=settings.omitted_search_attributes,
-                                catalog=catalog)
+                                catalog=catalog, accounts=settings.accounts)
         log.info("worker polling %s (vendors: %s)", settings.task_queue, ", ".join(vendors) or "none")
         running = [asyncio.create_task(w.run()) for w in workers]
         await stop.wait()

@@ -17,7 +17,7 @@ from workflows.lead_models import LEAD_CONFIG, LeadConfig
 class LeadConfigActivities:
     def __init__(self, vendors: list[str], ledger: bool = False,
                  omit_search_attributes: Sequence[str] = (),
-                 catalog: PlaybookCatalog | None = None) -> None:
+                 catalog: PlaybookCatalog | None = None, accounts: bool = False) -> None:
         unknown = set(omit_search_attributes) - sa.PERSONAL
         if unknown:  # refused at worker start, not discovered in a lead's history
             raise ValueError(f"LEADFLOW_OMIT_SEARCH_ATTRIBUTES: can leave out only "
@@ -26,6 +26,7 @@ class LeadConfigActivities:
         self._ledger = ledger
         self._omit = sorted(set(omit_search_attributes))
         self._catalog = catalog  # None: the deployment's (LEADFLOW_PLAYBOOK_DIR)
+        self._accounts = accounts
 
     @activity.defn(name=LEAD_CONFIG)
     def lead_config(self, playbook_name: str) -> LeadConfig:
@@ -36,4 +37,4 @@ class LeadConfigActivities:
             raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
         return LeadConfig(playbook=playbook, vendors=self._vendors, ledger=self._ledger,
                           omit_search_attributes=self._omit,
-                          switch_targets=catalog.switch_targets(playbook))
+                          switch_targets=catalog.switch_targets(playbook), accounts=self._accounts)

@@ -17,7 +17,8 @@ from activities.batcher import Batcher, window_for
 from activities.vendor_call import vendor_call
 from config.metrics import VENDOR_SYNCS
 from config.vendors import Vendor
-from connectors.base import Connector, LeadSnapshot, OwnerTask, SyncResult
+from connectors.base import AccountSnapshot, Connector, LeadSnapshot, OwnerTask, SyncResult
+from workflows.account_models import SYNC_ACCOUNT, SyncAccountInput
 from workflows.lead_models import (
     CREATE_OWNER_TASK,
     EMIT_ANALYTICS,
@@ -43,6 +44,7 @@ class SyncActivities:
         self._remember = remember
         self._batchers: dict[tuple[str, str], Batcher[LeadSnapshot, SyncResult]] = {}
         self._task_batchers: dict[tuple[str, str], Batcher[OwnerTask, SyncResult]] = {}
+        self._account_batchers: dict[tuple[str, str], Batcher[AccountSnapshot, SyncResult]] = {}
 
     def upserts(self, vendor: str, playbook: str) -> Batcher[LeadSnapshot, SyncResult]:
         """The one write path of (vendor, playbook): lead syncs and backfills share it."""
@@ -67,6 +69,27 @@ class SyncActivities:
                 size=BATCH_SIZE.get(vendor, 100), window=lambda: window_for(budget()),
                 in_flight=IN_FLIGHT)
         return batcher
+
+    def accounts(self, vendor: str, playbook: str) -> Batcher[AccountSnapshot, SyncResult]:
+        """Accounts' companies / Accounts, batched across accounts like the leads."""
+        batcher = self._account_batchers.get((vendor, playbook))
+        if batcher is None:
+            connector = self._connectors(vendor, playbook)
+            budget = getattr(connector, "budget_left", lambda: None)
+            batcher = self._account_batchers[(vendor, playbook)] = Batcher(
+                connector.upsert_accounts,  # type: ignore[attr-defined]
+                key=lambda account: account.domain, size=BATCH_SIZE.get(vendor, 100),
+                window=lambda: window_for(budget()), in_flight=IN_FLIGHT)
+        return batcher
+
+    @activity.defn(name=SYNC_ACCOUNT)
+    async def sync_account(self, inp: SyncAccountInput) -> SyncResult:
+        result = await self.accounts(inp.vendor, inp.playbook).submit(inp.snapshot)
+        if not result.ok:
+            raise ApplicationError(f"{inp.vendor} refused account {inp.snapshot.domain}: "
+                                   f"{result.message}", result.vendor_code, type="VendorRecordError",
+                                   non_retryable=not result.retryable)
+        return result
 
     @activity.defn(name=SYNC_LEAD)
     async def sync_lead(self, inp: SyncLeadInput) -> SyncResult:

@@ -90,7 +90,7 @@ async def settled(client: Client, task_queue: str) -> int:
     return (await client.count_workflows(query)).count
 
 
-async def bench(n: int, timeout: float, concurrency: int) -> None:
+async def bench(n: int, timeout: float, concurrency: int, accounts: bool = False) -> None:
     running = run_all(True, True, True)
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter, search_attributes=sa.REGISTERED_KEYS,
@@ -105,7 +105,7 @@ async def bench(n: int, timeout: float, concurrency: int) -> None:
         before = vendor_calls(running)
         with ThreadPoolExecutor(max_workers=16) as executor:
             workers = build_workers(env.client, task_queue, configured_vendors(settings), connectors,
-                                    executor)
+                                    executor, accounts=accounts)
             tasks = [asyncio.create_task(w.run()) for w in workers]
             try:
                 end_to_end = await run_one(env.client, task_queue, running, before, n, start, timeout,
@@ -174,10 +174,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--timeout", type=float, default=170.0, help="seconds before giving up")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--accounts", action="store_true",
+                        help="leads report to their accounts (LEADFLOW_ACCOUNTS, the worker's default)")
     args = parser.parse_args()
 
     async def run() -> None:
-        await bench(args.n, args.timeout, args.concurrency)
+        await bench(args.n, args.timeout, args.concurrency, args.accounts)
         gc.collect()
         await asyncio.sleep(0.1)
 

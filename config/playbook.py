@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from config.accounts import AccountDomains, AccountRule, Accounts
 from config.durations import Duration
 from config.lead_fields import LeadField
 from config.routing import Routing
@@ -213,6 +214,16 @@ class Playbook(Strict):
     @classmethod
     def _names_declare_fields(cls, value: object) -> object:
         return {name: {} for name in value} if isinstance(value, list) else value
+    # Accounts (config/accounts.py): the account's stages in order, the rules that move it and
+    # route its leads, and the alias and sub-domains that belong to one account.
+    account_stages: list[str] = Field(default_factory=list)
+    account_rules: list[AccountRule] = Field(default_factory=list)
+    account_domains: AccountDomains = Field(default_factory=dict)
+
+    @property
+    def accounts(self) -> Accounts:
+        return Accounts(stages=self.account_stages, rules=self.account_rules,
+                        domains=self.account_domains)
 
     def stage(self, name: str) -> Stage:
         for stage in self.stages:

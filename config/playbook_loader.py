@@ -16,11 +16,13 @@ import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from config.accounts import check_accounts
 from config.lead_fields import check_fields
 from config.playbook import TERMINAL_KINDS, Playbook, StageKind, Transition
 from config.playbook_versions import check_versions
 from config.routing import check_routing
 from config.rules import check_rules
+from lifecycle.accounts import FREE_MAIL_DOMAINS
 from lifecycle.events import COMMAND_VERBS, TIMER_KINDS, EventKind
 from lifecycle.mapping import NAMEABLE_KINDS
 
@@ -123,6 +125,7 @@ def check_playbook(pb: Playbook) -> list[tuple[str, str]]:
     problems += check_versions(pb)
     problems += check_rules(pb, known)
     problems += check_fields(pb.fields)
+    problems += check_accounts(pb.accounts, known, FREE_MAIL_DOMAINS)
     for system, stages in pb.field_mapping.items():
         for stage in stages:
             if stage not in known:

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     @property
     def playbook_directory(self) -> Path:
         return self.playbook_dir or Path(__file__).parent / "playbooks"
+    # Leads report to one AccountWorkflow per company, which syncs the HubSpot company and the
+    # Salesforce Account (issue 18); false: no accounts.
+    accounts: bool = Field(True, alias="LEADFLOW_ACCOUNTS")
     data_dir: Path = Field(Path(".data"), alias="LEADFLOW_DATA_DIR")
     # Temporal Cloud or a TLS-secured cluster: an API key, or mTLS with a client certificate and key
     # (PEM files); a custom CA for a self-hosted cluster's server certificate. Any of them turns TLS on.

@@ -39,6 +39,20 @@ class LeadSnapshot(BaseModel):
     vendor_named: bool = False
 
 
+class AccountSnapshot(BaseModel):
+    """What leadflow knows about one account (company), as the HubSpot company and the
+    Salesforce Account should show it; `domain` associates it with the vendor's record."""
+
+    domain: str
+    stage: str | None = None
+    furthest_stage: str | None = None
+    active_evaluation: bool = False
+    demo_completed: bool = False
+    leads: int = 0
+    owner_id: str | None = None  # the owner of record's id in this vendor
+    record_id: str | None = None  # the vendor's record, once an upsert answered it
+
+
 class SyncResult(BaseModel):
     email: str
     ok: bool

@@ -23,6 +23,7 @@ from typing import Any
 
 import urllib3
 from hubspot import HubSpot
+from hubspot.crm.companies.exceptions import ApiException as CompaniesApiException
 from hubspot.crm.contacts import BatchInputSimplePublicObjectBatchInputUpsert as UpsertBatch
 from hubspot.crm.contacts import (
     BatchReadInputSimplePublicObjectId,
@@ -49,6 +50,7 @@ from hubspot.crm.properties.exceptions import ApiException as PropertiesApiExcep
 from urllib3.util.retry import Retry
 
 from connectors.base import (
+    AccountSnapshot,
     ChangedPage,
     ChangedRecord,
     Finding,
@@ -58,6 +60,7 @@ from connectors.base import (
     SyncResult,
     VendorError,
 )
+from connectors.hubspot_accounts import COMPANY_PROPERTIES, HubSpotAccounts
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +100,8 @@ CUSTOM_PROPERTIES = [
 READ_PROPERTIES = ["email", "lifecyclestage", "hs_lead_status", "hubspot_owner_id",
                    "lastmodifieddate", "lead_stage", "lead_score",
                    "lead_disqualification_reason", "lead_loss_reason", "lead_follow_up_date"]
-API_ERRORS = (ContactsApiException, TasksApiException, OwnersApiException, PropertiesApiException)
+API_ERRORS = (ContactsApiException, TasksApiException, OwnersApiException, PropertiesApiException,
+              CompaniesApiException)
 # Codes whose detail names the property alone, so every record writing it is at fault.
 BY_NAME = {"PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE"}
 # Codes whose message quotes the offending value, so only records writing that value are.
@@ -426,6 +430,8 @@ class HubSpotConnector:
         self._task_batch = client.crm.objects.tasks.batch_api
         self._io = _Transport(max_wait_s, max_attempts, pacer_for(self.base_url, access_token))
         self._lifecycle_order: list[str] | None = None
+        self._accounts = HubSpotAccounts(self._io, client.crm.companies, self._basic, self._batch,
+                                         client.crm.associations.v4.batch_api)
 
     def __repr__(self) -> str:  # never show the token
         return f"HubSpotConnector(base_url={self.base_url!r})"
@@ -665,6 +671,19 @@ class HubSpotConnector:
             raise VendorError(VENDOR, f"HTTP_{exc.status}", "GDPR delete refused",
                               retryable=exc.status in (429, 500, 502, 503, 504)) from None
 
+    # ---- accounts (connectors/hubspot_accounts.py) ------------------------------------------
+    def upsert_accounts(self, accounts: list[AccountSnapshot]) -> list[SyncResult]:
+        """Each account's company, found by domain and created when missing."""
+        return self._accounts.upsert_accounts(accounts)
+
+    def company_domain_of(self, email: str) -> str | None:
+        """The domain of the company HubSpot associates with the contact of this email."""
+        return self._accounts.company_domain_of(email, API_ERRORS)
+
+    def company_domains_of(self, emails: list[str]) -> list[str | None]:
+        """company_domain_of for many emails, 3 requests per 100 (the account joins' batcher)."""
+        return self._accounts.company_domains_of(emails)
+
     # ---- tasks and schema ----------------------------------------------------------------
     def create_task(self, task: OwnerTask) -> str:
         """A HubSpot task on the contact. HubSpot's create is not idempotent, so a keyed task
@@ -755,7 +774,8 @@ class HubSpotConnector:
     def provision(self) -> list[str]:
         """Create leadflow's property groups and custom contact and task properties if missing."""
         report = []
-        for object_type, specs in (("contacts", CUSTOM_PROPERTIES), ("tasks", [TASK_KEY])):
+        for object_type, specs in (("contacts", CUSTOM_PROPERTIES), ("tasks", [TASK_KEY]),
+                                   ("companies", COMPANY_PROPERTIES)):
             report.append(self._ensure(
                 object_type, "group", GROUP["name"], self._groups.get_by_name_with_http_info,
                 self._groups.create_with_http_info,
@@ -814,7 +834,8 @@ class HubSpotConnector:
 
     def _ensure(self, object_type: str, kind: str, name: str, get: Callable, create: Callable,
                 body: Any) -> str:
-        kind = kind if object_type == "contacts" else f"{object_type[:-1]} {kind}"  # task group
+        singular = {"tasks": "task", "companies": "company"}
+        kind = kind if object_type == "contacts" else f"{singular[object_type]} {kind}"  # task group
         try:
             found = self._io.call(f"read {kind} {name}", get, object_type, name)
         except API_ERRORS as exc:

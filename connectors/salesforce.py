@@ -43,7 +43,9 @@ from simple_salesforce.exceptions import (
 
 from config.lead_fields import DEFAULT_FIELDS
 from config.settings import Settings
+from connectors import salesforce_accounts as sf_accounts
 from connectors.base import (
+    AccountSnapshot,
     ChangedPage,
     ChangedRecord,
     Finding,
@@ -110,6 +112,10 @@ CUSTOM_FIELDS = (
     CustomField("Nurture_Path__c", "Nurture Path", "Text", 80),
     CustomField("Snooze_Reason__c", "Snooze Reason", "Text", 255),
 )
+# On Account (issue 18): connectors/salesforce_accounts.py writes them.
+ACCOUNT_CUSTOM_FIELDS = tuple(
+    CustomField(name, label, kind, length or 0, external_id=name == sf_accounts.ACCOUNT_KEY_FIELD)
+    for name, label, kind, length in sf_accounts.ACCOUNT_FIELDS)
 
 
 class _Budget:
@@ -292,6 +298,24 @@ class SalesforceConnector:
         return [Owner(id=r["Id"], email=(r["Email"] or "").lower(), name=r["Name"] or "",
                       active=bool(r["IsActive"])) for r in rows["records"]]
 
+    # --- accounts (connectors/salesforce_accounts.py) --------------------------------------
+
+    def upsert_accounts(self, accounts: list[AccountSnapshot]) -> list[SyncResult]:
+        """Each account's Account, upserted on its key (the domain); results in input order."""
+        budget = _Budget(self.max_wait_s)
+        return sf_accounts.upsert_accounts(partial(self._call, budget), accounts, self.timeout_s,
+                                           _soql_string)
+
+    def account_domain_of(self, email: str) -> str | None:
+        """The domain of the Account this email's Lead converted into (ConvertedAccountId)."""
+        return sf_accounts.account_domain_of(partial(self._call, _Budget(self.max_wait_s)), email,
+                                             KEY_FIELD, _soql_string)
+
+    def account_domains_of(self, emails: list[str]) -> list[str | None]:
+        """account_domain_of for many emails (the account joins' batcher): two SOQL queries."""
+        return sf_accounts.account_domains_of(partial(self._call, _Budget(self.max_wait_s)), emails,
+                                              KEY_FIELD, _soql_string)
+
     def create_task(self, task: OwnerTask) -> str:
         """A Task on the lead (WhoId), assigned to the task's owner or else the lead's owner.
 
@@ -414,6 +438,11 @@ class SalesforceConnector:
         task = self._call(_Budget(self.max_wait_s), lambda sf: _sobject(sf, "Task").describe())
         if TASK_KEY_FIELD not in {f["name"] for f in task["fields"]}:
             missing.append(f"Task.{TASK_KEY_FIELD} (Text, an Activity field)")
+        account = self._call(_Budget(self.max_wait_s), lambda sf: _sobject(sf, "Account").describe())
+        have = {f["name"] for f in account["fields"]}
+        key = sf_accounts.ACCOUNT_KEY_FIELD
+        missing += [f"Account.{name} ({kind}{', External ID, Unique' if name == key else ''})"
+                    for name, _, kind, _ in sf_accounts.ACCOUNT_FIELDS if name not in have]
         return missing
 
     def doctor(self) -> list[Finding]:
@@ -824,8 +853,8 @@ def _changed(row: Mapping[str, Any], read: tuple[str, ...] = ()) -> ChangedRecor
 def metadata_xml(directory: str | Path) -> list[Path]:
     """Write a Metadata API deploy package adding leadflow's Lead fields; returns the files.
 
-    Layout: `package.xml`, `objects/Lead.object` and `objects/Activity.object` (CustomField
-    entries; Task's custom fields are Activity fields). Deploy with
+    Layout: `package.xml`, `objects/Lead.object`, `objects/Activity.object` (CustomField
+    entries; Task's custom fields are Activity fields) and `objects/Account.object`. Deploy with
     `sf project deploy start --metadata-dir <directory>` or Workbench; then grant field-level
     security on the fields to the integration user's profile or permission set.
     """
@@ -833,6 +862,7 @@ def metadata_xml(directory: str | Path) -> list[Path]:
     (root / "objects").mkdir(parents=True, exist_ok=True)
     members = "".join(f"        <members>Lead.{f.name}</members>\n" for f in CUSTOM_FIELDS)
     members += f"        <members>Activity.{TASK_KEY.name}</members>\n"
+    members += "".join(f"        <members>Account.{f.name}</members>\n" for f in ACCOUNT_CUSTOM_FIELDS)
     package = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<Package xmlns="http://soap.sforce.com/2006/04/metadata">\n'
@@ -840,10 +870,11 @@ def metadata_xml(directory: str | Path) -> list[Path]:
         f"    <version>{API_VERSION}</version>\n</Package>\n"
     )
     paths = [root / "package.xml", root / "objects" / "Lead.object",
-             root / "objects" / "Activity.object"]
+             root / "objects" / "Activity.object", root / "objects" / "Account.object"]
     paths[0].write_text(package, encoding="utf-8")
     paths[1].write_text(_object_xml(CUSTOM_FIELDS), encoding="utf-8")
     paths[2].write_text(_object_xml((TASK_KEY,)), encoding="utf-8")
+    paths[3].write_text(_object_xml(ACCOUNT_CUSTOM_FIELDS), encoding="utf-8")
     return paths
 
 
@@ -856,7 +887,9 @@ def _object_xml(fields: tuple[CustomField, ...]) -> str:
 def _field_xml(f: CustomField) -> str:
     extra = {"Text": f"        <length>{f.length}</length>\n",
              "Number": "        <precision>18</precision>\n        <scale>0</scale>\n",
-             "Date": ""}[f.type]
+             "Date": "",
+             # Metadata API, CustomField: a Checkbox needs its defaultValue.
+             "Checkbox": "        <defaultValue>false</defaultValue>\n"}[f.type]
     if f.external_id:
         extra += ("        <externalId>true</externalId>\n        <unique>true</unique>\n"
                   "        <caseSensitive>false</caseSensitive>\n")

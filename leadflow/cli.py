@@ -17,6 +17,7 @@ from config.playbook_loader import PlaybookError, load_playbook, stock_playbook
 from config.playbook_versions import version_label
 from config.settings import Settings, load_settings
 from leadflow import ledger_cli, playbook_cli
+from leadflow.account_cli import account_app
 from leadflow.backfill_cli import backfill, schedules_app
 from leadflow.cli_session import lead_email
 from leadflow.privacy_cli import codec_server, forget, keys_app
@@ -34,6 +35,7 @@ playbook_cli.register(playbook_app)  # simulate, migrate
 app.add_typer(schedules_app, name="schedules")
 app.command("backfill")(backfill)
 app.add_typer(team_app, name="team")
+app.add_typer(account_app, name="account")
 app.add_typer(keys_app, name="keys")
 app.command("forget")(forget)
 app.command("codec-server")(codec_server)

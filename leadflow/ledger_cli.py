@@ -102,7 +102,11 @@ def report(
         _print_outcomes(facts, start, end, name, opportunity_stage, format)
         return
     order, funnel = _stages_of(name)
-    result = compute_report(facts, filters, order, _renames())
+    try:
+        pb = stock_playbook(name)
+    except PlaybookError:
+        pb = None
+    result = compute_report(facts, filters, order, _renames(), pb)
     render = {ReportFormat.table: render_table, ReportFormat.json: render_json,
               ReportFormat.csv: render_csv}[format]
     typer.echo(render(result), nl=False)

@@ -10,7 +10,9 @@ Definitions (what a revenue team reads off the report):
   (at least once), left (the lead moved on otherwise); time to first action = start to the
   expected action, breached or not;
 - *reasons*: disqualifications and losses in the period, by channel;
-- *touches*: events (facts and commands) the lead got while in a stage, in the period.
+- *touches*: events (facts and commands) the lead got while in a stage, in the period;
+- *accounts*: the account funnel of ledger/account_funnel.py (with a playbook that has
+  `account_stages`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from config.playbook import Playbook
 from ledger import facts as k
+from ledger.account_funnel import AccountFunnel, account_funnel
 from ledger.facts import Fact
 from ledger.handoffs import HandoffFigures, RejectionReason, handoff_figures, rejection_reasons
 
@@ -90,6 +94,7 @@ class Report(BaseModel):
     # Handoff acceptance (ledger/handoffs.py): by channel and campaign, and rejection reasons.
     handoffs: list[HandoffFigures] = Field(default_factory=list)
     rejections: list[RejectionReason] = Field(default_factory=list)
+    accounts: AccountFunnel | None = None
 
     def reason_totals(self, outcome: str) -> dict[str, int]:
         totals: Counter[str] = Counter()
@@ -119,9 +124,11 @@ def percentile(values: list[float], share: float) -> float | None:
 
 def compute_report(facts: Iterable[Fact], filters: ReportFilters,
                    stage_order: list[str] | None = None,
-                   renames: dict[str, dict[str, str]] | None = None) -> Report:
+                   renames: dict[str, dict[str, str]] | None = None,
+                   playbook: Playbook | None = None) -> Report:
     """`renames`: per playbook, old stage name -> today's (its versions' migrations), so a stage
-    renamed or merged keeps its history under its new name."""
+    renamed or merged keeps its history under its new name. `playbook`: its account rules give
+    the account funnel."""
     by_lead: dict[str, list[Fact]] = defaultdict(list)
     for fact in facts:
         by_lead[fact.lead_id].append(_renamed(fact, renames) if renames else fact)
@@ -136,9 +143,12 @@ def compute_report(facts: Iterable[Fact], filters: ReportFilters,
     conversions = _conversions(in_period, filters)
     conversions.sort(key=lambda c: (order(c.from_stage), order(c.to_stage)))
     sla = sorted(_sla_figures(leads.values(), filters), key=lambda s: order(s.stage))
+    accounts = account_funnel(leads.values(), playbook, filters.since, filters.until) \
+        if playbook is not None and playbook.account_stages else None
     return Report(filters=filters, leads=len({f.lead_id for f in period}), stages=stages,
                   conversions=conversions, sla=sla, reasons=_reasons(period),
-                  handoffs=handoff_figures(period), rejections=rejection_reasons(period))
+                  handoffs=handoff_figures(period), rejections=rejection_reasons(period),
+                  accounts=accounts)
 
 
 def _matches(facts: list[Fact], filters: ReportFilters) -> bool:

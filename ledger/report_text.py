@@ -47,6 +47,13 @@ def render_table(r: Report) -> str:
                         str(h.overdue), _fmt(h.acceptance_rate, True)] for h in r.handoffs])
         out += _table("Handoff rejection reasons", ["reason", "channel", "campaign", "leads"],
                       [[x.reason, x.channel, x.campaign, str(x.count)] for x in r.rejections])
+    if r.accounts is not None:
+        a = r.accounts
+        out += _table(f"Accounts: {a.accounts} ({a.active_evaluation} in active evaluation, "
+                      f"{a.demo_completed} with a demo completed)",
+                      ["account stage", "reached", "entered", "conversion"],
+                      [[s.stage, str(s.reached), str(s.entered), _fmt(s.conversion, True)]
+                       for s in a.stages])
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -76,6 +83,13 @@ def render_csv(r: Report) -> str:
             w.writerow(["handoff", h.channel, h.campaign, metric, _csv(getattr(h, metric))])
     for j in r.rejections:
         w.writerow(["handoff_rejected", j.channel, j.campaign, j.reason, j.count])
+    if r.accounts is not None:
+        w.writerow(["accounts", "", "", "accounts", r.accounts.accounts])
+        w.writerow(["accounts", "", "", "active_evaluation", r.accounts.active_evaluation])
+        w.writerow(["accounts", "", "", "demo_completed", r.accounts.demo_completed])
+        for s in r.accounts.stages:
+            for metric in ("reached", "entered", "conversion"):
+                w.writerow(["account_stage", s.stage, "", metric, _csv(getattr(s, metric))])
     return buf.getvalue()
 
 

@@ -134,14 +134,17 @@ def eligible(rot: Rotation, seat: Seat, today: date, exclude: set[str]) -> bool:
 
 def pick_owner(rot: Rotation, today: date, account: str | None = None,
                exclude: set[str] | None = None,
-               over_cap: int | None = 0) -> tuple[Seat | None, Via]:
+               over_cap: int | None = 0, account_owner: str | None = None) -> tuple[Seat | None, Via]:
     """Chooses and counts one assignment (mutates `rot`). The account's owner wins unless they
     are away, gone or excluded (a reassignment), or past their daily cap by more than `over_cap`
-    leads (the team's account_owner_overrides_cap; None: no limit, as routers did before)."""
+    leads (the team's account_owner_overrides_cap; None: no limit, as routers did before).
+    `account_owner`: the account's owner of record, named by an account rule; it wins over the
+    owner this team remembers for the account when it is a member of the team."""
     exclude = exclude or set()
     if rot.day != today:
         rot.day, rot.today = today, {}
-    known = rot.seat(rot.accounts.get(account, "")) if account else None
+    named = rot.seat(account_owner) if account_owner else None
+    known = named or (rot.seat(rot.accounts.get(account, "")) if account else None)
     if known and known.active and not known.away_on(today) and known.email not in exclude \
             and _within_cap(rot, known, over_cap):
         return _count(rot, known, account), "account"

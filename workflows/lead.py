@@ -26,6 +26,7 @@ started before a patch keeps the old path until it continues-as-new or closes):
 |                            |           | lead's timers (`lifecycle.rule_timers.rule_clocks`)           |
 | field-sync-v1              | issue 18  | snapshots carry the playbook's `fields:` by vendor name; CRM  |
 |                            |           | field changes follow their rules (echoes dropped, overwrites) |
+| account-v1                 | issue 18  | each stage or owner change is reported to the lead's account  |
 
 playbook-promises-v1 is read once per run (in `__init__`), so a run that replays an older history
 keeps the old rules until it continues as new. With both playbook-promises-v1 and merge-forward-v1,
@@ -52,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from config.vendors import Vendor
     from connectors.base import LeadSnapshot, OwnerTask, SyncResult
     from lifecycle import effects as fx
+    from lifecycle.account import LeadReport
     from lifecycle.closure import close
     from lifecycle.engine import Decision, brings_crm_reason, decide, new_lead
     from lifecycle.events import (
@@ -72,6 +74,7 @@ with workflow.unsafe.imports_passed_through():
     from lifecycle.rule_timers import rule_clocks
     from lifecycle.state import LeadState, StageChange
     from workflows import search_attributes as sa
+    from workflows.account_models import JOIN_ACCOUNT, AccountJoined, JoinAccount
     from workflows.lead_models import (
         ABSORB_SIGNAL,
         CREATE_OWNER_TASK,
@@ -109,6 +112,7 @@ FIELD_SYNC = "field-sync-v1"
 
 # Bounded history per run; Temporal may suggest continuing earlier.
 MAX_EVENTS_PER_RUN = 500
+ACCOUNT_PATCH = "account-v1"
 PROMISES_PATCH = "playbook-promises-v1"
 SELECT_PATCH = "playbook-select-v1"  # switching motion (to_playbook)
 MIGRATE_PATCH = "playbook-migrate-v1"
@@ -167,6 +171,9 @@ class LeadWorkflow:
         self._rules = workflow.patched(RULES_PATCH)
         self._field_sync = workflow.patched(FIELD_SYNC)
         self._written: dict[str, dict[str, str]] = {v: dict(f) for v, f in inp.written_fields.items()}
+        # account-v1: the lead reports to its AccountWorkflow (when the worker runs accounts).
+        self._account_on, self._accounts_run = workflow.patched(ACCOUNT_PATCH), False
+        self._account, self._account_dirty, self._account_busy = inp.account, inp.account_pending, False
         self._sync_dirty = inp.state is None or inp.sync_pending
         self._synced: dict[str, str] = dict(inp.synced)
         self._fingerprints: dict[str, str] = dict(inp.fingerprints)
@@ -211,6 +218,7 @@ class LeadWorkflow:
         self._omit_search = set(config.omit_search_attributes)
         if config.switch_targets and workflow.patched(SELECT_PATCH):
             self._targets = config.switch_targets
+        self._accounts_run = config.accounts
         for vendor in [v for v in self._held if v not in self._vendors]:
             del self._held[vendor]  # a vendor this worker no longer syncs takes no tasks
         if self._playbook is None:
@@ -467,6 +475,9 @@ class LeadWorkflow:
                                   if self._state.closure else None})
         self._record(kind, previous, event, decision.effects, detail=detail)
         self._count(previous, event, decision.effects)
+        if self._account_on and (previous is None or (previous.stage, previous.owner, previous.closure)
+                                 != (self._state.stage, self._state.owner, self._state.closure)):
+            self._account_dirty = True
         for effect in decision.effects:
             if isinstance(effect, fx.SyncStage):
                 self._sync_dirty = True
@@ -528,6 +539,10 @@ class LeadWorkflow:
                                       kind=kind, occurred_at=now))
 
     def _run_effects(self) -> None:
+        if self._account_dirty and self._accounts_run and not self._account_busy and (
+                self._state is not None and self._state.account_domain is not None):
+            self._account_busy = True  # free mail has no account
+            self._spawn(self._report_to_account())
         if not self._ledger_on:
             self._ledger.clear()
         elif self._ledger and self._ledger_task is None:
@@ -726,6 +741,33 @@ class LeadWorkflow:
         except ActivityError as err:
             self._state.sync_errors["segment:analytics"] = str(err.cause or err)
 
+    async def _report_to_account(self) -> None:
+        """The lead's stage and owner as they stand, to its account (account-v1); the first
+        report resolves which account that is (a CRM association, account_domains, the domain)."""
+        assert self._state is not None and self._playbook is not None
+        try:
+            while self._account_dirty:
+                self._account_dirty = False
+                s = self._state
+                report = LeadReport(lead_id=workflow.info().workflow_id, email=s.email, stage=s.stage,
+                                    seq=self._ledger_seq, at=workflow.now(), owner=s.owner,
+                                    owner_ids=s.owner_ids, closed=s.closure is not None)
+                try:
+                    joined: AccountJoined = await workflow.execute_activity(
+                        JOIN_ACCOUNT, JoinAccount(report=report, playbook_name=self._playbook.name,
+                                                  domains=self._playbook.account_domains,
+                                                  account=self._account),
+                        start_to_close_timeout=timedelta(seconds=30), retry_policy=VENDOR_RETRY,
+                        result_type=AccountJoined)
+                except ActivityError as err:
+                    self._state.sync_errors["account"] = str(err.cause or err)
+                    return
+                self._account = joined.account
+                self._state.sync_errors.pop("account", None)
+        finally:
+            self._account_busy = False
+            self._woken = True
+
     def _upsert_search_attributes(self) -> None:
         s = self._state
         assert s is not None
@@ -843,4 +885,6 @@ class LeadWorkflow:
         if self._carry_pending:  # work not done yet goes along with the state, never dropped
             carried.sync_pending = self._sync_dirty or bool(self._lane_dirty)
             carried.pending_effects, carried.held_effects = self._tasks, self._held
+        if self._account_on:
+            carried.account, carried.account_pending = self._account, self._account_dirty
         return carried

@@ -47,6 +47,9 @@ class LeadInput(BaseModel):
     sync_pending: bool = False
     pending_effects: list[fx.Effect] = Field(default_factory=list)
     held_effects: dict[str, list[fx.Effect]] = Field(default_factory=dict)
+    # The lead's account once its first report resolved it, and a report not sent yet (account-v1).
+    account: str | None = None
+    account_pending: bool = False
 
     @field_validator("email")
     @classmethod
@@ -168,6 +171,7 @@ class LeadConfig(BaseModel):
     omit_search_attributes: list[str] = []  # personal ones the deployment keeps out of visibility
     # The playbooks the lead's `to_playbook:` transitions lead into, by name (a switch of motion).
     switch_targets: dict[str, Playbook] = {}
+    accounts: bool = False  # whether this worker runs AccountWorkflows (leads report to them)
 
 
 class PlaybookMigration(BaseModel):

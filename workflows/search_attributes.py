@@ -23,9 +23,17 @@ ALL_KEYS: list[SearchAttributeKey[Any]] = [
     LEAD_TEAM,
 ]
 
+# An AccountWorkflow's (workflows/account.py): its stage, owner of record and the active-evaluation
+# flag, besides AccountDomain, so `AccountStage = 'Active Evaluation'` lists accounts in the UI.
+ACCOUNT_STAGE = SearchAttributeKey.for_keyword("AccountStage")
+ACCOUNT_OWNER = SearchAttributeKey.for_keyword("AccountOwner")
+ACCOUNT_ACTIVE_EVALUATION = SearchAttributeKey.for_bool("AccountActiveEvaluation")
+ACCOUNT_KEYS: list[SearchAttributeKey[Any]] = [ACCOUNT_DOMAIN, ACCOUNT_STAGE, ACCOUNT_OWNER,
+                                               ACCOUNT_ACTIVE_EVALUATION]
+
 # Personal or close to it (a company's domain, an employee's email): an operator may keep them out
 # of Temporal's visibility store, which payload encryption does not cover (docs/privacy.md).
-PERSONAL = frozenset({ACCOUNT_DOMAIN.name, LEAD_OWNER.name})
+PERSONAL = frozenset({ACCOUNT_DOMAIN.name, LEAD_OWNER.name, ACCOUNT_OWNER.name})
 
 # Progress of a BackfillWorkflow, visible in the workflow list. The dev server's SQLite visibility
 # store allows only three Int attributes (LeadScore is one), so the full tally is one Keyword.
@@ -35,7 +43,8 @@ BACKFILL_PROGRESS = SearchAttributeKey.for_keyword("BackfillProgress")
 BACKFILL_KEYS: list[SearchAttributeKey[Any]] = [BACKFILL_SEEN, BACKFILL_FAILED, BACKFILL_PROGRESS]
 
 # Every custom key the namespace must know before any workflow starts.
-REGISTERED_KEYS: list[SearchAttributeKey[Any]] = ALL_KEYS + BACKFILL_KEYS
+REGISTERED_KEYS: list[SearchAttributeKey[Any]] = ALL_KEYS + BACKFILL_KEYS + [
+    ACCOUNT_STAGE, ACCOUNT_OWNER, ACCOUNT_ACTIVE_EVALUATION]
 
 Values = dict[str, object]
 
@@ -48,3 +57,12 @@ def updates(values: Values) -> list[SearchAttributeUpdate]:
         result.append(key.value_unset() if value is None else key.value_set(value))
     return result
 
+
+
+def account_updates(values: Values) -> list[SearchAttributeUpdate]:
+    """An account's: sets every account key with a value, unsets the ones that are None."""
+    result: list[SearchAttributeUpdate] = []
+    for key in ACCOUNT_KEYS:
+        value = values.get(key.name)
+        result.append(key.value_unset() if value is None else key.value_set(value))
+    return result

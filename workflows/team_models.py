@@ -29,6 +29,8 @@ class AssignRequest(BaseModel):
     role: str = ""
     account: str | None = None
     exclude: list[str] = Field(default_factory=list)  # current owner, on reassignment
+    # The account's owner of record when an account rule routes its new leads to them (issue 18).
+    account_owner: str | None = None
 
 
 class Assignment(BaseModel):

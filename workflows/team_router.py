@@ -85,7 +85,7 @@ class TeamRouterWorkflow:
         over_cap = self._team.account_owner_overrides_cap if workflow.patched("account-owner-cap-v1") \
             else None
         seat, via = pick_owner(self._rotation, today, req.account, {e.lower() for e in req.exclude},
-                               over_cap)
+                               over_cap, req.account_owner)
         owner = Person.model_validate(seat.model_dump(include=set(Person.model_fields))) if seat else None
         result = Assignment(team=self._team.name, owner=owner, via=via, manager=self._manager)
         self._recent[req.request_id] = result

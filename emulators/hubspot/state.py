@@ -86,6 +86,17 @@ class HubSpotState:
         with self.lock:
             return self.store.find("contacts", email, "email")
 
+    def company(self, domain: str) -> Record | None:
+        """The live company whose `domain` is this one (what a person finds in the UI)."""
+        with self.lock:
+            return self.store.find("companies", domain.lower(), "domain")
+
+    def associate(self, a: Record, b: Record) -> None:
+        """The default association between two records, both ways (associations v4)."""
+        with self.lock:
+            a.associations.setdefault(b.object_type, set()).add(b.id)
+            b.associations.setdefault(a.object_type, set()).add(a.id)
+
     def missing_scope(self, token: str, scope: str | None) -> str | None:
         granted = self.token_scopes.get(token)
         return scope if scope and granted is not None and scope not in granted else None
@@ -177,6 +188,12 @@ class HubSpotState:
             for name, kind, field in CUSTOM:
                 self.properties["contacts"].setdefault(
                     name, definition(name, kind, field, "leadflow", hubspotDefined=False))
+            self.groups["companies"].setdefault(
+                "leadflow", {"name": "leadflow", "label": "leadflow", "displayOrder": -1,
+                             "archived": False})
+            for name, kind, field in CUSTOM_COMPANY:
+                self.properties["companies"].setdefault(
+                    name, definition(name, kind, field, "leadflow", hubspotDefined=False))
 
 
 CUSTOM = [("lead_stage", "string", "text"), ("lead_score", "number", "number"),
@@ -186,6 +203,12 @@ CUSTOM = [("lead_stage", "string", "text"), ("lead_score", "number", "number"),
           # (developers.hubspot.com/docs/api-reference/latest/crm/properties/guide, "CRM API |
           # Properties"); a write naming one that does not exist is refused.
           ("lead_fit_grade", "string", "text"), ("lead_icp", "string", "text")]
+# On companies (connectors.hubspot_accounts.COMPANY_PROPERTIES creates the same).
+CUSTOM_COMPANY = [("leadflow_account_stage", "string", "text"),
+                  ("leadflow_furthest_stage", "string", "text"),
+                  ("leadflow_active_evaluation", "bool", "booleancheckbox"),
+                  ("leadflow_demo_completed", "bool", "booleancheckbox"),
+                  ("leadflow_leads", "number", "number")]
 
 
 def _owner(seed: dict) -> dict:

@@ -30,7 +30,7 @@ async def handle(
         return error_response(400, "MALFORMED_QUERY", "q parameter is required")
 
     def known(sobject: str) -> set[str] | None:
-        if sobject not in ("Lead", "Task", "User"):
+        if sobject not in ("Lead", "Account", "Task", "User"):
             return None
         return set(schema.fields_for(sobject, state.custom_fields))
 

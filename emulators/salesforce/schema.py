@@ -1,4 +1,4 @@
-"""The Lead, Task and User shapes the emulator knows, their describe payloads and field validation.
+"""The Lead, Account, Task and User shapes the emulator knows, their describe payloads and field validation.
 
 Error dicts use the sObject Collections shape ({statusCode, message, fields}); the app turns
 them into the single-record shape ({errorCode, message, fields}) where Salesforce does.
@@ -58,6 +58,9 @@ _STANDARD_LEAD = (
     Field("IsConverted", "boolean", "Converted", writable=False),
     Field("ConvertedDate", "date", "Converted Date", writable=False),
     Field("ConvertedContactId", "reference", "Converted Contact ID", 18, writable=False),
+    # Object Reference, Lead: "ConvertedAccountId: Reference. Object reference ID that points to
+    # the account into which the lead converted" (read-only, set by convertLead()).
+    Field("ConvertedAccountId", "reference", "Converted Account ID", 18, writable=False),
     Field("IsDeleted", "boolean", "Deleted", writable=False),
     Field("MasterRecordId", "reference", "Master Record ID", 18, writable=False),
     Field("CreatedDate", "datetime", "Created Date", writable=False),
@@ -86,6 +89,32 @@ CUSTOM_LEAD = (
     Field("Budget__c", "string", "Budget", 80, custom=True),
     Field("Nurture_Path__c", "string", "Nurture Path", 80, custom=True),
     Field("Snooze_Reason__c", "string", "Snooze Reason", 255, custom=True),
+)
+
+# Object Reference, Account: Name is required on insert; Website, Industry, NumberOfEmployees
+# and OwnerId are standard fields.
+_STANDARD_ACCOUNT = (
+    Field("Id", "id", "Account ID", 18, writable=False),
+    Field("Name", "string", "Account Name", 255, required=True),
+    Field("Website", "string", "Website", 255),
+    Field("Industry", "string", "Industry", 255),
+    Field("NumberOfEmployees", "double", "Employees"),
+    Field("OwnerId", "reference", "Owner ID", 18),
+    Field("IsDeleted", "boolean", "Deleted", writable=False),
+    Field("CreatedDate", "datetime", "Created Date", writable=False),
+    Field("LastModifiedDate", "datetime", "Last Modified Date", writable=False),
+    Field("SystemModstamp", "datetime", "System Modstamp", writable=False),
+)
+
+# What the leadflow deployment adds to Account (connectors.salesforce_accounts lists the same set).
+CUSTOM_ACCOUNT = (
+    Field("Leadflow_Account_Key__c", "string", "Leadflow Account Key", 255, external_id=True,
+          unique=True, custom=True),
+    Field("Account_Stage__c", "string", "Account Stage", 80, custom=True),
+    Field("Furthest_Lead_Stage__c", "string", "Furthest Lead Stage", 80, custom=True),
+    Field("Active_Evaluation__c", "boolean", "Active Evaluation", custom=True),
+    Field("Demo_Completed__c", "boolean", "Demo Completed", custom=True),
+    Field("Leadflow_Leads__c", "double", "Leadflow Leads", custom=True),
 )
 
 TASK_FIELDS = (
@@ -134,6 +163,8 @@ def fields_for(sobject: str, custom: bool | str) -> dict[str, Field]:
     deployed the Lead fields before the Task key existed)."""
     if sobject == "Lead":
         return lead_fields(bool(custom))
+    if sobject == "Account":
+        return {f.name: f for f in _STANDARD_ACCOUNT + (CUSTOM_ACCOUNT if custom is True else ())}
     task = TASK_FIELDS + (CUSTOM_TASK if custom is True else ())
     table = {"Task": task, "User": USER_FIELDS}[sobject]
     return {f.name: f for f in table}

@@ -10,11 +10,11 @@ from starlette.responses import JSONResponse, Response
 
 from emulators.salesforce import schema
 from emulators.salesforce.schema import API_VERSION, error
-from emulators.salesforce.state import SalesforceState, Save
+from emulators.salesforce.state import PREFIX, SalesforceState, Save
 from emulators.salesforce.wire import error_response, errors_response, record_json
 
 COLLECTION_LIMIT = 200
-SUPPORTED = ("Lead", "Task", "User")
+SUPPORTED = ("Lead", "Account", "Task", "User")
 _LOCKED = "unable to obtain exclusive access to this record or 1 records: "
 _ROLLED_BACK = error("ALL_OR_NONE_OPERATION_ROLLED_BACK", "Record rolled back because not all "
                      "records were valid and the request was using AllOrNone header")
@@ -147,7 +147,8 @@ async def collection(state: SalesforceState, request: Request, parts: list[str])
     """composite/sobjects (POST create, PATCH update, DELETE) and .../{type}/{extField} upsert."""
     if request.method == "DELETE":
         ids = [i for i in request.query_params.get("ids", "").split(",") if i]
-        return _run(state, [("Lead" if i.startswith("00Q") else "Task", {"Id": i}) for i in ids],
+        kinds = {prefix: sobject for sobject, prefix in PREFIX.items()}
+        return _run(state, [(kinds.get(i[:3], "Task"), {"Id": i}) for i in ids],
                     request.query_params.get("allOrNone") == "true", "delete", None, Save())
     body = await request.json()
     records = body.get("records") or []

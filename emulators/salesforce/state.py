@@ -22,7 +22,7 @@ from emulators.common import Faults
 from emulators.salesforce import schema
 from emulators.salesforce.schema import error
 
-PREFIX = {"Lead": "00Q", "Task": "00T", "User": "005", "Contact": "003"}
+PREFIX = {"Lead": "00Q", "Task": "00T", "User": "005", "Contact": "003", "Account": "001"}
 DEFAULT_CLIENT_ID = "leadflow-local-client"
 DEFAULT_CLIENT_SECRET = "leadflow-local-secret"
 DEFAULT_USERNAME = "integration@leadflow.local"
@@ -353,12 +353,22 @@ class SalesforceState:
             self.query_cursors = {k: (rows, size, opened - by)
                                   for k, (rows, size, opened) in self.query_cursors.items()}
 
-    def convert_lead(self, lead_id: str) -> str:
-        """Lead conversion: the lead becomes read-only and points at a new Contact."""
+    def convert_lead(self, lead_id: str, account_id: str | None = None) -> str:
+        """Lead conversion: the lead becomes read-only and points at a new Contact and at the
+        Account it converted into (`account_id`, or a new one named after its Company), as
+        convertLead() does (SOAP API Developer Guide, convertLead(): "If no accountId is
+        specified, then the API creates a new account")."""
         with self.lock:
             record = self.records["Lead"][lead_id]
             contact_id = f"003{next(self._ids):012d}AAA"
             now = self._stamp()
+            if account_id is None:
+                account_id = f"001{next(self._ids):012d}AAA"
+                self.records["Account"][account_id] = {
+                    "Id": account_id, "Name": record.get("Company") or record.get("LastName"),
+                    "OwnerId": record.get("OwnerId"), "IsDeleted": False, "CreatedDate": now}
+                self._touch("Account", self.records["Account"][account_id], now)
+            record["ConvertedAccountId"] = account_id
             self.records["Contact"][contact_id] = {
                 "Id": contact_id, "Email": record.get("Email"), "LastName": record.get("LastName"),
                 "OwnerId": record.get("OwnerId"), "IsDeleted": False, "SystemModstamp": now}

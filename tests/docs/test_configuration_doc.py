@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from config import lead_fields, routing
+from config import accounts, lead_fields, routing
 from config import playbook as pb
 from config.settings import Settings
 
@@ -40,7 +40,7 @@ def section(model: type[BaseModel]) -> str:
 MODELS = [pb.Playbook, pb.Stage, pb.Sla, pb.Transition, pb.Scoring, pb.FitRule, pb.SignalRule,
           pb.NurturePath, pb.Acceptance, pb.Grades, pb.Icp, routing.Routing, routing.RoutingRule,
           routing.Team, routing.TeamCalendar, routing.Member, lead_fields.LeadField,
-          lead_fields.VendorField]
+          lead_fields.VendorField, accounts.AccountRule]
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)

@@ -149,10 +149,17 @@ def test_provision_is_idempotent(hub: Running, connector: HubSpotConnector) -> N
                                            "lead_company_size", "lead_role", "lead_use_case",
                                            "lead_timeline", "lead_stakeholders", "lead_budget",
                                            "lead_nurture_path", "lead_snooze_reason")] + [
-        "task group leadflow: created", "task property leadflow_task_key: created"]
+        "task group leadflow: created", "task property leadflow_task_key: created",
+        "company group leadflow: created"] + [
+        f"company property {n}: created" for n in (
+            "leadflow_account_stage", "leadflow_furthest_stage", "leadflow_active_evaluation",
+            "leadflow_demo_completed", "leadflow_leads")]
     assert second == [line.replace("created", "found") for line in first]
     assert hub.state.count("POST /crm/v3/properties/contacts") == 15
     assert hub.state.count("POST /crm/v3/properties/tasks") == 1
+    assert hub.state.count("POST /crm/v3/properties/companies") == 5
+    flag = hub.state.properties["companies"]["leadflow_demo_completed"]
+    assert flag["type"] == "bool" and [o["value"] for o in flag["options"]] == ["true", "false"]
     definition = hub.state.properties["contacts"]["lead_follow_up_date"]
     assert definition["type"] == "date" and definition["groupName"] == "leadflow"
     results = connector.upsert_leads([LeadSnapshot(email="p@example.com", stage="MQL")])

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from config.playbook_loader import stock_playbook
 from leadflow.cli import app
 from ledger.engine import make_engine, migrate
 from ledger.report import Report, ReportFilters, compute_report
@@ -42,7 +43,8 @@ class Run:
             facts = period_facts(engine, self.since, self.until)
         finally:
             engine.dispose()
-        return compute_report(facts, ReportFilters(since=self.since, until=self.until, **filters), ORDER)
+        return compute_report(facts, ReportFilters(since=self.since, until=self.until, **filters), ORDER,
+                              stock_playbook("demo_led"))  # the CLI's playbook: its accounts too
 
     def cli(self, *args: str) -> str:
         result = CliRunner().invoke(app, ["report", "--since", self.since.isoformat(), "--until",

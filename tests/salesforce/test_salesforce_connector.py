@@ -95,6 +95,10 @@ def test_fields_not_deployed_is_a_configuration_error() -> None:
             "Lead.Stakeholders__c (Text)", "Lead.Budget__c (Text)", "Lead.Nurture_Path__c (Text)",
             "Lead.Snooze_Reason__c (Text)",
             "Task.Leadflow_Task_Key__c (Text, an Activity field)",
+            "Account.Leadflow_Account_Key__c (Text, External ID, Unique)",
+            "Account.Account_Stage__c (Text)", "Account.Furthest_Lead_Stage__c (Text)",
+            "Account.Active_Evaluation__c (Checkbox)", "Account.Demo_Completed__c (Checkbox)",
+            "Account.Leadflow_Leads__c (Number)",
         ]
         with pytest.raises(VendorError) as caught:
             connector.upsert_leads([lead(1)])
@@ -108,14 +112,18 @@ def test_provision_reports_missing_status_values_and_nothing_when_ready(org) -> 
 
 
 def test_metadata_xml_declares_every_custom_field(tmp_path: Path) -> None:
-    package, lead_object, activity_object = metadata_xml(tmp_path)
+    package, lead_object, activity_object, account_object = metadata_xml(tmp_path)
     ns = {"m": "http://soap.sforce.com/2006/04/metadata"}
     members = [m.text for m in ET.parse(package).findall(".//m:members", ns)]
     fields = ET.parse(lead_object).findall("m:fields", ns)
     names = [f.findtext("m:fullName", namespaces=ns) for f in fields]
     task_fields = [f.findtext("m:fullName", namespaces=ns)
                    for f in ET.parse(activity_object).findall("m:fields", ns)]
-    assert members == [f"Lead.{n}" for n in names] + ["Activity.Leadflow_Task_Key__c"]
+    account_fields = [f.findtext("m:fullName", namespaces=ns)
+                      for f in ET.parse(account_object).findall("m:fields", ns)]
+    assert members == [f"Lead.{n}" for n in names] + ["Activity.Leadflow_Task_Key__c"] + [
+        f"Account.{n}" for n in account_fields]
+    assert account_fields[0] == "Leadflow_Account_Key__c" and "Active_Evaluation__c" in account_fields
     assert task_fields == ["Leadflow_Task_Key__c"]
     assert set(names) == {"Leadflow_Key__c", "Lead_Stage__c", "Lead_Score__c",
                           "Disqualification_Reason__c", "Loss_Reason__c", "Follow_Up_Date__c",

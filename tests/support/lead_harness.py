@@ -74,12 +74,14 @@ async def workers_on(
     ledger: Callable[..., Any] | None = None,
     omit_search_attributes: Sequence[str] = (),
     catalog: PlaybookCatalog | None = None,
+    accounts: bool = False,
 ) -> AsyncIterator[None]:
     """leadflow's real workers polling `task_queue` (and its vendor queues) for the block;
     `catalog`: the playbooks they serve (default: the stock ones)."""
     with ThreadPoolExecutor(max_workers=8) as executor:
         workers = build_workers(client, task_queue, vendors, connectors, executor, ledger=ledger,
-                                omit_search_attributes=omit_search_attributes, catalog=catalog)
+                                omit_search_attributes=omit_search_attributes, catalog=catalog,
+                                accounts=accounts)
         tasks = [asyncio.create_task(w.run()) for w in workers]
         try:
             yield
@@ -96,11 +98,13 @@ async def running_worker(
     ledger: Callable[..., Any] | None = None,
     omit_search_attributes: Sequence[str] = (),
     catalog: PlaybookCatalog | None = None,
+    accounts: bool = False,
 ) -> AsyncIterator[Harness]:
-    """Workers on a fresh task queue; the leads started through the harness end with the block."""
+    """Workers on a fresh task queue; the leads started through the harness end with the block.
+    `accounts`: leads report to AccountWorkflows (off unless a test is about accounts)."""
     harness = Harness(client, f"test-{uuid.uuid4().hex[:8]}")
     async with workers_on(client, harness.task_queue, vendors, connectors, ledger,
-                          omit_search_attributes, catalog):
+                          omit_search_attributes, catalog, accounts):
         try:
             yield harness
         finally:

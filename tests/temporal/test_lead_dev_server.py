@@ -108,7 +108,8 @@ async def test_a_deployment_can_keep_personal_search_attributes_out_of_visibilit
 def test_only_personal_search_attributes_can_be_left_out():
     from activities.lead_config import LeadConfigActivities
 
-    with pytest.raises(ValueError, match="can leave out only AccountDomain, LeadOwner, not LeadStage"):
+    with pytest.raises(ValueError,
+                       match="can leave out only AccountDomain, AccountOwner, LeadOwner, not LeadStage"):
         LeadConfigActivities([], omit_search_attributes=["LeadStage"])
 
 
