@@ -2,6 +2,10 @@
 
 Methods raise `ValidationFailed` with HubSpot error details; the HTTP layer turns that into
 the 400 VALIDATION_ERROR body. The caller (state) holds the lock.
+
+Lookups by email go through an index of `email` and `hs_additional_emails` kept by the writes
+here (create, update, merge, GDPR delete), so seeding or upserting thousands of contacts is not
+quadratic; code outside the store must change those two properties through it.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from datetime import datetime
 
 from emulators.hubspot.schema import check, iso
 
+EMAIL_PROPS = ("email", "hs_additional_emails")
 UNIQUE = {"contacts": ("email",), "companies": (), "tasks": ()}
 DEFAULT_PROPS = {
     "contacts": ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate",
@@ -72,6 +77,33 @@ class ObjectStore:
         self.records: dict[str, dict[str, Record]] = {t: {} for t in UNIQUE}
         self._next_id = 1001
         self.blocked_emails: set[str] = set()  # after a GDPR delete of an unknown email
+        # object type -> email property -> address -> ids of records (archived ones included)
+        self._emails: dict[str, dict[str, dict[str, set[str]]]] = {
+            t: {name: {} for name in EMAIL_PROPS} for t in UNIQUE}
+
+    # ---- the email index -----------------------------------------------------------
+    def _addresses(self, record: Record, name: str) -> list[str]:
+        value = record.properties.get(name) or ""
+        return [a for a in value.split(";") if a] if name == "hs_additional_emails" \
+            else ([value] if value else [])
+
+    def _index(self, record: Record, add: bool) -> None:
+        for name in EMAIL_PROPS:
+            table = self._emails[record.object_type][name]
+            for address in self._addresses(record, name):
+                ids = table.setdefault(address, set())
+                if add:
+                    ids.add(record.id)
+                else:
+                    ids.discard(record.id)
+                    if not ids:
+                        del table[address]
+
+    def _by_email(self, object_type: str, name: str, address: str) -> list[Record]:
+        """Records whose `name` holds `address`, oldest first (the order of `records`)."""
+        table = self.records[object_type]
+        ids = sorted(self._emails[object_type][name].get(address, ()), key=int)
+        return [table[i] for i in ids if i in table]
 
     # ---- lookups -------------------------------------------------------------------
     def find(self, object_type: str, key: str, id_property: str | None = None,
@@ -83,13 +115,20 @@ class ObjectStore:
                 record = table.get(record.merged_into)  # merged ids resolve to the survivor
         else:
             wanted = key.lower() if id_property == "email" else key
-            record = next((r for r in table.values()
-                           if r.properties.get(id_property) == wanted and not r.archived), None)
+            if id_property == "email" and wanted:
+                record = next((r for r in self._by_email(object_type, "email", wanted)
+                               if not r.archived), None)
+            else:
+                record = next((r for r in table.values()
+                               if r.properties.get(id_property) == wanted and not r.archived), None)
             if record is None and id_property == "email":
                 # After a merge the merged-away address is one of the survivor's additional
                 # emails, and lookups by it answer the survivor (whose email is its own).
-                record = next((r for r in table.values() if not r.archived and wanted in
-                               (r.properties.get("hs_additional_emails") or "").split(";")), None)
+                record = next((r for r in self._by_email(object_type, "hs_additional_emails",
+                                                         wanted) if not r.archived), None) \
+                    if wanted else next((r for r in table.values() if not r.archived and wanted in
+                                         (r.properties.get("hs_additional_emails") or "").split(";")),
+                                        None)
         if record is None or record.archived != archived:
             return None
         return record
@@ -121,7 +160,7 @@ class ObjectStore:
         self._next_id += 1
         record = Record(record_id, object_type, {}, now, now)
         record.properties.update({"hs_object_id": record_id, **_stamps(object_type, now, True)})
-        self._apply(record, clean, now)
+        self._apply(record, clean, now)  # indexes it
         for assoc in associations or []:
             to_id = str(assoc.get("to", {}).get("id", ""))
             record.associations.setdefault("contacts", set()).add(to_id)
@@ -142,7 +181,9 @@ class ObjectStore:
                                        stage):
             # HubSpot answers success but keeps the later stage unless it was cleared first.
             del changes["lifecyclestage"]
+        self._index(record, add=False)
         record.properties.update(changes)
+        self._index(record, add=True)
         record.updated_at = now
         record.properties.update(_stamps(record.object_type, now, False))
 
@@ -164,12 +205,14 @@ class ObjectStore:
         table = self.records["contacts"]
         if id_property == "email":
             wanted = key.lower()
-            found = [r for r in table.values() if r.properties.get("email") == wanted]
+            found = self._by_email("contacts", "email", wanted) if wanted else \
+                [r for r in table.values() if r.properties.get("email") == wanted]
             if not found:
                 self.blocked_emails.add(wanted)
         else:
             found = [table[key]] if key in table else []
         for record in found:
+            self._index(record, add=False)
             del table[record.id]
         return found
 
@@ -180,6 +223,7 @@ class ObjectStore:
             raise NotFound(f"Object not found. objectId are usually numeric. "
                            f"{primary_id} / {other_id}")
         # The survivor keeps its own values and fills gaps from the merged record.
+        self._index(primary, add=False)
         for name, value in other.properties.items():
             if value and not primary.properties.get(name) and name not in _stamp_names():
                 primary.properties[name] = value
@@ -191,6 +235,7 @@ class ObjectStore:
                      if x]
             primary.properties["hs_additional_emails"] = ";".join(
                 extra + [other.properties["email"]])
+        self._index(primary, add=True)
         self.archive(other)
         other.merged_into = primary.id
         self.update(primary, {})

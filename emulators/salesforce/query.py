@@ -38,7 +38,7 @@ async def handle(
         query = soql.parse(text, known)
     except soql.SoqlError as exc:
         return error_response(400, exc.code, exc.message)
-    rows = query.run(state.select(query.sobject, include_deleted=endpoint == "queryAll"))
+    rows = state.select_where(query.sobject, endpoint == "queryAll", query.run)
     payload = [record_json(query.sobject, r, query.fields) for r in rows]
     locator = "01g" + secrets.token_hex(6).upper()
     with state.lock:

@@ -12,6 +12,7 @@ import secrets
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -242,6 +243,14 @@ class SalesforceState:
         with self.lock:
             return [copy.deepcopy(r) for r in self.records[sobject].values()
                     if include_deleted or not r.get("IsDeleted")]
+
+    def select_where(self, sobject: str, include_deleted: bool,
+                     run: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Copies of the rows `run` keeps from `select`: a query copies what it answers, not
+        the whole object (`run` must only filter and order, never change a record)."""
+        with self.lock:
+            live = [r for r in self.records[sobject].values() if include_deleted or not r.get("IsDeleted")]
+            return [copy.deepcopy(r) for r in run(live)]
 
     # --- DML -------------------------------------------------------------------------
 

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-
 from ingest.body import MAX_BATCH, MAX_BODY_BYTES
 from tests.support.ingest_client import (
-    ingest_api,
-    ingest_settings,
     lead_state,
     product_event,
-    temporal_address,
 )
 from tests.support.lead_harness import unique_email
 from workflows.lead_client import LeadClient
-
-
-@pytest.fixture(scope="module")
-async def api(dev_env, stack, workers):  # type: ignore[no-untyped-def]
-    settings = ingest_settings(temporal_address(dev_env), workers.task_queue, "demo_led", stack)
-    async with ingest_api(settings) as running:
-        yield running
 
 
 async def test_a_batch_lands_and_the_same_event_twice_counts_once(api, dev_env, workers):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 import httpx
-import pytest
 from hubspot import HubSpot
 from hubspot.crm.contacts import PublicMergeInput
 
@@ -20,19 +19,6 @@ from tests.support.ingest_client import (
     temporal_address,
 )
 from tests.support.lead_harness import unique_email, until
-from workflows.lead_client import LeadClient
-
-
-@pytest.fixture(scope="module")
-async def api(dev_env, stack, workers):  # type: ignore[no-untyped-def]
-    settings = ingest_settings(temporal_address(dev_env), workers.task_queue, "demo_led", stack)
-    async with ingest_api(settings) as running:
-        yield running
-
-
-@pytest.fixture
-def leads(dev_env, workers) -> LeadClient:  # type: ignore[no-untyped-def]
-    return LeadClient(dev_env.client, workers.task_queue, "demo_led")
 
 
 async def new_lead(api, stack, prefix: str, name: str = "Form Submitted") -> tuple[str, str]:  # type: ignore[no-untyped-def]

@@ -5,26 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from emulators.salesforce.callouts import lead_change
 from tests.support.ingest_client import (
-    ingest_api,
-    ingest_settings,
     lead_state,
     product_event,
-    temporal_address,
 )
 from tests.support.lead_harness import unique_email, until
 from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadCommand
-
-
-@pytest.fixture(scope="module")
-async def api(dev_env, stack, workers):  # type: ignore[no-untyped-def]
-    settings = ingest_settings(temporal_address(dev_env), workers.task_queue, "demo_led", stack)
-    async with ingest_api(settings) as running:
-        yield running
 
 
 async def settled(count, quiet: float = 1.0) -> int:  # type: ignore[no-untyped-def]

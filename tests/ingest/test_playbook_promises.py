@@ -17,36 +17,18 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from config.playbook import Playbook
 from config.playbook_loader import stock_playbook
 from emulators.salesforce.callouts import lead_change
 from lifecycle.events import EventKind, LeadEvent
 from tests.support.ingest_client import (
-    ingest_api,
-    ingest_settings,
     lead_state,
     product_event,
-    temporal_address,
 )
 from tests.support.lead_harness import running_worker, unique_email, until
 from tests.support.routing_helpers import with_team
 from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadCommand
-
-
-@pytest.fixture(scope="module")
-async def api(dev_env, stack, workers):  # type: ignore[no-untyped-def]
-    settings = ingest_settings(temporal_address(dev_env), workers.task_queue, "demo_led", stack)
-    async with ingest_api(settings) as running:
-        yield running
-
-
-@pytest.fixture
-def leads(dev_env, workers) -> LeadClient:  # type: ignore[no-untyped-def]
-    return LeadClient(dev_env.client, workers.task_queue, "demo_led")
-
 
 # -- 1. nurture re-entry --------------------------------------------------------------------
 

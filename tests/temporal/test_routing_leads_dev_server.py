@@ -5,16 +5,14 @@ the LeadOwner search attribute."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections import Counter
 from datetime import date
 
 from temporalio.client import WorkflowHandle
-from temporalio.service import RPCError
 
 from lifecycle.events import lead_workflow_id
-from tests.support.lead_harness import running_worker
+from tests.support.lead_harness import running_worker, terminate_all
 from tests.support.routing_helpers import with_team
 from workflows.lead import LeadWorkflow
 from workflows.lead_models import LeadInput
@@ -67,7 +65,5 @@ async def test_200_leads_at_once_split_100_50_50_with_caps_and_away(dev_env):
         finally:
             h.handles.append(dev_env.client.get_workflow_handle(
                 team_workflow_id("enterprise-east", h.task_queue)))
-            for handle in handles:
-                with contextlib.suppress(RPCError):
-                    await handle.terminate("test finished")
+            await terminate_all(handles)
     assert date.today().year < 2099

@@ -56,10 +56,10 @@ async def test_two_workers_on_one_token_get_no_429(dev_env, tmp_path):
 
         await until(done, timeout=180, every=0.5, what="all MQLs and their tasks in HubSpot")
         elapsed = asyncio.get_running_loop().time() - began
-        served = {who for email in emails for who in await _hubspot_workers(dev_env.client, email)}
+        served = set().union(*await asyncio.gather(
+            *(_hubspot_workers(dev_env.client, email) for email in emails)))
     finally:
-        for email in emails:
-            await _terminate(dev_env.client, email)
+        await asyncio.gather(*(_terminate(dev_env.client, email) for email in emails))
         for worker in workers:
             worker.terminate()
             worker.wait()
