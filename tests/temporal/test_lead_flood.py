@@ -16,12 +16,11 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.service import RPCError
 
-from config.playbook_loader import stock_playbook
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id
 from lifecycle.state import LeadState
 from tests.support.lead_harness import Harness, unique_email, until, workers_on
 from workflows.lead import LeadWorkflow
-from workflows.lead_models import LeadInput
+from workflows.lead_client import LeadClient
 
 DISTINCT = 2000
 REDELIVERED = 1000  # the oldest events again, as a sender retrying for hours does
@@ -38,24 +37,23 @@ async def test_a_redelivery_flood_queued_while_the_worker_was_down_is_worked_off
     client, queue = dev_env.client, f"test-flood-{uuid.uuid4().hex[:8]}"
     harness = Harness(client, queue)
     email = unique_email("flood")
-    handle = await client.start_workflow(
-        LeadWorkflow.run, LeadInput(email=email, playbook=stock_playbook("demo_led")),
-        id=lead_workflow_id(email), task_queue=queue)
-    harness.handles.append(handle)
-    first_run = handle.result_run_id
     ids = [uuid.uuid4().hex for _ in range(DISTINCT)]
+    # No worker yet: the first event starts the lead, and every signal waits in its history.
+    first = await LeadClient(client, queue).send_event(email, _visit(ids[0]))
+    lead = client.get_workflow_handle(lead_workflow_id(email))
+    harness.handles.append(lead)
     gate = asyncio.Semaphore(64)
 
     async def send(event_id: str) -> None:
         async with gate:
-            await handle.signal(LeadWorkflow.on_event, _visit(event_id))
+            await lead.signal(LeadWorkflow.on_event, _visit(event_id))
 
-    try:  # no worker yet: every signal waits in the lead's history for one workflow task
-        await asyncio.gather(*(send(i) for i in [*ids, *ids[:REDELIVERED]]))
+    try:
+        await asyncio.gather(*(send(i) for i in [*ids[1:], *ids[:REDELIVERED]]))
         async with workers_on(client, queue):
             async def answers() -> LeadState | None:
                 try:
-                    return await handle.query(LeadWorkflow.state, rpc_timeout=timedelta(seconds=5))
+                    return await lead.query(LeadWorkflow.state, rpc_timeout=timedelta(seconds=5))
                 except RPCError:  # a workflow task that cannot finish fails the query with it
                     return None
 
@@ -63,13 +61,16 @@ async def test_a_redelivery_flood_queued_while_the_worker_was_down_is_worked_off
             assert state.email == email
 
             async def applied() -> int | None:
-                now = await client.get_workflow_handle(handle.id).query(LeadWorkflow.state)
+                now = await lead.query(LeadWorkflow.state)
                 return now.events_applied if now.events_applied >= DISTINCT else None
 
             assert await until(applied, timeout=25, what="every distinct event applied") == DISTINCT
-            desc = await client.get_workflow_handle(handle.id).describe()
-            assert desc.run_id != first_run, "the backlog was worked off, then the run continued"
-            stuck = [e.event_type async for e in handle.fetch_history_events()
+            async def continued() -> bool:
+                return (await lead.describe()).run_id != first.result_run_id
+
+            await until(continued, timeout=15, what="the worked-off run continued as new")
+            assert (await lead.query(LeadWorkflow.state)).events_applied == DISTINCT
+            stuck = [e.event_type async for e in first.fetch_history_events()
                      if e.event_type in (EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
                                          EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)]
             assert not stuck, f"the first run's workflow tasks failed: {stuck[:3]}"
