@@ -79,7 +79,7 @@ def decide(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime, *,
         return Decision(state=state, duplicate=True)
     if state.closure is not None:
         return _closed(pb, state, event, now)
-    new = state.model_copy(deep=True)
+    new = state.working_copy()
     new.remember(event.event_id, now)
     new.events_applied += 1
     if event.kind in TIMER_KINDS:
@@ -109,7 +109,7 @@ def _closed(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> 
     refusal = closed_refusal(state.closure, event)
     if refusal:
         return Decision(state=state, rejection=refusal)
-    new = state.model_copy(deep=True)
+    new = state.working_copy()
     new.remember(event.event_id, now)
     new.events_applied += 1
     new.closure = None
@@ -279,6 +279,8 @@ def _score_moves(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime
 
 def _threshold_met(pb: Playbook, state: LeadState, t: Transition, now: datetime) -> bool:
     threshold = t.min_score if t.min_score is not None else pb.scoring.mql_threshold
+    if not t.score_categories:  # the whole score, which _absorb computed at this `now`
+        return state.score >= threshold
     score = total_score(pb.scoring, state.fields, state.score_items, now, t.score_categories)
     return score >= threshold
 

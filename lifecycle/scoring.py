@@ -40,20 +40,20 @@ def total_score(
     """The score at `now`: decayed behavioural points plus fit, each category under its cap."""
     wanted = set(categories)
     by_category: dict[str, float] = {}
+    # Behavioural points halve every half-life; fit does not decay. One loop without calls per
+    # item: it runs for every event over up to MAX_SCORE_ITEMS items, thousands of times in a flood.
+    half = scoring.half_life.total_seconds() if scoring.half_life is not None else None
     for item in [*fit_items(scoring, fields, now), *items]:
-        if wanted and item.category not in wanted:
+        category = item.category
+        if wanted and category not in wanted:
             continue
-        by_category[item.category] = by_category.get(item.category, 0.0) + _decayed(
-            scoring, item, now
-        )
+        if category == "fit" or half is None:
+            points = item.points
+        else:
+            age = (now - item.at).total_seconds()
+            points = item.points * 0.5 ** ((age if age > 0.0 else 0.0) / half)
+        by_category[category] = by_category.get(category, 0.0) + points
     return round(sum(min(v, scoring.caps.get(k, v)) for k, v in by_category.items()))  # type: ignore[call-overload]
-
-
-def _decayed(scoring: Scoring, item: ScoreItem, now: datetime) -> float:
-    if item.category == "fit" or scoring.half_life is None:
-        return item.points
-    age = max((now - item.at).total_seconds(), 0.0)
-    return item.points * 0.5 ** (age / scoring.half_life.total_seconds())
 
 
 def _fits(rule: FitRule, value: str | None) -> bool:

@@ -117,5 +117,21 @@ class LeadState(BaseModel):
             return self.seen
         return self.seen.merged(SeenEvents.of(self.seen_event_ids, now), now)
 
+    def working_copy(self) -> LeadState:
+        """A copy that a decision may change without touching this state, at a cost independent
+        of how much history, evidence and seen ids the lead carries: containers a decision
+        changes are copied one level, the small clocks it edits in place are copied, and what
+        it only replaces or reads (history entries, score items, the packed seen window) is
+        shared. A deep copy per event made a flood of queued events wedge the lead (issue 14)."""
+        new = self.model_copy()
+        for name in ("fields", "touches", "owner_ids", "manager_ids", "sync_errors"):
+            setattr(new, name, dict(getattr(self, name)))
+        for name in ("history", "score_items", "sla_outcomes", "seen_event_ids"):
+            setattr(new, name, list(getattr(self, name)))
+        for name in ("sla", "paused_sla", "follow_up", "closure"):
+            clock = getattr(self, name)
+            setattr(new, name, clock.model_copy() if clock is not None else None)
+        return new
+
     def remember(self, event_id: str, now: datetime) -> None:
         self.seen, self.seen_event_ids = self.seen_window(now).remember(event_id, now), []

@@ -19,12 +19,20 @@ started before a patch keeps the old path until it continues-as-new or closes):
 | task-record-id-v1          | issue 16  | owner tasks name the record id the lead's last upsert answered |
 | playbook-promises-v1       | issue 13  | the engine's current rules (`legacy=False`); facts named like |
 |                            |           | commands are touches; a deleted or merged lead is a tombstone |
+| event-batches-v1           | issue 14  | signals queue in an inbox; a workflow task decides at most    |
+|                            |           | EVENTS_PER_TASK of them, then yields (a 1 ms timer)           |
 
 playbook-promises-v1 is read once per run (in `__init__`), so a run that replays an older history
 keeps the old rules until it continues as new. With both playbook-promises-v1 and merge-forward-v1,
 a lead merged away queues what reaches it between the merge request and its closure, forwards that
 queue to the survivor (FORWARD_EVENTS), then stays open as a tombstone that signals each later event
 to the survivor.
+
+With event-batches-v1, handlers only queue events and absorbs (`_inbox`); the main loop decides
+them in order, at most EVENTS_PER_TASK per workflow task, so thousands of signals that queued
+while no worker ran never make one activation overrun the deadlock detector (TMPRL1101). Queued
+events stay in this run's history until decided: the run continues as new only with an empty
+inbox, and commands wait for the events that arrived before them.
 """
 
 from __future__ import annotations
@@ -94,6 +102,14 @@ TASK_RECORD_ID = "task-record-id-v1"
 
 # Bounded history per run; Temporal may suggest continuing earlier.
 MAX_EVENTS_PER_RUN = 500
+# -- event batches (issue 14): how many queued signals one workflow task decides
+# A cached run decides 500 queued events in about 50 ms, a replay (sandbox included) in about
+# 0.5 s on a loaded 2-core machine: far inside the SDK's 2 s deadlock detector (TMPRL1101).
+# Each pause costs a timer round trip (about 1 s on the dev server), so batches stay large.
+BATCHES_PATCH = "event-batches-v1"
+EVENTS_PER_TASK = 500
+BATCH_PAUSE = timedelta(milliseconds=1)  # a timer that ends the task; the next one goes on
+# -- end event batches
 PROMISES_PATCH = "playbook-promises-v1"
 CLOSURE_MEMO = "closure"  # what ingest reads (describe) to answer events for a closed lead
 VENDOR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
@@ -141,6 +157,8 @@ class LeadWorkflow:
         self._ledger_on = False
         self._state: LeadState | None = inp.state
         self._early: list[LeadEvent | AbsorbRequest] = []  # arrived before the playbook loaded
+        self._batched = workflow.patched(BATCHES_PATCH)  # read once per run, like the others
+        self._inbox: list[LeadEvent | AbsorbRequest] = []  # queued, decided by the loop in order
         # Decided once per run, before any handler can commit (see the table above).
         self._carry_pending = workflow.patched("carry-pending-v1")
         self._sync_any_field = workflow.patched("sync-any-field-v1")
@@ -192,15 +210,26 @@ class LeadWorkflow:
         if self._playbook is None:
             self._playbook = config.playbook
             self._start(config.playbook)
-        for early in self._early:
-            self._absorb(early) if isinstance(early, AbsorbRequest) else self._apply(early)
+        if self._batched:  # the loop decides them, in bounded batches, before anything later
+            self._inbox[:0] = self._early
+        else:
+            for early in self._early:
+                self._absorb(early) if isinstance(early, AbsorbRequest) else self._apply(early)
         self._early.clear()
         while True:
-            while not self._ready_to_continue():
+            while self._inbox or not self._ready_to_continue():
+                self._decide_queued()
                 self._run_effects()
-                await self._wait()
+                if self._inbox:  # a backlog: end this workflow task, go on in the next
+                    self._upsert_search_attributes()
+                    await workflow.sleep(BATCH_PAUSE)
+                else:
+                    await self._wait()
                 self._fire_due_timers()
             await self._drain()
+            if self._inbox:  # arrived while draining: decided here, never left behind
+                self._draining = False
+                continue
             if self._closing is None:
                 break
             if self._legacy:
@@ -221,6 +250,8 @@ class LeadWorkflow:
             self._late.append(event)
         elif self._state is None:
             self._early.append(event)
+        elif self._batched:
+            self._inbox.append(event)
         elif not self._is_echo(event):
             self._apply(event)
 
@@ -230,6 +261,8 @@ class LeadWorkflow:
             self._late.append(request)
         elif self._state is None:
             self._early.append(request)
+        elif self._batched:
+            self._inbox.append(request)
         else:
             self._absorb(request)
 
@@ -249,7 +282,8 @@ class LeadWorkflow:
 
     @workflow.update(name="command")
     async def command(self, cmd: LeadCommand) -> LeadView:
-        await workflow.wait_condition(lambda: self._state is not None)
+        # A command follows the events that reached the lead before it.
+        await workflow.wait_condition(lambda: self._state is not None and not self._inbox)
         decision = self._decide(self._as_event(cmd))
         if decision.rejection:
             raise ApplicationError(decision.rejection, type="CommandRejected", non_retryable=True)
@@ -332,6 +366,15 @@ class LeadWorkflow:
             self._commit(decision, event)
         if event.kind == EventKind.CRM_STAGE_CHANGED:
             self._settle_crm_conflict(event)
+
+    def _decide_queued(self) -> None:
+        """Decides the oldest queued events and absorbs, at most EVENTS_PER_TASK of them."""
+        batch, self._inbox = self._inbox[:EVENTS_PER_TASK], self._inbox[EVENTS_PER_TASK:]
+        for item in batch:
+            if isinstance(item, AbsorbRequest):
+                self._absorb(item)
+            elif not self._is_echo(item):
+                self._apply(item)
 
     def _is_echo(self, event: LeadEvent) -> bool:
         """A CRM change that only reports what leadflow itself wrote there."""
@@ -422,8 +465,8 @@ class LeadWorkflow:
         if timeout == 0:
             return
         with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(lambda: self._woken or self._ready_to_continue(),
-                                          timeout=timeout)
+            await workflow.wait_condition(lambda: self._woken or bool(self._inbox)
+                                          or self._ready_to_continue(), timeout=timeout)
 
     def _next_due(self) -> datetime | None:
         assert self._state is not None
