@@ -18,6 +18,7 @@ from lifecycle import effects as fx
 from lifecycle.accounts import EMAIL_TYPE_FIELD, account_domain, email_type
 from lifecycle.closure import closed_refusal
 from lifecycle.events import COMMAND_VERBS, TIMER_KINDS, EventKind, LeadEvent, normalize_email
+from lifecycle.fields import keep as keep_fields
 from lifecycle.reasons import crm_reason
 from lifecycle.routing import route_on_entry
 from lifecycle.scoring import signal_items, total_score
@@ -74,7 +75,9 @@ def new_lead(
 
 
 def decide(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime, *,
-           legacy: bool = False) -> Decision:
+           legacy: bool = False, bounded_fields: bool = True) -> Decision:
+    """The lead after `event`. `bounded_fields=False` keeps every property name as a field, as
+    leads did before lifecycle.fields bounded them (a workflow replaying such a run passes it)."""
     if state.has_seen(event.event_id):
         return Decision(state=state, duplicate=True)
     if state.closure is not None:
@@ -86,7 +89,7 @@ def decide(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime, *,
         if not legacy:  # behavioural points decay between events too: a timer brings them up to date
             new.score = total_score(pb.scoring, new.fields, new.score_items, now)
         return Decision(state=new, effects=_on_timer(pb, new, event, now))
-    _absorb(pb, new, event, now)
+    _absorb(pb, new, event, now, bounded_fields)
     target, rejection = _target(pb, new, event, legacy)
     if rejection:
         return Decision(state=state, rejection=rejection)
@@ -116,11 +119,14 @@ def _closed(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> 
     return Decision(state=new, effects=_move(pb, new, event, pb.initial_stage, now, cause="reopen"))
 
 
-def _absorb(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> None:
+def _absorb(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime,
+            bounded_fields: bool = True) -> None:
     """Fields, touches and score: what every non-timer event adds, moving or not."""
-    for key, value in event.properties.items():
-        if key not in COMMAND_PARAMS:
-            state.fields[key] = value
+    properties = {k: v for k, v in event.properties.items() if k not in COMMAND_PARAMS}
+    if bounded_fields:
+        state.dropped_fields += keep_fields(pb, state.fields, properties)
+    else:
+        state.fields.update(properties)
     if state.source is None and event.properties.get("source"):
         state.source = event.properties["source"]
     state.touches[state.stage] = state.touches.get(state.stage, 0) + 1

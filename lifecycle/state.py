@@ -77,7 +77,8 @@ class LeadState(BaseModel):
     stage_caused_at: datetime | None = None
     score: int = 0
     score_items: list[ScoreItem] = Field(default_factory=list)
-    fields: dict[str, str] = Field(default_factory=dict)
+    fields: dict[str, str] = Field(default_factory=dict)  # bounded: see lifecycle.fields
+    dropped_fields: int = 0  # event properties not kept as fields (lifecycle.fields)
     owner: str | None = None
     # Routing: the owning team, the owner's id in each CRM, and whom an escalation goes to.
     team: str | None = None

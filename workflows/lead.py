@@ -21,6 +21,7 @@ started before a patch keeps the old path until it continues-as-new or closes):
 |                            |           | commands are touches; a deleted or merged lead is a tombstone |
 | event-batches-v1           | issue 14  | signals queue in an inbox; a workflow task decides at most    |
 |                            |           | EVENTS_PER_TASK of them, then yields (a 1 ms timer)           |
+| bounded-fields-v1          | issue 14  | event properties become fields within lifecycle.fields bounds |
 
 playbook-promises-v1 is read once per run (in `__init__`), so a run that replays an older history
 keeps the old rules until it continues as new. With both playbook-promises-v1 and merge-forward-v1,
@@ -159,6 +160,7 @@ class LeadWorkflow:
         self._early: list[LeadEvent | AbsorbRequest] = []  # arrived before the playbook loaded
         self._batched = workflow.patched(BATCHES_PATCH)  # read once per run, like the others
         self._inbox: list[LeadEvent | AbsorbRequest] = []  # queued, decided by the loop in order
+        self._bounded_fields = workflow.patched("bounded-fields-v1")
         # Decided once per run, before any handler can commit (see the table above).
         self._carry_pending = workflow.patched("carry-pending-v1")
         self._sync_any_field = workflow.patched("sync-any-field-v1")
@@ -354,7 +356,8 @@ class LeadWorkflow:
 
     def _decide(self, event: LeadEvent) -> Decision:
         assert self._playbook is not None and self._state is not None
-        return decide(self._playbook, self._state, event, workflow.now(), legacy=self._legacy)
+        return decide(self._playbook, self._state, event, workflow.now(), legacy=self._legacy,
+                      bounded_fields=self._bounded_fields)
 
     def _apply(self, event: LeadEvent) -> None:
         closure = self._state.closure if self._state else None

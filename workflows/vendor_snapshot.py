@@ -6,13 +6,15 @@ import hashlib
 
 from config.playbook import Playbook, StageKind
 from connectors.base import LeadSnapshot
+from lifecycle.fields import CONTACT_FIELDS
 from lifecycle.reasons import vendor_value
 from lifecycle.state import LeadState
 
 # Contact attributes copied to the vendors as they are (others stay in leadflow's state).
 LEGACY_PROPERTIES = frozenset({"firstname", "lastname", "company", "phone", "jobtitle", "website"})
-# Since issue 13 the Salesforce connector's industry and address mappings get their values too.
-SYNCED_PROPERTIES = LEGACY_PROPERTIES | {"industry", "country", "city", "state"}
+# Since issue 13 the Salesforce connector's industry and address mappings get their values too
+# (these are the contact fields a lead always keeps: lifecycle.fields).
+SYNCED_PROPERTIES = LEGACY_PROPERTIES | CONTACT_FIELDS
 # Snapshot fields added since fingerprints were first carried across continue-as-new: left out
 # of a fingerprint while they hold their default, so an older run's fingerprint still matches.
 _NEWER_FIELDS = {"loss_reason": None, "keep_crm_reasons": False}
