@@ -82,6 +82,7 @@ with workflow.unsafe.imports_passed_through():
         TASK_VENDORS,
         AbsorbRequest,
         DeleteRequest,
+        FailedTask,
         ForwardEvents,
         ForwardMerge,
         LeadClosed,
@@ -178,7 +179,9 @@ class LeadWorkflow:
         self._draining = False
         self._late: list[LeadEvent | AbsorbRequest] = []  # reached us while merging away
         self._routing: asyncio.Task[None] | None = None  # holds later owner tasks for the new owner
-        self._failed_tasks: list[tuple[str, fx.NotifyOwner]] = []  # retried by resync (this run)
+        # Owner tasks a vendor refused, retried by resync; carried across continue-as-new.
+        self._failed_tasks: list[tuple[str, fx.NotifyOwner]] = [
+            (t.vendor, t.notice) for t in inp.failed_tasks]
         self._ledger: list[LedgerEntry] = []
         self._ledger_seq = inp.ledger_seq
         self._jobs: set[asyncio.Task[None]] = set()
@@ -797,4 +800,5 @@ class LeadWorkflow:
         if self._carry_pending:  # work not done yet goes along with the state, never dropped
             carried.sync_pending = self._sync_dirty or bool(self._lane_dirty)
             carried.pending_effects, carried.held_effects = self._tasks, self._held
+        carried.failed_tasks = [FailedTask(vendor=v, notice=n) for v, n in self._failed_tasks]
         return carried

@@ -20,6 +20,13 @@ from lifecycle.events import EventKind, LeadEvent, normalize_email
 from lifecycle.state import LeadState
 
 
+class FailedTask(BaseModel):
+    """An owner task a vendor refused: `resync` tries it again there, in this run or the next."""
+
+    vendor: str
+    notice: fx.NotifyOwner
+
+
 class LeadInput(BaseModel):
     """Start a lead: `{"email": "ada@acme.io", "playbook_name": "demo_led"}` is enough."""
 
@@ -42,6 +49,7 @@ class LeadInput(BaseModel):
     sync_pending: bool = False
     pending_effects: list[fx.Effect] = Field(default_factory=list)
     held_effects: dict[str, list[fx.Effect]] = Field(default_factory=dict)
+    failed_tasks: list[FailedTask] = Field(default_factory=list)  # for the next resync
 
     @field_validator("email")
     @classmethod
