@@ -106,6 +106,15 @@ def decide(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime, *,
     return Decision(state=new, effects=effects)
 
 
+def decay(pb: Playbook, state: LeadState, now: datetime) -> Decision | None:
+    """The lead's score brought down to `now` between events (its decay wake-up, see
+    scoring.next_decay_at); None when the rounded score has not changed."""
+    score = total_score(pb.scoring, state.fields, state.score_items, now)
+    if score == state.score:
+        return None
+    return Decision(state=state.model_copy(update={"score": score}))
+
+
 def _closed(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> Decision:
     """A deleted or merged-away lead acts on nothing but a person's deliberate reopen."""
     assert state.closure is not None

@@ -22,6 +22,8 @@ started before a patch keeps the old path until it continues-as-new or closes):
 | event-batches-v1           | issue 14  | signals queue in an inbox; a workflow task decides at most    |
 |                            |           | EVENTS_PER_TASK of them, then yields (a 1 ms timer)           |
 | bounded-fields-v1          | issue 14  | event properties become fields within lifecycle.fields bounds |
+| score-decay-timer-v1       | issue 13  | a lead wakes when about a point has decayed (1 h to 7 d) and  |
+|                            |           | writes its lower score (CRMs, LeadScore) with no event        |
 
 playbook-promises-v1 is read once per run (in `__init__`), so a run that replays an older history
 keeps the old rules until it continues as new. With both playbook-promises-v1 and merge-forward-v1,
@@ -54,7 +56,7 @@ with workflow.unsafe.imports_passed_through():
     from connectors.base import LeadSnapshot, OwnerTask, SyncResult
     from lifecycle import effects as fx
     from lifecycle.closure import close
-    from lifecycle.engine import Decision, brings_crm_reason, decide, new_lead
+    from lifecycle.engine import Decision, brings_crm_reason, decay, decide, new_lead
     from lifecycle.events import (
         COMMAND_VERBS,
         TIMER_KINDS,
@@ -67,6 +69,7 @@ with workflow.unsafe.imports_passed_through():
     from lifecycle.ledger_entry import LedgerBatch, LedgerEntry, entry_for
     from lifecycle.merge import absorb
     from lifecycle.routing import assign
+    from lifecycle.scoring import next_decay_at
     from lifecycle.state import LeadState, StageChange
     from workflows import search_attributes as sa
     from workflows.lead_models import (
@@ -111,6 +114,7 @@ MAX_EVENTS_PER_RUN = 500
 BATCHES_PATCH = "event-batches-v1"
 EVENTS_PER_TASK = 500
 BATCH_PAUSE = timedelta(milliseconds=1)  # a timer that ends the task; the next one goes on
+DECAY_PATCH = "score-decay-timer-v1"
 # -- end event batches
 PROMISES_PATCH = "playbook-promises-v1"
 CLOSURE_MEMO = "closure"  # what ingest reads (describe) to answer events for a closed lead
@@ -162,6 +166,8 @@ class LeadWorkflow:
         self._batched = workflow.patched(BATCHES_PATCH)  # read once per run, like the others
         self._inbox: list[LeadEvent | AbsorbRequest] = []  # queued, decided by the loop in order
         self._bounded_fields = workflow.patched("bounded-fields-v1")
+        self._decay_timer = workflow.patched(DECAY_PATCH)
+        self._decay_at: datetime | None = None  # next decay wake-up; recomputed after a change
         # Decided once per run, before any handler can commit (see the table above).
         self._carry_pending = workflow.patched("carry-pending-v1")
         self._sync_any_field = workflow.patched("sync-any-field-v1")
@@ -419,6 +425,7 @@ class LeadWorkflow:
                 detail: str = "") -> None:
         previous = None if kind == "created" else self._state
         self._state = decision.state
+        self._decay_at = None  # counted again from this state
         self._events_this_run += 1
         if not self._legacy and previous is not None and (
                 previous.disqualification_reason, previous.loss_reason) != (
@@ -477,11 +484,22 @@ class LeadWorkflow:
     def _next_due(self) -> datetime | None:
         assert self._state is not None
         dues = [c.due_at for c in (self._state.sla, self._state.follow_up) if c is not None]
+        if self._decay_timer and self._state.closure is None and self._playbook is not None:
+            if self._decay_at is None:
+                self._decay_at = next_decay_at(self._playbook.scoring, self._state.score_items,
+                                               workflow.now())
+            if self._decay_at is not None:
+                dues.append(self._decay_at)
         return min(dues, default=None)
 
     def _fire_due_timers(self) -> None:
-        assert self._state is not None
+        assert self._state is not None and self._playbook is not None
         now = workflow.now()
+        if self._decay_at is not None and self._decay_at <= now:
+            self._decay_at = None  # the next one counts from the score written now
+            lower = decay(self._playbook, self._state, now)
+            if lower is not None:
+                self._commit(lower, None, detail="score decayed")
         for clock, kind in ((self._state.sla, EventKind.SLA_BREACHED),
                             (self._state.follow_up, EventKind.FOLLOW_UP_DUE)):
             if clock is not None and clock.due_at <= now:
