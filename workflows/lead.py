@@ -19,8 +19,8 @@ started before a patch keeps the old path until it continues-as-new or closes):
 | task-record-id-v1          | issue 16  | owner tasks name the record id the lead's last upsert answered |
 | playbook-promises-v1       | issue 13  | the engine's current rules (`legacy=False`); facts named like |
 |                            |           | commands are touches; a deleted or merged lead is a tombstone |
-| event-batches-v1           | issue 14  | signals queue in an inbox; a workflow task decides at most    |
-|                            |           | EVENTS_PER_TASK of them, then yields (a 1 ms timer)           |
+| event-batches-v1           | issue 14  | a workflow task decides at most EVENTS_PER_TASK events; the   |
+|                            |           | rest queue in an inbox, worked off after a 1 ms timer         |
 | bounded-fields-v1          | issue 14  | event properties become fields within lifecycle.fields bounds |
 | score-decay-timer-v1       | issue 13  | a lead wakes when about a point has decayed (1 h to 7 d) and  |
 |                            |           | writes its lower score (CRMs, LeadScore) with no event        |
@@ -31,11 +31,13 @@ a lead merged away queues what reaches it between the merge request and its clos
 queue to the survivor (FORWARD_EVENTS), then stays open as a tombstone that signals each later event
 to the survivor.
 
-With event-batches-v1, handlers only queue events and absorbs (`_inbox`); the main loop decides
-them in order, at most EVENTS_PER_TASK per workflow task, so thousands of signals that queued
-while no worker ran never make one activation overrun the deadlock detector (TMPRL1101). Queued
-events stay in this run's history until decided: the run continues as new only with an empty
-inbox, and commands wait for the events that arrived before them.
+With event-batches-v1, a workflow task decides at most EVENTS_PER_TASK events and absorbs: the
+handlers decide them at once while the task has room, later ones wait in `_inbox`, which the main
+loop works off in order, a task at a time, so thousands of signals that queued while no worker
+ran never make one activation overrun the deadlock detector (TMPRL1101). Queued events stay in
+this run's history until decided: the run continues as new only with an empty inbox, and a
+command waits for the events that arrived before it (its validator then leaves the refusal to
+the handler).
 """
 
 from __future__ import annotations
@@ -165,6 +167,7 @@ class LeadWorkflow:
         self._early: list[LeadEvent | AbsorbRequest] = []  # arrived before the playbook loaded
         self._batched = workflow.patched(BATCHES_PATCH)  # read once per run, like the others
         self._inbox: list[LeadEvent | AbsorbRequest] = []  # queued, decided by the loop in order
+        self._task_mark, self._decided_in_task = -1, 0  # this workflow task, and what it decided
         self._bounded_fields = workflow.patched("bounded-fields-v1")
         self._decay_timer = workflow.patched(DECAY_PATCH)
         self._decay_at: datetime | None = None  # next decay wake-up; recomputed after a change
@@ -261,7 +264,7 @@ class LeadWorkflow:
             self._late.append(event)
         elif self._state is None:
             self._early.append(event)
-        elif self._batched:
+        elif self._batched and (self._inbox or not self._room_in_task()):
             self._inbox.append(event)
         elif not self._is_echo(event):
             self._apply(event)
@@ -272,7 +275,7 @@ class LeadWorkflow:
             self._late.append(request)
         elif self._state is None:
             self._early.append(request)
-        elif self._batched:
+        elif self._batched and (self._inbox or not self._room_in_task()):
             self._inbox.append(request)
         else:
             self._absorb(request)
@@ -307,7 +310,7 @@ class LeadWorkflow:
             raise ValueError(f"{cmd.kind.value} is a fact, not a command: send it as an event signal")
         if self._closing is not None:
             raise ValueError("this lead is closing (merged or deleted)")
-        if self._state is not None:
+        if self._state is not None and not self._inbox:  # else the handler decides, after them
             rejection = self._decide(self._as_event(cmd)).rejection
             if rejection:
                 raise ValueError(rejection)
@@ -379,9 +382,23 @@ class LeadWorkflow:
         if event.kind == EventKind.CRM_STAGE_CHANGED:
             self._settle_crm_conflict(event)
 
+    def _room_in_task(self) -> int:
+        """How many more events this workflow task may decide (and counts one taken). The
+        history length names the task: it grows between tasks, never within one."""
+        length = workflow.info().get_current_history_length()
+        if length != self._task_mark:
+            self._task_mark, self._decided_in_task = length, 0
+        room = EVENTS_PER_TASK - self._decided_in_task
+        if room > 0:
+            self._decided_in_task += 1
+        return room
+
     def _decide_queued(self) -> None:
-        """Decides the oldest queued events and absorbs, at most EVENTS_PER_TASK of them."""
-        batch, self._inbox = self._inbox[:EVENTS_PER_TASK], self._inbox[EVENTS_PER_TASK:]
+        """Decides the oldest queued events and absorbs, as many as this task has room for."""
+        taken = 0
+        while taken < len(self._inbox) and self._room_in_task() > 0:
+            taken += 1
+        batch, self._inbox = self._inbox[:taken], self._inbox[taken:]
         for item in batch:
             if isinstance(item, AbsorbRequest):
                 self._absorb(item)
