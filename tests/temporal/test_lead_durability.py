@@ -91,19 +91,19 @@ async def test_a_score_change_within_a_stage_reaches_every_vendor(dev_env, stack
     async with running_worker(dev_env.client, VENDORS, stack.connectors()) as h:
         leads = LeadClient(dev_env.client, h.task_queue)
         email = unique_email("score")
-        await leads.send_event(email, fact("form_submitted"))  # 10 points, still New Lead
+        await leads.send_event(email, fact("form_submitted"))  # 10 + 5 (business email): New Lead
         h.handles.append(dev_env.client.get_workflow_handle(lead_workflow_id(email)))
-        await until(lambda: stack.hubspot_contact(email).get("lead_score") == "10")
+        await until(lambda: stack.hubspot_contact(email).get("lead_score") == "15")
         for _ in range(2):
             await leads.send_event(email, fact("content_download"))  # 5 points each
-        await until(lambda: stack.hubspot_contact(email).get("lead_score") == "20",
+        await until(lambda: stack.hubspot_contact(email).get("lead_score") == "25",
                     what="HubSpot has the new score")
-        await until(lambda: stack.salesforce_lead(email).get("Lead_Score__c") == 20,
+        await until(lambda: stack.salesforce_lead(email).get("Lead_Score__c") == 25,
                     what="Salesforce has the new score")
-        await until(lambda: stack.segment_traits(email).get("lead_score") == 20,
+        await until(lambda: stack.segment_traits(email).get("lead_score") == 25,
                     what="Segment has the new score")
         state = await leads.state(email)
-        assert state.stage == "New Lead" and state.score == 20
+        assert state.stage == "New Lead" and state.score == 25
 
 
 async def test_a_salesforce_daily_limit_pauses_only_salesforce_and_it_resumes_promptly(dev_env, stack):
@@ -131,7 +131,7 @@ async def test_a_salesforce_daily_limit_pauses_only_salesforce_and_it_resumes_pr
                                                 for t in hs_tasks(stack, e)),
                             timeout=30, what="the SDR's HubSpot task while Salesforce is limited")
             await leads.send_event(emails[0], fact("content_download"))  # later changes flow too
-            await until(lambda: stack.hubspot_contact(emails[0]).get("lead_score") == "35", timeout=30,
+            await until(lambda: stack.hubspot_contact(emails[0]).get("lead_score") == "40", timeout=30,
                         what="HubSpot has the later score while Salesforce is limited")
             assert all(not stack.salesforce_lead(e) for e in emails)
         finally:

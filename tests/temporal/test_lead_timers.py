@@ -133,10 +133,10 @@ async def test_a_nurtured_lead_s_score_decays_when_its_follow_up_fires(ts_env):
         await signal(ts_env, handle, "pricing_visit")
         await handle.execute_update(LeadWorkflow.command,
                                     LeadCommand(kind="snooze", properties={"path": "not_now"}))
-        assert (await state(handle)).score == 15
+        assert (await state(handle)).score == 15 + 5  # + 5 fit points for a business email
         await ts_env.sleep(timedelta(days=90, minutes=1))  # three 30-day half-lives
         s = await state(handle)
-        assert (s.follow_up, s.stage, s.score) == (None, "Nurture", 2)  # LeadScore follows it
+        assert (s.follow_up, s.stage, s.score) == (None, "Nurture", 2 + 5)  # LeadScore follows it
 
 
 async def test_a_lead_with_no_event_and_no_timer_decays_after_the_half_life(ts_env):
