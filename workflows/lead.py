@@ -170,7 +170,10 @@ class LeadWorkflow:
         self._task_mark, self._decided_in_task = -1, 0  # this workflow task, and what it decided
         self._bounded_fields = workflow.patched("bounded-fields-v1")
         self._decay_timer = workflow.patched(DECAY_PATCH)
-        self._decay_at: datetime | None = None  # next decay wake-up; recomputed after a change
+        # The decay wake-up: one timer of its own, left running while events come (waking
+        # early only finds less to write), so an event costs no timer cancel-and-restart.
+        self._decay_sleeper: asyncio.Task[None] | None = None
+        self._decay_due = False
         # Decided once per run, before any handler can commit (see the table above).
         self._carry_pending = workflow.patched("carry-pending-v1")
         self._sync_any_field = workflow.patched("sync-any-field-v1")
@@ -442,7 +445,6 @@ class LeadWorkflow:
                 detail: str = "") -> None:
         previous = None if kind == "created" else self._state
         self._state = decision.state
-        self._decay_at = None  # counted again from this state
         self._events_this_run += 1
         if not self._legacy and previous is not None and (
                 previous.disqualification_reason, previous.loss_reason) != (
@@ -501,20 +503,23 @@ class LeadWorkflow:
     def _next_due(self) -> datetime | None:
         assert self._state is not None
         dues = [c.due_at for c in (self._state.sla, self._state.follow_up) if c is not None]
-        if self._decay_timer and self._state.closure is None and self._playbook is not None:
-            if self._decay_at is None:
-                self._decay_at = next_decay_at(self._playbook.scoring, self._state.score_items,
-                                               workflow.now())
-            if self._decay_at is not None:
-                dues.append(self._decay_at)
+        if self._decay_timer and self._decay_sleeper is None and self._state.closure is None:
+            assert self._playbook is not None
+            at = next_decay_at(self._playbook.scoring, self._state.score_items, workflow.now())
+            if at is not None:
+                self._decay_sleeper = asyncio.create_task(self._sleep_until_decay(at))
         return min(dues, default=None)
+
+    async def _sleep_until_decay(self, at: datetime) -> None:
+        await workflow.sleep(at - workflow.now())
+        self._decay_due = self._woken = True
 
     def _fire_due_timers(self) -> None:
         assert self._state is not None and self._playbook is not None
         now = workflow.now()
-        if self._decay_at is not None and self._decay_at <= now:
-            self._decay_at = None  # the next one counts from the score written now
-            lower = decay(self._playbook, self._state, now)
+        if self._decay_due:
+            self._decay_due, self._decay_sleeper = False, None  # the next counts from now
+            lower = decay(self._playbook, self._state, now) if self._state.closure is None else None
             if lower is not None:
                 self._commit(lower, None, detail="score decayed")
         for clock, kind in ((self._state.sla, EventKind.SLA_BREACHED),
