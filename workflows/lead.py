@@ -116,8 +116,8 @@ MAX_EVENTS_PER_RUN = 500
 BATCHES_PATCH = "event-batches-v1"
 EVENTS_PER_TASK = 500
 BATCH_PAUSE = timedelta(milliseconds=1)  # a timer that ends the task; the next one goes on
-DECAY_PATCH = "score-decay-timer-v1"
 # -- end event batches
+DECAY_PATCH = "score-decay-timer-v1"  # issue 13: decay wake-ups (lifecycle.scoring.next_decay_at)
 PROMISES_PATCH = "playbook-promises-v1"
 CLOSURE_MEMO = "closure"  # what ingest reads (describe) to answer events for a closed lead
 VENDOR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
