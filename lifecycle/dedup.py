@@ -24,6 +24,11 @@ from pydantic import BaseModel, PrivateAttr
 WINDOW = timedelta(hours=72)
 MAX_IDS = 10_000
 _ENTRY = struct.Struct(">8sI")  # digest, first seen (Unix seconds)
+# 12 bytes an entry, a multiple of 3: base64 of a run of entries is the concatenation of each
+# entry's base64, so adding or dropping an id never re-encodes the whole window (a flood of
+# thousands of queued events decides each at a cost that does not grow with the window).
+_B64 = _ENTRY.size // 3 * 4
+assert _ENTRY.size % 3 == 0
 
 
 def _digest(event_id: str) -> bytes:
@@ -56,7 +61,7 @@ class SeenEvents(BaseModel):
     def remember(self, event_id: str, now: datetime) -> SeenEvents:
         """These ids plus `event_id`, first seen `now`; ids past the window or the cap dropped."""
         entry = _ENTRY.pack(_digest(event_id), int(now.timestamp()))
-        return _bounded(self._raw() + entry, now)
+        return _bounded(self._raw() + entry, now, self.packed + base64.b64encode(entry).decode())
 
     def merged(self, other: SeenEvents, now: datetime) -> SeenEvents:
         """Both sets (a merge): each id once, at the time it was first seen by either lead."""
@@ -77,11 +82,18 @@ def _entries(raw: bytes) -> list[tuple[bytes, int]]:
     return list(_ENTRY.iter_unpack(raw))
 
 
-def _bounded(raw: bytes, now: datetime) -> SeenEvents:
+def _bounded(raw: bytes, now: datetime, packed: str | None = None) -> SeenEvents:
+    """The entries of `raw` within the window and the cap; `packed`, when given, is `raw`
+    already encoded."""
     cutoff = int((now - WINDOW).timestamp())
     start = max(0, len(raw) - MAX_IDS * _ENTRY.size)
     while start < len(raw) and _ENTRY.unpack_from(raw, start)[1] < cutoff:
         start += _ENTRY.size  # oldest first: expired ids are a prefix
-    seen = SeenEvents(packed=base64.b64encode(raw[start:]).decode())
-    seen._decoded = raw[start:]
+    kept = raw[start:] if start else raw
+    if packed is None:
+        packed = base64.b64encode(kept).decode()
+    elif start:
+        packed = packed[start // _ENTRY.size * _B64:]
+    seen = SeenEvents(packed=packed)
+    seen._decoded = kept
     return seen

@@ -23,6 +23,7 @@ from lifecycle.accounts import EMAIL_TYPE_FIELD, account_domain, email_type
 from lifecycle.closure import closed_refusal
 from lifecycle.events import COMMAND_VERBS, TIMER_KINDS, EventKind, LeadEvent, normalize_email
 from lifecycle.field_sync import apply_crm_fields
+from lifecycle.fields import keep as keep_fields
 from lifecycle.frameworks import expand
 from lifecycle.qualification import conditions_hold, gate_blocks, gate_refusal, lead_values, qualify
 from lifecycle.reasons import crm_reason
@@ -95,12 +96,14 @@ def new_lead(
 
 
 def decide(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime, *,
-           legacy: bool = False) -> Decision:
+           legacy: bool = False, bounded_fields: bool = True) -> Decision:
+    """The lead after `event`. `bounded_fields=False` keeps every property name as a field, as
+    leads did before lifecycle.fields bounded them (a workflow replaying such a run passes it)."""
     if state.has_seen(event.event_id):
         return Decision(state=state, duplicate=True)
     if state.closure is not None:
         return _closed(pb, state, event, now)
-    new = state.model_copy(deep=True)
+    new = state.working_copy()
     new.remember(event.event_id, now)
     new.events_applied += 1
     if event.kind in TIMER_KINDS:
@@ -109,7 +112,7 @@ def decide(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime, *,
         return Decision(state=new, effects=_on_timer(pb, new, event, now))
     if event.kind == EventKind.CRM_FIELDS_CHANGED:
         return _crm_fields(pb, state, new, event, now)
-    _absorb(pb, new, event, now)
+    _absorb(pb, new, event, now, bounded_fields)
     target, rejection = _target(pb, new, event, legacy)
     if rejection:
         return Decision(state=state, rejection=rejection)
@@ -150,26 +153,40 @@ def _crm_fields(pb: Playbook, state: LeadState, new: LeadState, event: LeadEvent
     return Decision(state=new, effects=effects, rewrite=rewrite, detail=detail)
 
 
+def decay(pb: Playbook, state: LeadState, now: datetime) -> Decision | None:
+    """The lead's score brought down to `now` between events (its decay wake-up, see
+    scoring.next_decay_at); None when the rounded score has not changed."""
+    score = total_score(pb.scoring, state.fields, state.score_items, now)
+    if score == state.score:
+        return None
+    return Decision(state=state.model_copy(update={"score": score}))
+
+
 def _closed(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> Decision:
     """A deleted or merged-away lead acts on nothing but a person's deliberate reopen."""
     assert state.closure is not None
     refusal = closed_refusal(state.closure, event)
     if refusal:
         return Decision(state=state, rejection=refusal)
-    new = state.model_copy(deep=True)
+    new = state.working_copy()
     new.remember(event.event_id, now)
     new.events_applied += 1
     new.closure = None
     return Decision(state=new, effects=_move(pb, new, event, pb.initial_stage, now, cause="reopen"))
 
 
-def _absorb(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime) -> None:
+def _absorb(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime,
+            bounded_fields: bool = True) -> None:
     """Fields, touches and score: what every non-timer event adds, moving or not."""
-    for key, value in event.properties.items():
-        if key not in COMMAND_PARAMS:
-            if state.fields.get(key) != value:
-                state.field_stamps[key] = FieldStamp(at=event.occurred_at, source=event.actor)
-            state.fields[key] = value
+    properties = {k: v for k, v in event.properties.items() if k not in COMMAND_PARAMS}
+    changed = [k for k, v in properties.items() if state.fields.get(k) != v]
+    if bounded_fields:
+        state.dropped_fields += keep_fields(pb, state.fields, properties)
+    else:
+        state.fields.update(properties)
+    for key in changed:
+        if key in state.fields:  # kept: stamped (two_way_latest compares these times)
+            state.field_stamps[key] = FieldStamp(at=event.occurred_at, source=event.actor)
     if state.source is None and event.properties.get("source"):
         state.source = event.properties["source"]
     state.touches[state.stage] = state.touches.get(state.stage, 0) + 1
@@ -366,6 +383,8 @@ def _gated(pb: Playbook, state: LeadState, target: str | None) -> str | None:
 
 def _threshold_met(pb: Playbook, state: LeadState, t: Transition, now: datetime) -> bool:
     threshold = t.min_score if t.min_score is not None else pb.scoring.mql_threshold
+    if not t.score_categories:  # the whole score, which _absorb computed at this `now`
+        return state.score >= threshold
     score = total_score(pb.scoring, state.fields, state.score_items, now, t.score_categories)
     return score >= threshold
 

@@ -42,11 +42,12 @@ def motion_transition(pb: Playbook, state: LeadState, event: LeadEvent,
 
 
 def decide_with_motions(pb: Playbook, state: LeadState, event: LeadEvent, now: datetime,
-                        targets: Mapping[str, Playbook], *, legacy: bool = False) -> Decision:
+                        targets: Mapping[str, Playbook], *, legacy: bool = False,
+                        bounded_fields: bool = True) -> Decision:
     """`decide`, unless the event takes a `to_playbook` transition: then the lead joins it."""
     t = motion_transition(pb, state, event, targets) if targets else None
     if t is None:
-        return decide(pb, state, event, now, legacy=legacy)
+        return decide(pb, state, event, now, legacy=legacy, bounded_fields=bounded_fields)
     return join(pb, targets[t.to_playbook or ""], state, event, t.to, now)
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from config.playbook import FitRule, Scoring
 from lifecycle.events import EventKind, LeadEvent
@@ -40,20 +41,50 @@ def total_score(
     """The score at `now`: decayed behavioural points plus fit, each category under its cap."""
     wanted = set(categories)
     by_category: dict[str, float] = {}
+    # Behavioural points halve every half-life; fit does not decay. One loop without calls per
+    # item: it runs for every event over up to MAX_SCORE_ITEMS items, thousands of times in a flood.
+    half = scoring.half_life.total_seconds() if scoring.half_life is not None else None
     for item in [*fit_items(scoring, fields, now), *items]:
-        if wanted and item.category not in wanted:
+        category = item.category
+        if wanted and category not in wanted:
             continue
-        by_category[item.category] = by_category.get(item.category, 0.0) + _decayed(
-            scoring, item, now
-        )
+        if category == "fit" or half is None:
+            points = item.points
+        else:
+            age = (now - item.at).total_seconds()
+            points = item.points * 0.5 ** ((age if age > 0.0 else 0.0) / half)
+        by_category[category] = by_category.get(category, 0.0) + points
     return round(sum(min(v, scoring.caps.get(k, v)) for k, v in by_category.items()))  # type: ignore[call-overload]
 
 
-def _decayed(scoring: Scoring, item: ScoreItem, now: datetime) -> float:
-    if item.category == "fit" or scoring.half_life is None:
-        return item.points
-    age = max((now - item.at).total_seconds(), 0.0)
-    return item.points * 0.5 ** (age / scoring.half_life.total_seconds())
+# A lead with no event and no timer still loses behavioural points; it wakes to bring its score
+# (the CRMs' lead_score, the LeadScore search attribute) down when about a point has decayed,
+# at most every MIN_DECAY_WAIT and at least every MAX_DECAY_WAIT while points remain.
+MIN_DECAY_WAIT = timedelta(hours=1)
+MAX_DECAY_WAIT = timedelta(days=7)
+
+
+def next_decay_at(scoring: Scoring, items: Iterable[ScoreItem], now: datetime) -> datetime | None:
+    """When the decaying points will have lost about one point, from `now`: with D points
+    decaying (each category under its cap), D halves every half-life, so D - 1 is reached after
+    half_life * log2(D / (D - 1)); under one point, when D falls below half a point. Bounded to
+    [MIN_DECAY_WAIT, MAX_DECAY_WAIT]; None when nothing decays (no half-life, under half a point).
+    A capped category decays more slowly at first: waking early only finds less to change."""
+    if scoring.half_life is None:
+        return None
+    half = scoring.half_life.total_seconds()
+    by_category: dict[str, float] = {}
+    for item in items:
+        if item.category != "fit" and item.points > 0:
+            age = (now - item.at).total_seconds()
+            by_category[item.category] = by_category.get(item.category, 0.0) + (
+                item.points * 0.5 ** ((age if age > 0.0 else 0.0) / half))
+    left = sum(min(v, scoring.caps.get(k, v)) for k, v in by_category.items())  # type: ignore[call-overload]
+    if left < 0.5:
+        return None
+    wait = half * math.log2(left / (left - 1)) if left > 1.0 else half * math.log2(2 * left)
+    wait = min(max(wait, MIN_DECAY_WAIT.total_seconds()), MAX_DECAY_WAIT.total_seconds())
+    return now + timedelta(seconds=wait)
 
 
 def _fits(rule: FitRule, value: str | None) -> bool:

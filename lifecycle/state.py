@@ -104,7 +104,8 @@ class LeadState(BaseModel):
     stage_caused_at: datetime | None = None
     score: int = 0
     score_items: list[ScoreItem] = Field(default_factory=list)
-    fields: dict[str, str] = Field(default_factory=dict)
+    fields: dict[str, str] = Field(default_factory=dict)  # bounded: see lifecycle.fields
+    dropped_fields: int = 0  # event properties not kept as fields (lifecycle.fields)
     # Per field: when it last changed and from where (two_way_latest compares these times).
     field_stamps: dict[str, FieldStamp] = Field(default_factory=dict)
     owner: str | None = None
@@ -153,6 +154,22 @@ class LeadState(BaseModel):
         if not self.seen_event_ids:
             return self.seen
         return self.seen.merged(SeenEvents.of(self.seen_event_ids, now), now)
+
+    def working_copy(self) -> LeadState:
+        """A copy that a decision may change without touching this state, at a cost independent
+        of how much history, evidence and seen ids the lead carries: containers a decision
+        changes are copied one level, the small clocks it edits in place are copied, and what
+        it only replaces or reads (history entries, score items, the packed seen window) is
+        shared. A deep copy per event made a flood of queued events wedge the lead (issue 14)."""
+        new = self.model_copy()
+        for name in ("fields", "field_stamps", "touches", "owner_ids", "manager_ids", "sync_errors"):
+            setattr(new, name, dict(getattr(self, name)))
+        for name in ("history", "score_items", "sla_outcomes", "seen_event_ids"):
+            setattr(new, name, list(getattr(self, name)))
+        for name in ("sla", "paused_sla", "follow_up", "closure", "stage_timer", "handoff"):
+            clock = getattr(self, name)
+            setattr(new, name, clock.model_copy() if clock is not None else None)
+        return new
 
     def remember(self, event_id: str, now: datetime) -> None:
         self.seen, self.seen_event_ids = self.seen_window(now).remember(event_id, now), []

@@ -27,12 +27,25 @@ started before a patch keeps the old path until it continues-as-new or closes):
 | field-sync-v1              | issue 18  | snapshots carry the playbook's `fields:` by vendor name; CRM  |
 |                            |           | field changes follow their rules (echoes dropped, overwrites) |
 | account-v1                 | issue 18  | each stage or owner change is reported to the lead's account  |
+| event-batches-v1           | issue 14  | a workflow task decides at most EVENTS_PER_TASK events; the   |
+|                            |           | rest queue in an inbox, worked off after a 1 ms timer         |
+| bounded-fields-v1          | issue 14  | event properties become fields within lifecycle.fields bounds |
+| score-decay-timer-v1       | issue 13  | a lead wakes when about a point has decayed (1 h to 7 d) and  |
+|                            |           | writes its lower score (CRMs, LeadScore) with no event        |
 
 playbook-promises-v1 is read once per run (in `__init__`), so a run that replays an older history
 keeps the old rules until it continues as new. With both playbook-promises-v1 and merge-forward-v1,
 a lead merged away queues what reaches it between the merge request and its closure, forwards that
 queue to the survivor (FORWARD_EVENTS), then stays open as a tombstone that signals each later event
 to the survivor.
+
+With event-batches-v1, a workflow task decides at most EVENTS_PER_TASK events and absorbs: the
+handlers decide them at once while the task has room, later ones wait in `_inbox`, which the main
+loop works off in order, a task at a time, so thousands of signals that queued while no worker
+ran never make one activation overrun the deadlock detector (TMPRL1101). Queued events stay in
+this run's history until decided: the run continues as new only with an empty inbox, and a
+command waits for the events that arrived before it (its validator then leaves the refusal to
+the handler).
 """
 
 from __future__ import annotations
@@ -55,7 +68,7 @@ with workflow.unsafe.imports_passed_through():
     from lifecycle import effects as fx
     from lifecycle.account import LeadReport
     from lifecycle.closure import close
-    from lifecycle.engine import Decision, brings_crm_reason, decide, new_lead
+    from lifecycle.engine import Decision, brings_crm_reason, decay, decide, new_lead
     from lifecycle.events import (
         COMMAND_VERBS,
         TIMER_KINDS,
@@ -72,6 +85,7 @@ with workflow.unsafe.imports_passed_through():
     from lifecycle.motion import JOINED_PREFIX, decide_with_motions
     from lifecycle.routing import assign
     from lifecycle.rule_timers import rule_clocks
+    from lifecycle.scoring import next_decay_at
     from lifecycle.state import LeadState, StageChange
     from workflows import search_attributes as sa
     from workflows.account_models import JOIN_ACCOUNT, AccountJoined, JoinAccount
@@ -88,6 +102,7 @@ with workflow.unsafe.imports_passed_through():
         TASK_VENDORS,
         AbsorbRequest,
         DeleteRequest,
+        FailedTask,
         ForwardEvents,
         ForwardMerge,
         LeadClosed,
@@ -113,6 +128,15 @@ FIELD_SYNC = "field-sync-v1"
 # Bounded history per run; Temporal may suggest continuing earlier.
 MAX_EVENTS_PER_RUN = 500
 ACCOUNT_PATCH = "account-v1"
+# -- event batches (issue 14): how many queued signals one workflow task decides
+# A cached run decides 500 queued events in about 50 ms, a replay (sandbox included) in about
+# 0.5 s on a loaded 2-core machine: far inside the SDK's 2 s deadlock detector (TMPRL1101).
+# Each pause costs a timer round trip (about 1 s on the dev server), so batches stay large.
+BATCHES_PATCH = "event-batches-v1"
+EVENTS_PER_TASK = 500
+BATCH_PAUSE = timedelta(milliseconds=1)  # a timer that ends the task; the next one goes on
+# -- end event batches
+DECAY_PATCH = "score-decay-timer-v1"  # issue 13: decay wake-ups (lifecycle.scoring.next_decay_at)
 PROMISES_PATCH = "playbook-promises-v1"
 SELECT_PATCH = "playbook-select-v1"  # switching motion (to_playbook)
 MIGRATE_PATCH = "playbook-migrate-v1"
@@ -163,6 +187,15 @@ class LeadWorkflow:
         self._ledger_on = False
         self._state: LeadState | None = inp.state
         self._early: list[LeadEvent | AbsorbRequest] = []  # arrived before the playbook loaded
+        self._batched = workflow.patched(BATCHES_PATCH)  # read once per run, like the others
+        self._inbox: list[LeadEvent | AbsorbRequest] = []  # queued, decided by the loop in order
+        self._task_mark, self._decided_in_task = -1, 0  # this workflow task, and what it decided
+        self._bounded_fields = workflow.patched("bounded-fields-v1")
+        self._decay_timer = workflow.patched(DECAY_PATCH)
+        # The decay wake-up: one timer of its own, left running while events come (waking
+        # early only finds less to write), so an event costs no timer cancel-and-restart.
+        self._decay_sleeper: asyncio.Task[None] | None = None
+        self._decay_due = False
         # Decided once per run, before any handler can commit (see the table above).
         self._carry_pending = workflow.patched("carry-pending-v1")
         self._sync_any_field = workflow.patched("sync-any-field-v1")
@@ -186,7 +219,9 @@ class LeadWorkflow:
         self._draining = False
         self._late: list[LeadEvent | AbsorbRequest] = []  # reached us while merging away
         self._routing: asyncio.Task[None] | None = None  # holds later owner tasks for the new owner
-        self._failed_tasks: list[tuple[str, fx.NotifyOwner]] = []  # retried by resync (this run)
+        # Owner tasks a vendor refused, retried by resync; carried across continue-as-new.
+        self._failed_tasks: list[tuple[str, fx.NotifyOwner]] = [
+            (t.vendor, t.notice) for t in inp.failed_tasks]
         self._ledger: list[LedgerEntry] = []
         self._ledger_seq = inp.ledger_seq
         self._jobs: set[asyncio.Task[None]] = set()
@@ -224,15 +259,26 @@ class LeadWorkflow:
         if self._playbook is None:
             self._playbook = config.playbook
             self._start(config.playbook)
-        for early in self._early:
-            self._absorb(early) if isinstance(early, AbsorbRequest) else self._apply(early)
+        if self._batched:  # the loop decides them, in bounded batches, before anything later
+            self._inbox[:0] = self._early
+        else:
+            for early in self._early:
+                self._absorb(early) if isinstance(early, AbsorbRequest) else self._apply(early)
         self._early.clear()
         while True:
-            while not self._ready_to_continue():
+            while self._inbox or not self._ready_to_continue():
+                self._decide_queued()
                 self._run_effects()
-                await self._wait()
+                if self._inbox:  # a backlog: end this workflow task, go on in the next
+                    self._upsert_search_attributes()
+                    await workflow.sleep(BATCH_PAUSE)
+                else:
+                    await self._wait()
                 self._fire_due_timers()
             await self._drain()
+            if self._inbox:  # arrived while draining: decided here, never left behind
+                self._draining = False
+                continue
             if self._closing is None:
                 break
             if self._legacy:
@@ -253,6 +299,8 @@ class LeadWorkflow:
             self._late.append(event)
         elif self._state is None:
             self._early.append(event)
+        elif self._batched and (self._inbox or not self._room_in_task()):
+            self._inbox.append(event)
         elif not self._is_echo(event):
             self._apply(event)
 
@@ -262,6 +310,8 @@ class LeadWorkflow:
             self._late.append(request)
         elif self._state is None:
             self._early.append(request)
+        elif self._batched and (self._inbox or not self._room_in_task()):
+            self._inbox.append(request)
         else:
             self._absorb(request)
 
@@ -281,7 +331,8 @@ class LeadWorkflow:
 
     @workflow.update(name="command")
     async def command(self, cmd: LeadCommand) -> LeadView:
-        await workflow.wait_condition(lambda: self._state is not None)
+        # A command follows the events that reached the lead before it.
+        await workflow.wait_condition(lambda: self._state is not None and not self._inbox)
         decision = self._decide(self._as_event(cmd))
         if decision.rejection:
             raise ApplicationError(decision.rejection, type="CommandRejected", non_retryable=True)
@@ -294,7 +345,7 @@ class LeadWorkflow:
             raise ValueError(f"{cmd.kind.value} is a fact, not a command: send it as an event signal")
         if self._closing is not None:
             raise ValueError("this lead is closing (merged or deleted)")
-        if self._state is not None:
+        if self._state is not None and not self._inbox:  # else the handler decides, after them
             rejection = self._decide(self._as_event(cmd)).rejection
             if rejection:
                 raise ValueError(rejection)
@@ -390,8 +441,10 @@ class LeadWorkflow:
         assert self._playbook is not None and self._state is not None
         if self._targets:  # may join another playbook's motion (lifecycle/motion.py)
             return decide_with_motions(self._playbook, self._state, event, workflow.now(),
-                                       self._targets, legacy=self._legacy)
-        return decide(self._playbook, self._state, event, workflow.now(), legacy=self._legacy)
+                                       self._targets, legacy=self._legacy,
+                                       bounded_fields=self._bounded_fields)
+        return decide(self._playbook, self._state, event, workflow.now(), legacy=self._legacy,
+                      bounded_fields=self._bounded_fields)
 
     def _apply(self, event: LeadEvent) -> None:
         closure = self._state.closure if self._state else None
@@ -409,6 +462,29 @@ class LeadWorkflow:
             if system in self._vendors:  # leadflow's values go back over that CRM's edit
                 self._fingerprints.pop(system, None)
                 self._sync_dirty = self._woken = True
+
+    def _room_in_task(self) -> int:
+        """How many more events this workflow task may decide (and counts one taken). The
+        history length names the task: it grows between tasks, never within one."""
+        length = workflow.info().get_current_history_length()
+        if length != self._task_mark:
+            self._task_mark, self._decided_in_task = length, 0
+        room = EVENTS_PER_TASK - self._decided_in_task
+        if room > 0:
+            self._decided_in_task += 1
+        return room
+
+    def _decide_queued(self) -> None:
+        """Decides the oldest queued events and absorbs, as many as this task has room for."""
+        taken = 0
+        while taken < len(self._inbox) and self._room_in_task() > 0:
+            taken += 1
+        batch, self._inbox = self._inbox[:taken], self._inbox[taken:]
+        for item in batch:
+            if isinstance(item, AbsorbRequest):
+                self._absorb(item)
+            elif not self._is_echo(item):
+                self._apply(item)
 
     def _is_echo(self, event: LeadEvent) -> bool:
         """A CRM change that only reports what leadflow itself wrote there."""
@@ -517,10 +593,16 @@ class LeadWorkflow:
         if timeout == 0:
             return
         with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(lambda: self._woken or self._ready_to_continue(),
-                                          timeout=timeout)
+            await workflow.wait_condition(lambda: self._woken or bool(self._inbox)
+                                          or self._ready_to_continue(), timeout=timeout)
 
     def _next_due(self) -> datetime | None:
+        assert self._state is not None
+        if self._decay_timer and self._decay_sleeper is None and self._state.closure is None:
+            assert self._playbook is not None
+            at = next_decay_at(self._playbook.scoring, self._state.score_items, workflow.now())
+            if at is not None:
+                self._decay_sleeper = asyncio.create_task(self._sleep_until_decay(at))
         return min((due for due, _ in self._clocks()), default=None)
 
     def _clocks(self) -> list[tuple[datetime, EventKind]]:
@@ -531,8 +613,18 @@ class LeadWorkflow:
                   if c is not None]
         return clocks + rule_clocks(s) if self._rules else clocks
 
+    async def _sleep_until_decay(self, at: datetime) -> None:
+        await workflow.sleep(at - workflow.now())
+        self._decay_due = self._woken = True
+
     def _fire_due_timers(self) -> None:
+        assert self._state is not None and self._playbook is not None
         now = workflow.now()
+        if self._decay_due:
+            self._decay_due, self._decay_sleeper = False, None  # the next counts from now
+            lower = decay(self._playbook, self._state, now) if self._state.closure is None else None
+            if lower is not None:
+                self._commit(lower, None, detail="score decayed")
         for due, kind in self._clocks():
             if due <= now:
                 self._apply(LeadEvent(event_id=f"{kind.value}@{due.isoformat()}",
@@ -887,4 +979,5 @@ class LeadWorkflow:
             carried.pending_effects, carried.held_effects = self._tasks, self._held
         if self._account_on:
             carried.account, carried.account_pending = self._account, self._account_dirty
+        carried.failed_tasks = [FailedTask(vendor=v, notice=n) for v, n in self._failed_tasks]
         return carried

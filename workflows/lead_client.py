@@ -149,6 +149,12 @@ class LeadClient:
         handle = self.client.get_workflow_handle(lead_workflow_id(email))
         await handle.signal(LeadWorkflow.on_deleted, DeleteRequest(reason=reason, actor=actor))
 
+    async def resync(self, email: str) -> LeadView:
+        """Writes the lead to every vendor again and retries the owner tasks a vendor refused,
+        once an operator fixed what made them fail (a missing scope, a picklist value)."""
+        handle = self.client.get_workflow_handle(lead_workflow_id(email))
+        return await handle.execute_update(LeadWorkflow.resync)
+
     async def closure(self, email: str) -> Closure | None:
         """Whether the lead was deleted or merged away (its workflow keeps that in a memo, read
         without a worker); None for a lead that is open or unknown."""

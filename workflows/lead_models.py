@@ -22,6 +22,13 @@ from lifecycle.qualification import icp_status
 from lifecycle.state import Handoff, LeadState
 
 
+class FailedTask(BaseModel):
+    """An owner task a vendor refused: `resync` tries it again there, in this run or the next."""
+
+    vendor: str
+    notice: fx.NotifyOwner
+
+
 class LeadInput(BaseModel):
     """Start a lead: `{"email": "ada@acme.io", "playbook_name": "demo_led"}` is enough."""
 
@@ -50,6 +57,7 @@ class LeadInput(BaseModel):
     # The lead's account once its first report resolved it, and a report not sent yet (account-v1).
     account: str | None = None
     account_pending: bool = False
+    failed_tasks: list[FailedTask] = Field(default_factory=list)  # for the next resync
 
     @field_validator("email")
     @classmethod

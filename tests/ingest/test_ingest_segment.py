@@ -56,7 +56,7 @@ async def test_the_same_message_twice_counts_once(api, dev_env, workers):
         assert (await api.segment(message)).status_code == 202
     leads = LeadClient(dev_env.client, workers.task_queue, "trial_led")
     state = await lead_state(leads, email, lambda s: s.events_applied >= 1)
-    assert state.score == 20  # one teammate invite, not two
+    assert state.score == 25  # one teammate invite, not two (+ 5 for a business email)
     assert state.touches == {"New Trial Signup": 1}
 
 

@@ -36,7 +36,7 @@ async def test_explain_shows_the_merged_timeline(dev_env, ledger_engine, ledger_
         await leads.command(bob, LeadCommand(kind="contacted"))
         await h.start_lead(ada, **FIT)
         await leads.send_event(ada, fact("pricing_visit"))
-        await leads.send_event(ada, fact("email_reply"))  # 65 points: scoring makes Ada an MQL
+        await leads.send_event(ada, fact("email_reply"))  # 70 points: scoring makes Ada an MQL
         await until(lambda: count_facts(ledger_engine, kind="sla_met") == 1, what="Bob's SLA met")
         await leads.merge(bob, ada, actor="hubspot:merge")
         await until(lambda: count_facts(ledger_engine, kind="merged") == 1
@@ -48,8 +48,9 @@ async def test_explain_shows_the_merged_timeline(dev_env, ledger_engine, ledger_
     assert text.splitlines()[0].startswith(f"{ada}: MQL (playbook demo_led")
     assert f"merged from: {bob}" in text
     lines = text.splitlines()
-    assert any("score 50 -> 65, crossed 60 up (engagement +15 (email_reply))" in line for line in lines)
-    assert any("entered New Lead (created), score 35" in line for line in lines)  # Ada's fit
+    assert any("score 55 -> 70, crossed 60 up (engagement +15 (email_reply))" in line for line in lines)
+    # Ada's fit: 35, + 5 for her business email
+    assert any("entered New Lead (created), score 40" in line for line in lines)
     assert any("New Lead -> MQL (score_threshold)" in line and "[from" not in line for line in lines)
     assert any("New Lead -> MQL (demo_requested)" in line and f"[from {bob}]" in line for line in lines)
     assert any("SLA met in MQL" in line and f"[from {bob}]" in line for line in lines)

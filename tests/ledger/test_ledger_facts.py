@@ -54,7 +54,7 @@ def test_a_demo_request_is_a_touch_a_stage_move_and_an_sla_start():
                                                   ("sla_start", "MQL")]
     touch, move, sla = facts
     assert touch.reason == "intent +30 (demo_requested)"
-    assert (touch.score_before, touch.score_after) == (0, 30)
+    assert (touch.score_before, touch.score_after) == (5, 35)  # 5 fit points: a business email
     assert (move.from_stage, move.cause, move.channel, move.campaign) == ("New Lead", "demo_requested",
                                                                           "ads", "spring")
     assert sla.sla_due_at == T0 + timedelta(minutes=5, hours=24)

@@ -83,7 +83,8 @@ async def test_merge_keeps_one_timeline(dev_env):
         assert ("Nurture", f"snooze (from {merged})") in stages
         assert stages[-1] == ("New Lead", "merged")
         assert state.follow_up is not None  # the merged lead's nurture follow-up came along
-        assert state.score == 40  # 30 demo request + 15 pricing visit, under the intent cap of 40
+        # 30 demo request + 15 pricing visit, under the intent cap of 40, + 5 for a business email
+        assert state.score == 45
 
 
 async def test_deletion_closes_the_lead_with_its_reason(dev_env):

@@ -80,7 +80,7 @@ async def test_search_attributes_make_leads_listable_by_stage(dev_env):
         assert await eventually(listed) == [lead_workflow_id(mql)]
         desc = await dev_env.client.get_workflow_handle(lead_workflow_id(mql)).describe()
         attrs = {k.name: v for k, v in desc.typed_search_attributes}  # type: ignore[attr-defined]
-        assert attrs["LeadScore"] == 65 and attrs["AccountDomain"] == "acme.io"
+        assert attrs["LeadScore"] == 70 and attrs["AccountDomain"] == "acme.io"  # 35 + 5 fit, 30 intent
         assert attrs["SlaDueAt"] is not None and attrs["SyncStatus"] == "ok"
 
 
@@ -102,7 +102,7 @@ async def test_a_deployment_can_keep_personal_search_attributes_out_of_visibilit
         desc = await dev_env.client.get_workflow_handle(lead_workflow_id(mql)).describe()
         attrs = {k.name: v for k, v in desc.typed_search_attributes}  # type: ignore[attr-defined]
         assert "AccountDomain" not in attrs and "LeadOwner" not in attrs
-        assert attrs["LeadScore"] == 65  # the rest stay listable
+        assert attrs["LeadScore"] == 70  # the rest stay listable
 
 
 def test_only_personal_search_attributes_can_be_left_out():

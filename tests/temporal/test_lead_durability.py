@@ -91,19 +91,19 @@ async def test_a_score_change_within_a_stage_reaches_every_vendor(dev_env, stack
     async with running_worker(dev_env.client, VENDORS, stack.connectors()) as h:
         leads = LeadClient(dev_env.client, h.task_queue)
         email = unique_email("score")
-        await leads.send_event(email, fact("form_submitted"))  # 10 points, still New Lead
+        await leads.send_event(email, fact("form_submitted"))  # 10 + 5 (business email): New Lead
         h.handles.append(dev_env.client.get_workflow_handle(lead_workflow_id(email)))
-        await until(lambda: stack.hubspot_contact(email).get("lead_score") == "10")
+        await until(lambda: stack.hubspot_contact(email).get("lead_score") == "15")
         for _ in range(2):
             await leads.send_event(email, fact("content_download"))  # 5 points each
-        await until(lambda: stack.hubspot_contact(email).get("lead_score") == "20",
+        await until(lambda: stack.hubspot_contact(email).get("lead_score") == "25",
                     what="HubSpot has the new score")
-        await until(lambda: stack.salesforce_lead(email).get("Lead_Score__c") == 20,
+        await until(lambda: stack.salesforce_lead(email).get("Lead_Score__c") == 25,
                     what="Salesforce has the new score")
-        await until(lambda: stack.segment_traits(email).get("lead_score") == 20,
+        await until(lambda: stack.segment_traits(email).get("lead_score") == 25,
                     what="Segment has the new score")
         state = await leads.state(email)
-        assert state.stage == "New Lead" and state.score == 20
+        assert state.stage == "New Lead" and state.score == 25
 
 
 async def test_a_salesforce_daily_limit_pauses_only_salesforce_and_it_resumes_promptly(dev_env, stack):
@@ -131,7 +131,7 @@ async def test_a_salesforce_daily_limit_pauses_only_salesforce_and_it_resumes_pr
                                                 for t in hs_tasks(stack, e)),
                             timeout=30, what="the SDR's HubSpot task while Salesforce is limited")
             await leads.send_event(emails[0], fact("content_download"))  # later changes flow too
-            await until(lambda: stack.hubspot_contact(emails[0]).get("lead_score") == "35", timeout=30,
+            await until(lambda: stack.hubspot_contact(emails[0]).get("lead_score") == "40", timeout=30,
                         what="HubSpot has the later score while Salesforce is limited")
             assert all(not stack.salesforce_lead(e) for e in emails)
         finally:
@@ -186,3 +186,42 @@ async def test_an_owner_task_whose_answer_was_lost_is_created_once(dev_env, stac
         await asyncio.sleep(5)  # time for any retry to land
         assert len(hs_tasks(stack, email)) == 1, "HubSpot got a second task"
         assert len(sf_tasks(stack, email)) == 1, "Salesforce got a second task"
+
+
+async def test_a_refused_owner_task_survives_continue_as_new_and_resync_creates_it_once(dev_env, stack):
+    """HubSpot refuses the SDR's task (the private app lacks the tasks scope, a 403 no retry
+    fixes); the lead continues as new; once the scope is granted, `resync` creates it, once."""
+    token = stack.running["hubspot"].token
+    stack.hubspot.token_scopes[token] = {
+        "crm.objects.contacts.read", "crm.objects.contacts.write", "crm.schemas.contacts.read",
+        "crm.schemas.contacts.write", "crm.objects.owners.read", "crm.objects.tasks.read"}
+    try:
+        async with running_worker(dev_env.client, VENDORS, stack.connectors()) as h:
+            leads = LeadClient(dev_env.client, h.task_queue)
+            email = unique_email("refused-task")
+            first = await leads.send_event(email, fact("demo_requested"))
+            h.handles.append(dev_env.client.get_workflow_handle(lead_workflow_id(email)))
+
+            async def refused() -> bool:
+                state = await leads.state(email)
+                return state is not None and "hubspot:task" in state.sync_errors
+
+            await until(refused, what="HubSpot refused the SDR's task")
+            await until(lambda: len(sf_tasks(stack, email)) == 1, what="Salesforce has its task")
+            assert hs_tasks(stack, email) == []
+            for _ in range(45):  # past the dev server's continue-as-new suggestion
+                await leads.send_event(email, fact("content_download"))
+
+            async def continued() -> bool:
+                desc = await dev_env.client.get_workflow_handle(lead_workflow_id(email)).describe()
+                return desc.run_id != first.result_run_id
+
+            await until(continued, what="the lead continued as new")
+            del stack.hubspot.token_scopes[token]  # an admin grants the scope
+            await leads.resync(email)
+            await until(lambda: hs_tasks(stack, email), what="resync created the HubSpot task")
+            await asyncio.sleep(2)  # time for a second one to land
+            assert len(hs_tasks(stack, email)) == 1 and len(sf_tasks(stack, email)) == 1
+            assert "hubspot:task" not in (await leads.state(email)).sync_errors
+    finally:
+        stack.hubspot.token_scopes.pop(token, None)

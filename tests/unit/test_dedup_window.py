@@ -3,6 +3,7 @@ states saved before the window existed."""
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 from lifecycle.dedup import MAX_IDS, WINDOW, SeenEvents
@@ -42,3 +43,17 @@ def test_a_state_saved_with_the_old_id_list_still_drops_those_ids():
     assert state.has_seen("old-1")
     state.remember("new-1", T0 + timedelta(days=30))  # the saved ids count as seen now
     assert state.has_seen("old-2") and state.has_seen("new-1") and state.seen_event_ids == []
+
+
+def test_remembering_extends_the_packed_window_exactly_as_packing_it_afresh():
+    """Each id appends its own 16 base64 characters (a flood never re-encodes the window), and
+    the result is what packing the whole window would give, past the cap and the window too."""
+    seen = SeenEvents.of([f"old-{i}" for i in range(MAX_IDS - 2)], T0)
+    for i in range(5):
+        seen = seen.remember(f"new-{i}", T0 + timedelta(minutes=i))
+        assert seen.packed == SeenEvents(packed=seen.packed).packed  # decodes
+        assert seen.packed == base64.b64encode(seen._raw()).decode()
+    assert len(seen) == MAX_IDS and "old-2" not in seen and "old-3" in seen and "new-4" in seen
+    later = seen.remember("late", T0 + WINDOW + timedelta(minutes=2, seconds=1))
+    assert later.packed == base64.b64encode(later._raw()).decode()
+    assert len(later) == 3 and "new-3" in later and "new-2" not in later

@@ -42,3 +42,25 @@ def test_no_event_sequence_makes_decide_raise(playbook):
             state = decide(pb, state, ev, now).state
 
     check()
+
+
+@pytest.mark.parametrize("playbook", ["demo_led", "trial_led", "high_touch"])
+def test_a_decision_never_changes_the_state_it_was_given(playbook):
+    """`decide` works on a shallow working copy (a deep copy per event wedged a flooded lead):
+    the state it was given, which a refused command or a validator keeps, stays as it was."""
+    pb = stock_playbook(playbook)
+
+    @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(events, min_size=1, max_size=8))
+    def check(sequence: list[LeadEvent]) -> None:
+        state = new_lead(pb, "ada@acme.io", T0).state
+        now = T0
+        for ev in [*sequence, LeadEvent(event_id="breach", kind=EventKind.SLA_BREACHED,
+                                        occurred_at=now)]:
+            now += timedelta(hours=1)
+            before = state.model_dump()
+            decision = decide(pb, state, ev, now)
+            assert state.model_dump() == before, f"{ev.kind} changed the state it was given"
+            state = decision.state
+
+    check()

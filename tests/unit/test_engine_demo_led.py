@@ -7,14 +7,15 @@ from lifecycle.engine import decide
 from tests.support.lifecycle_helpers import Lead, event
 
 FIT = {"company_size": "200", "industry": "software", "role": "vp"}  # 35 fit points
+BUSINESS = 5  # fit points for ada@acme.io's business email (the intake field email_type)
 
 
 def test_happy_path_new_to_opportunity(demo_led):
     lead = Lead(demo_led, **FIT)
-    assert lead.state.stage == "New Lead" and lead.state.score == 35
-    lead.send("pricing_visit")  # +15 intent -> 50, below 60
+    assert lead.state.stage == "New Lead" and lead.state.score == 35 + BUSINESS
+    lead.send("pricing_visit")  # +15 intent -> 55, below 60
     assert lead.state.stage == "New Lead"
-    d = lead.send("email_reply")  # +15 engagement -> 65 >= 60: scoring moves it to MQL
+    d = lead.send("email_reply")  # +15 engagement -> 70 >= 60: scoring moves it to MQL
     assert lead.state.stage == "MQL"
     assert lead.state.history[-1].cause == "score_threshold"
     assert any(isinstance(e, fx.ArmSla) for e in d.effects)
@@ -38,14 +39,14 @@ def test_score_is_explained_point_by_point(demo_led):
     lead.send("content_download")
     reasons = [(i.category, i.points, i.reason) for i in lead.state.score_items]
     assert reasons == [("intent", 15, "pricing_visit"), ("engagement", 5, "content_download")]
-    assert lead.state.score == 20
+    assert lead.state.score == 20 + BUSINESS
 
 
 def test_email_opens_never_qualify(demo_led):
     lead = Lead(demo_led, **FIT)
     for _ in range(50):
         lead.send("email_open")
-    assert lead.state.stage == "New Lead" and lead.state.score == 35
+    assert lead.state.stage == "New Lead" and lead.state.score == 35 + BUSINESS
     assert lead.state.touches["New Lead"] == 50
 
 
@@ -60,9 +61,9 @@ def test_scoring_never_confirms_sql(demo_led):
 def test_behavioural_points_decay(demo_led):
     lead = Lead(demo_led)
     lead.send("pricing_visit")
-    assert lead.state.score == 15
+    assert lead.state.score == 15 + BUSINESS
     lead.send("content_download", after=timedelta(days=60))  # two half-lives later
-    assert lead.state.score == round(15 / 4 + 5)
+    assert lead.state.score == round(15 / 4 + 5) + BUSINESS
 
 
 def test_disqualify_needs_a_known_reason(demo_led):
@@ -117,7 +118,7 @@ def test_duplicate_event_counts_once(demo_led):
     lead.send("pricing_visit", event_id="evt-1")
     again = lead.send("pricing_visit", event_id="evt-1")
     assert again.duplicate and again.effects == []
-    assert lead.state.score == 15 and lead.state.touches == {"New Lead": 1}
+    assert lead.state.score == 15 + BUSINESS and lead.state.touches == {"New Lead": 1}
 
 
 def test_out_of_order_fact_does_not_undo_a_newer_decision(demo_led):

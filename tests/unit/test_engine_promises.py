@@ -218,16 +218,16 @@ def test_a_score_crossing_waits_for_the_stages_required_fields(trial_led):
 def test_a_timer_brings_the_decayed_score_up_to_date(demo_led):
     lead = Lead(demo_led)
     lead.send("pricing_visit")
-    assert lead.state.score == 15
+    assert lead.state.score == 15 + 5  # 5 fit points for a business email
     lead.send("snooze", path="not_now")
     lead.fire("follow_up_due", lead.state.follow_up.due_at)  # 90 days: three 30-day half-lives
-    assert lead.state.score == 2  # 15 / 8, rounded
+    assert lead.state.score == 2 + 5  # 15 / 8, rounded; fit does not decay
     legacy = Lead(demo_led)
     legacy.send("pricing_visit")
     legacy.send("snooze", path="not_now")
     due = legacy.state.follow_up.due_at
     d = decide(demo_led, legacy.state, event("follow_up_due", due), due, legacy=True)
-    assert d.state.score == 15
+    assert d.state.score == 15 + 5
 
 
 def test_snapshots_carry_the_salesforce_mapped_properties_and_keep_crm_reasons(demo_led):

@@ -151,6 +151,8 @@ def test_a_new_version_that_drops_a_stage_without_a_mapping_is_refused(tmp_path)
         t["from"] = [s for s in t["from"] if s != "In Evaluation"] or ["Discovery Scheduled"]
     for mapping in v2["field_mapping"].values():
         mapping.pop("In Evaluation")
+    v2["account_rules"] = [r for r in v2.get("account_rules", [])
+                           if "In Evaluation" not in r.get("lead_reached", [])]
     write(tmp_path, "demo_led.v1.yaml", demo_v1())
     write(tmp_path, "demo_led.yaml", v2)
     assert problems(tmp_path) == [
