@@ -25,6 +25,22 @@ started before a patch keeps the old path until it continues-as-new or closes):
 | rules-v1                   | issue 19  | time-based transitions and handoff acceptance fire on the     |
 |                            |           | lead's timers (`lifecycle.rule_timers.rule_clocks`)           |
 
+| patches-read-early-v1      | issue 14  | every id above is read in `__init__`, in the run's first task |
+
+Where `patched()` may be called (issue 14): only in `__init__` (or in `run()` before its first await).
+During replay Temporal answers `patched(id)` from the markers of the workflow task being replayed
+(sdk-core looks ahead one task), so a first call must fall in the same workflow task in the original
+run and in every replay. Code after `await lead_config` does not: when a query reaches the lead while
+that local activity runs (LeadClient queries a lead it just started), sdk-core writes the activity's
+marker in the first task but hands the result to the workflow only in a second, forced task, and on
+replay it hands it over in the first. A marker first written after that point (bounded-ledger-batches-v1
+in tests/replay/known_unreplayable/) is then met after `patched()` already answered False: the task
+fails with a nondeterminism error on every retry, after any worker restart or cache eviction. So a run
+with patches-read-early-v1 reads every id of the table in `__init__` (EARLY_PATCHES), where the SDK
+memoizes its answer for the later call sites; a run recorded before it keeps reading them where it did,
+which replays as it ran unless that run met the split (those need `temporal workflow reset`). A new
+patch id goes into EARLY_PATCHES, never only at a call site after an await.
+
 playbook-promises-v1 is read once per run (in `__init__`), so a run that replays an older history
 keeps the old rules until it continues as new. With both playbook-promises-v1 and merge-forward-v1,
 a lead merged away queues what reaches it between the merge request and its closure, forwards that
@@ -109,6 +125,10 @@ PROMISES_PATCH = "playbook-promises-v1"
 SELECT_PATCH = "playbook-select-v1"  # switching motion (to_playbook)
 MIGRATE_PATCH = "playbook-migrate-v1"
 RULES_PATCH = "rules-v1"
+# Issue 14: read in `__init__` by runs that started with EARLY_PATCH (see the module docstring).
+EARLY_PATCH = "patches-read-early-v1"
+EARLY_PATCHES = ("routing-v1", "crm-conflict-race-v1", "bounded-ledger-batches-v1", TASK_RECORD_ID,
+                 SELECT_PATCH, MIGRATE_PATCH)
 CLOSURE_MEMO = "closure"  # what ingest reads (describe) to answer events for a closed lead
 VENDOR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
                            maximum_interval=timedelta(minutes=5))
@@ -161,6 +181,9 @@ class LeadWorkflow:
         self._lanes_on = workflow.patched("vendor-lanes-v1")
         self._merge_forward = workflow.patched("merge-forward-v1")
         self._rules = workflow.patched(RULES_PATCH)
+        if workflow.patched(EARLY_PATCH):  # the SDK memoizes each answer for the later call sites
+            for patch in EARLY_PATCHES:
+                workflow.patched(patch)
         self._sync_dirty = inp.state is None or inp.sync_pending
         self._synced: dict[str, str] = dict(inp.synced)
         self._fingerprints: dict[str, str] = dict(inp.fingerprints)
