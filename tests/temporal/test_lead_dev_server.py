@@ -7,12 +7,20 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
+from temporalio.worker import Replayer
 
+from activities.ledger import LedgerActivities
 from config.playbook_loader import stock_playbook
+from ledger.engine import make_engine, migrate
+from ledger.writer import LedgerWriter
 from lifecycle.events import MAX_EVENT_BYTES, EventKind, LeadEvent, lead_workflow_id
-from tests.support.lead_harness import running_worker, unique_email
+from tests.support.lead_harness import Harness, running_worker, unique_email, until, workers_on
+from tests.support.ledger_harness import count_facts
+from worker import SANDBOX, WORKFLOWS
 from workflows.lead import LeadWorkflow
 from workflows.lead_client import CommandRejected, LeadClient
 from workflows.lead_models import LeadCommand
@@ -203,3 +211,53 @@ async def test_lead_client_refuses_bad_emails_and_oversized_events(dev_env):
         await leads.send_event("ada\u200b@acme.io", fact("pricing_visit"))
     with pytest.raises(ValueError, match=f"{MAX_EVENT_BYTES} bytes"):
         await leads.send_event("ada@acme.io", fact("pricing_visit", notes="x" * MAX_EVENT_BYTES))
+
+
+def _tasks_before(history: WorkflowHistory, first: object) -> int:
+    """How many workflow tasks had completed when the first event matching `first` was written."""
+    done = 0
+    for event in history.events:
+        if first(event):  # type: ignore[operator]
+            return done
+        done += event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    raise AssertionError("no such event in the history")
+
+
+async def test_a_lead_queried_as_it_starts_survives_a_worker_restart(dev_env, tmp_path):
+    """Issue 14: a query that reaches a new lead while its lead_config local activity runs makes
+    sdk-core write the activity's marker in the first workflow task and give its result to the
+    workflow in a second one; on replay the result comes in the first. A patch first read after
+    that point wedged the lead (nondeterminism on every retry) once a worker restart replayed it."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    migrate(engine)
+    record = LedgerActivities(LedgerWriter(engine)).record_ledger  # a ledger: its patch is read late
+    h = Harness(dev_env.client, f"test-{uuid.uuid4().hex[:8]}")
+    leads = LeadClient(dev_env.client, h.task_queue)
+    email = unique_email("queried")
+    try:
+        handle = await h.start_lead(email)  # no worker polls yet: the query waits with the task
+        first_state = asyncio.create_task(leads.state(email))
+        await asyncio.sleep(0.5)
+        async with workers_on(dev_env.client, h.task_queue, ledger=record):
+            assert (await asyncio.wait_for(first_state, 20)) is not None
+            await until(lambda: count_facts(engine), timeout=10, what="the lead's first ledger write")
+        history = await handle.fetch_history()
+        marker = _tasks_before(history, lambda e: e.marker_recorded_event_attributes.marker_name
+                               == "core_local_activity")
+        ledger = _tasks_before(history, lambda e: e.activity_task_scheduled_event_attributes
+                               .activity_type.name == "record_ledger")
+        assert ledger > marker, "the split this test is about did not happen"
+        async with workers_on(dev_env.client, h.task_queue, ledger=record):  # a fresh cache: replays
+            await leads.send_event(email, fact("demo_requested"))
+            await until(lambda: _in_mql(leads, email), timeout=10, what="the event after the restart")
+        replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter,
+                            workflow_runner=SANDBOX)
+        await replayer.replay_workflow(await handle.fetch_history(), raise_on_replay_failure=True)
+    finally:
+        await h.close()
+        engine.dispose()
+
+
+async def _in_mql(leads: LeadClient, email: str) -> bool:
+    state = await leads.state(email)
+    return state is not None and state.stage == "MQL"
