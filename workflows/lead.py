@@ -24,7 +24,6 @@ started before a patch keeps the old path until it continues-as-new or closes):
 | playbook-migrate-v1        | issue 19  | the migrate_playbook update moves the lead to a new version   |
 | rules-v1                   | issue 19  | time-based transitions and handoff acceptance fire on the     |
 |                            |           | lead's timers (`lifecycle.rule_timers.rule_clocks`)           |
-
 | patches-read-early-v1      | issue 14  | every id above is read in `__init__`, in the run's first task |
 
 Where `patched()` may be called (issue 14): only in `__init__` (or in `run()` before its first await).
@@ -38,8 +37,8 @@ in tests/replay/known_unreplayable/) is then met after `patched()` already answe
 fails with a nondeterminism error on every retry, after any worker restart or cache eviction. So a run
 with patches-read-early-v1 reads every id of the table in `__init__` (EARLY_PATCHES), where the SDK
 memoizes its answer for the later call sites; a run recorded before it keeps reading them where it did,
-which replays as it ran unless that run met the split (those need `temporal workflow reset`). A new
-patch id goes into EARLY_PATCHES, never only at a call site after an await.
+which replays as it ran unless that run met the split (no workflow code can rescue those). A new
+patch id is read in `__init__` (directly or through EARLY_PATCHES), never first after an await.
 
 playbook-promises-v1 is read once per run (in `__init__`), so a run that replays an older history
 keeps the old rules until it continues as new. With both playbook-promises-v1 and merge-forward-v1,
