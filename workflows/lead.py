@@ -25,6 +25,7 @@ started before a patch keeps the old path until it continues-as-new or closes):
 | rules-v1                   | issue 19  | time-based transitions and handoff acceptance fire on the     |
 |                            |           | lead's timers (`lifecycle.rule_timers.rule_clocks`)           |
 | patches-read-early-v1      | issue 14  | every id above is read in `__init__`, in the run's first task |
+| lead-config-activity-v1    | issue 14  | lead_config runs as an activity, no longer a local activity   |
 
 Where `patched()` may be called (issue 14): only in `__init__` (or in `run()` before its first await).
 During replay Temporal answers `patched(id)` from the markers of the workflow task being replayed
@@ -39,6 +40,11 @@ with patches-read-early-v1 reads every id of the table in `__init__` (EARLY_PATC
 memoizes its answer for the later call sites; a run recorded before it keeps reading them where it did,
 which replays as it ran unless that run met the split (no workflow code can rescue those). A new
 patch id is read in `__init__` (directly or through EARLY_PATCHES), never first after an await.
+The same split also moves the signals that reached the lead during its first task: the original run
+applied them before the code after lead_config, a replay applies them after it, and the commands
+differ (a nondeterminism error on an UpsertWorkflowSearchAttributes or ActivityTaskScheduled event).
+No placement of a call avoids that, so a run with lead-config-activity-v1 fetches its config with an
+ordinary activity, whose result is an event in history that replay delivers where the run saw it.
 
 playbook-promises-v1 is read once per run (in `__init__`), so a run that replays an older history
 keeps the old rules until it continues as new. With both playbook-promises-v1 and merge-forward-v1,
@@ -126,6 +132,7 @@ MIGRATE_PATCH = "playbook-migrate-v1"
 RULES_PATCH = "rules-v1"
 # Issue 14: read in `__init__` by runs that started with EARLY_PATCH (see the module docstring).
 EARLY_PATCH = "patches-read-early-v1"
+CONFIG_ACTIVITY_PATCH = "lead-config-activity-v1"  # issue 14: see the module docstring
 EARLY_PATCHES = ("routing-v1", "crm-conflict-race-v1", "bounded-ledger-batches-v1", TASK_RECORD_ID,
                  SELECT_PATCH, MIGRATE_PATCH)
 CLOSURE_MEMO = "closure"  # what ingest reads (describe) to answer events for a closed lead
@@ -183,6 +190,7 @@ class LeadWorkflow:
         if workflow.patched(EARLY_PATCH):  # the SDK memoizes each answer for the later call sites
             for patch in EARLY_PATCHES:
                 workflow.patched(patch)
+        self._config_activity = workflow.patched(CONFIG_ACTIVITY_PATCH)
         self._sync_dirty = inp.state is None or inp.sync_pending
         self._synced: dict[str, str] = dict(inp.synced)
         self._fingerprints: dict[str, str] = dict(inp.fingerprints)
@@ -219,9 +227,14 @@ class LeadWorkflow:
                 normalize_email(inp.email)
             except ValueError as exc:
                 raise ApplicationError(str(exc), type="InvalidInput", non_retryable=True) from None
-        config: LeadConfig = await workflow.execute_local_activity(
-            LEAD_CONFIG, inp.playbook_name, result_type=LeadConfig,
-            start_to_close_timeout=timedelta(seconds=30))
+        if self._config_activity:  # a local activity's result may reach the workflow a task late
+            config: LeadConfig = await workflow.execute_activity(
+                LEAD_CONFIG, inp.playbook_name, result_type=LeadConfig,
+                start_to_close_timeout=timedelta(seconds=30))
+        else:
+            config = await workflow.execute_local_activity(
+                LEAD_CONFIG, inp.playbook_name, result_type=LeadConfig,
+                start_to_close_timeout=timedelta(seconds=30))
         self._vendors, self._ledger_on = config.vendors, config.ledger
         # Recorded in the lead_config result, so a replay leaves out what the run left out.
         self._omit_search = set(config.omit_search_attributes)

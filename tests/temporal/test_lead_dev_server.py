@@ -7,8 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHistory
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
@@ -19,11 +18,10 @@ from ledger.engine import make_engine, migrate
 from ledger.writer import LedgerWriter
 from lifecycle.events import MAX_EVENT_BYTES, EventKind, LeadEvent, lead_workflow_id
 from tests.support.lead_harness import Harness, running_worker, unique_email, until, workers_on
-from tests.support.ledger_harness import count_facts
 from worker import SANDBOX, WORKFLOWS
 from workflows.lead import LeadWorkflow
 from workflows.lead_client import CommandRejected, LeadClient
-from workflows.lead_models import LeadCommand
+from workflows.lead_models import EVENT_SIGNAL, LeadCommand
 
 FIT = {"company_size": "500", "industry": "software", "role": "vp"}
 
@@ -213,51 +211,50 @@ async def test_lead_client_refuses_bad_emails_and_oversized_events(dev_env):
         await leads.send_event("ada@acme.io", fact("pricing_visit", notes="x" * MAX_EVENT_BYTES))
 
 
-def _tasks_before(history: WorkflowHistory, first: object) -> int:
-    """How many workflow tasks had completed when the first event matching `first` was written."""
-    done = 0
-    for event in history.events:
-        if first(event):  # type: ignore[operator]
-            return done
-        done += event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
-    raise AssertionError("no such event in the history")
-
-
-async def test_a_lead_queried_as_it_starts_survives_a_worker_restart(dev_env, tmp_path):
-    """Issue 14: a query that reaches a new lead while its lead_config local activity runs makes
-    sdk-core write the activity's marker in the first workflow task and give its result to the
-    workflow in a second one; on replay the result comes in the first. A patch first read after
-    that point wedged the lead (nondeterminism on every retry) once a worker restart replayed it."""
+async def test_a_lead_queried_and_signalled_as_it_starts_survives_a_worker_restart(dev_env, tmp_path):
+    """Issue 14: a query that reached a new lead while its lead_config ran as a local activity made
+    sdk-core record the result in the first workflow task and give it to the workflow in a second
+    one, after the signals that arrived meanwhile; a replay gave it in the first, before them. The
+    commands (or a patch read after that point) then differed, and once a worker restart replayed
+    the lead its task failed on every retry: the lead was wedged."""
     engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
     migrate(engine)
     record = LedgerActivities(LedgerWriter(engine)).record_ledger  # a ledger: its patch is read late
     h = Harness(dev_env.client, f"test-{uuid.uuid4().hex[:8]}")
     leads = LeadClient(dev_env.client, h.task_queue)
-    email = unique_email("queried")
+    emails = [unique_email("queried") for _ in range(LEADS)]  # the race is won only most times
+
+    async def signalled(handle: WorkflowHandle) -> None:
+        for _ in range(SIGNALS):  # some reach the lead while its first task runs
+            await handle.signal(EVENT_SIGNAL, fact("pricing_visit"))
+            await asyncio.sleep(0.003)
     try:
-        handle = await h.start_lead(email)  # no worker polls yet: the query waits with the task
-        first_state = asyncio.create_task(leads.state(email))
+        handles = [await h.start_lead(email) for email in emails]  # no worker polls yet: the
+        first_states = [asyncio.create_task(leads.state(e)) for e in emails]  # queries wait
         await asyncio.sleep(0.5)
         async with workers_on(dev_env.client, h.task_queue, ledger=record):
-            assert (await asyncio.wait_for(first_state, 20)) is not None
-            await until(lambda: count_facts(engine), timeout=10, what="the lead's first ledger write")
-        history = await handle.fetch_history()
-        marker = _tasks_before(history, lambda e: e.marker_recorded_event_attributes.marker_name
-                               == "core_local_activity")
-        ledger = _tasks_before(history, lambda e: e.activity_task_scheduled_event_attributes
-                               .activity_type.name == "record_ledger")
-        assert ledger > marker, "the split this test is about did not happen"
+            await asyncio.gather(*(signalled(handle) for handle in handles))
+            assert None not in await asyncio.gather(*first_states)
+            for email in emails:
+                await until(lambda e=email: _applied(leads, e, SIGNALS), timeout=10, what="the events")
         async with workers_on(dev_env.client, h.task_queue, ledger=record):  # a fresh cache: replays
-            await leads.send_event(email, fact("demo_requested"))
-            await until(lambda: _in_mql(leads, email), timeout=10, what="the event after the restart")
+            for email in emails:
+                await leads.send_event(email, fact("pricing_visit"))
+                await until(lambda e=email: _applied(leads, e, SIGNALS + 1), timeout=10,
+                            what="the event sent after the restart")
         replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter,
                             workflow_runner=SANDBOX)
-        await replayer.replay_workflow(await handle.fetch_history(), raise_on_replay_failure=True)
+        for handle in handles:
+            await replayer.replay_workflow(await handle.fetch_history(), raise_on_replay_failure=True)
     finally:
         await h.close()
         engine.dispose()
 
 
-async def _in_mql(leads: LeadClient, email: str) -> bool:
+LEADS = 3
+SIGNALS = 60
+
+
+async def _applied(leads: LeadClient, email: str, at_least: int) -> bool:
     state = await leads.state(email)
-    return state is not None and state.stage == "MQL"
+    return state is not None and state.events_applied >= at_least
