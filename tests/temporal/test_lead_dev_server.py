@@ -252,7 +252,7 @@ async def test_a_lead_queried_and_signalled_as_it_starts_survives_a_worker_resta
 
 
 LEADS = 3
-SIGNALS = 60
+SIGNALS = 30
 
 
 async def _applied(leads: LeadClient, email: str, at_least: int) -> bool:
