@@ -228,9 +228,13 @@ class LeadWorkflow:
             except ValueError as exc:
                 raise ApplicationError(str(exc), type="InvalidInput", non_retryable=True) from None
         if self._config_activity:  # a local activity's result may reach the workflow a task late
-            config: LeadConfig = await workflow.execute_activity(
-                LEAD_CONFIG, inp.playbook_name, result_type=LeadConfig,
-                start_to_close_timeout=timedelta(seconds=30))
+            try:
+                config: LeadConfig = await workflow.execute_activity(
+                    LEAD_CONFIG, inp.playbook_name, result_type=LeadConfig,
+                    start_to_close_timeout=timedelta(seconds=30))
+            except ActivityError as err:  # an unknown playbook: the run fails with the reason
+                raise ApplicationError(str(err.cause or err), type=getattr(err.cause, "type", None),
+                                       non_retryable=True) from None
         else:
             config = await workflow.execute_local_activity(
                 LEAD_CONFIG, inp.playbook_name, result_type=LeadConfig,
