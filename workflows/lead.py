@@ -32,6 +32,27 @@ started before a patch keeps the old path until it continues-as-new or closes):
 | bounded-fields-v1          | issue 14  | event properties become fields within lifecycle.fields bounds |
 | score-decay-timer-v1       | issue 13  | a lead wakes when about a point has decayed (1 h to 7 d) and  |
 |                            |           | writes its lower score (CRMs, LeadScore) with no event        |
+| patches-read-early-v1      | issue 14  | every id above is read in `__init__`, in the run's first task |
+| lead-config-activity-v1    | issue 14  | lead_config runs as an activity, no longer a local activity   |
+
+Where `patched()` may be called (issue 14): only in `__init__` (or in `run()` before its first await).
+During replay Temporal answers `patched(id)` from the markers of the workflow task being replayed
+(sdk-core looks ahead one task), so a first call must fall in the same workflow task in the original
+run and in every replay. Code after `await lead_config` does not: when a query reaches the lead while
+that local activity runs (LeadClient queries a lead it just started), sdk-core writes the activity's
+marker in the first task but hands the result to the workflow only in a second, forced task, and on
+replay it hands it over in the first. A marker first written after that point (bounded-ledger-batches-v1
+in tests/replay/known_unreplayable/) is then met after `patched()` already answered False: the task
+fails with a nondeterminism error on every retry, after any worker restart or cache eviction. So a run
+with patches-read-early-v1 reads every id of the table in `__init__` (EARLY_PATCHES), where the SDK
+memoizes its answer for the later call sites; a run recorded before it keeps reading them where it did,
+which replays as it ran unless that run met the split (no workflow code can rescue those). A new
+patch id is read in `__init__` (directly or through EARLY_PATCHES), never first after an await.
+The same split also moves the signals that reached the lead during its first task: the original run
+applied them before the code after lead_config, a replay applies them after it, and the commands
+differ (a nondeterminism error on an UpsertWorkflowSearchAttributes or ActivityTaskScheduled event).
+No placement of a call avoids that, so a run with lead-config-activity-v1 fetches its config with an
+ordinary activity, whose result is an event in history that replay delivers where the run saw it.
 
 playbook-promises-v1 is read once per run (in `__init__`), so a run that replays an older history
 keeps the old rules until it continues as new. With both playbook-promises-v1 and merge-forward-v1,
@@ -141,6 +162,11 @@ PROMISES_PATCH = "playbook-promises-v1"
 SELECT_PATCH = "playbook-select-v1"  # switching motion (to_playbook)
 MIGRATE_PATCH = "playbook-migrate-v1"
 RULES_PATCH = "rules-v1"
+# Issue 14: read in `__init__` by runs that started with EARLY_PATCH (see the module docstring).
+EARLY_PATCH = "patches-read-early-v1"
+CONFIG_ACTIVITY_PATCH = "lead-config-activity-v1"  # issue 14: see the module docstring
+EARLY_PATCHES = ("routing-v1", "crm-conflict-race-v1", "bounded-ledger-batches-v1", TASK_RECORD_ID,
+                 SELECT_PATCH, MIGRATE_PATCH)
 CLOSURE_MEMO = "closure"  # what ingest reads (describe) to answer events for a closed lead
 VENDOR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
                            maximum_interval=timedelta(minutes=5))
@@ -207,6 +233,10 @@ class LeadWorkflow:
         # account-v1: the lead reports to its AccountWorkflow (when the worker runs accounts).
         self._account_on, self._accounts_run = workflow.patched(ACCOUNT_PATCH), False
         self._account, self._account_dirty, self._account_busy = inp.account, inp.account_pending, False
+        if workflow.patched(EARLY_PATCH):  # the SDK memoizes each answer for the later call sites
+            for patch in EARLY_PATCHES:
+                workflow.patched(patch)
+        self._config_activity = workflow.patched(CONFIG_ACTIVITY_PATCH)
         self._sync_dirty = inp.state is None or inp.sync_pending
         self._synced: dict[str, str] = dict(inp.synced)
         self._fingerprints: dict[str, str] = dict(inp.fingerprints)
@@ -245,9 +275,18 @@ class LeadWorkflow:
                 normalize_email(inp.email)
             except ValueError as exc:
                 raise ApplicationError(str(exc), type="InvalidInput", non_retryable=True) from None
-        config: LeadConfig = await workflow.execute_local_activity(
-            LEAD_CONFIG, inp.playbook_name, result_type=LeadConfig,
-            start_to_close_timeout=timedelta(seconds=30))
+        if self._config_activity:  # a local activity's result may reach the workflow a task late
+            try:
+                config: LeadConfig = await workflow.execute_activity(
+                    LEAD_CONFIG, inp.playbook_name, result_type=LeadConfig,
+                    start_to_close_timeout=timedelta(seconds=30))
+            except ActivityError as err:  # an unknown playbook: the run fails with the reason
+                raise ApplicationError(str(err.cause or err), type=getattr(err.cause, "type", None),
+                                       non_retryable=True) from None
+        else:
+            config = await workflow.execute_local_activity(
+                LEAD_CONFIG, inp.playbook_name, result_type=LeadConfig,
+                start_to_close_timeout=timedelta(seconds=30))
         self._vendors, self._ledger_on = config.vendors, config.ledger
         # Recorded in the lead_config result, so a replay leaves out what the run left out.
         self._omit_search = set(config.omit_search_attributes)

@@ -7,15 +7,21 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
+from temporalio.worker import Replayer
 
+from activities.ledger import LedgerActivities
 from config.playbook_loader import stock_playbook
+from ledger.engine import make_engine, migrate
+from ledger.writer import LedgerWriter
 from lifecycle.events import MAX_EVENT_BYTES, EventKind, LeadEvent, lead_workflow_id
-from tests.support.lead_harness import running_worker, unique_email
+from tests.support.lead_harness import Harness, running_worker, unique_email, until, workers_on
+from worker import SANDBOX, WORKFLOWS
 from workflows.lead import LeadWorkflow
 from workflows.lead_client import CommandRejected, LeadClient
-from workflows.lead_models import LeadCommand
+from workflows.lead_models import EVENT_SIGNAL, LeadCommand
 
 FIT = {"company_size": "500", "industry": "software", "role": "vp"}
 
@@ -204,3 +210,52 @@ async def test_lead_client_refuses_bad_emails_and_oversized_events(dev_env):
         await leads.send_event("ada\u200b@acme.io", fact("pricing_visit"))
     with pytest.raises(ValueError, match=f"{MAX_EVENT_BYTES} bytes"):
         await leads.send_event("ada@acme.io", fact("pricing_visit", notes="x" * MAX_EVENT_BYTES))
+
+
+async def test_a_lead_queried_and_signalled_as_it_starts_survives_a_worker_restart(dev_env, tmp_path):
+    """Issue 14: a query that reached a new lead while its lead_config ran as a local activity made
+    sdk-core record the result in the first workflow task and give it to the workflow in a second
+    one, after the signals that arrived meanwhile; a replay gave it in the first, before them. The
+    commands (or a patch read after that point) then differed, and once a worker restart replayed
+    the lead its task failed on every retry: the lead was wedged."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    migrate(engine)
+    record = LedgerActivities(LedgerWriter(engine)).record_ledger  # a ledger: its patch is read late
+    h = Harness(dev_env.client, f"test-{uuid.uuid4().hex[:8]}")
+    leads = LeadClient(dev_env.client, h.task_queue)
+    emails = [unique_email("queried") for _ in range(LEADS)]  # the race is won only most times
+
+    async def signalled(handle: WorkflowHandle) -> None:
+        for _ in range(SIGNALS):  # some reach the lead while its first task runs
+            await handle.signal(EVENT_SIGNAL, fact("pricing_visit"))
+            await asyncio.sleep(0.003)
+    try:
+        handles = [await h.start_lead(email) for email in emails]  # no worker polls yet: the
+        first_states = [asyncio.create_task(leads.state(e)) for e in emails]  # queries wait
+        await asyncio.sleep(0.5)
+        async with workers_on(dev_env.client, h.task_queue, ledger=record):
+            await asyncio.gather(*(signalled(handle) for handle in handles))
+            assert None not in await asyncio.gather(*first_states)
+            for email in emails:
+                await until(lambda e=email: _applied(leads, e, SIGNALS), timeout=10, what="the events")
+        async with workers_on(dev_env.client, h.task_queue, ledger=record):  # a fresh cache: replays
+            for email in emails:
+                await leads.send_event(email, fact("pricing_visit"))
+                await until(lambda e=email: _applied(leads, e, SIGNALS + 1), timeout=10,
+                            what="the event sent after the restart")
+        replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter,
+                            workflow_runner=SANDBOX)
+        for handle in handles:
+            await replayer.replay_workflow(await handle.fetch_history(), raise_on_replay_failure=True)
+    finally:
+        await h.close()
+        engine.dispose()
+
+
+LEADS = 3
+SIGNALS = 30
+
+
+async def _applied(leads: LeadClient, email: str, at_least: int) -> bool:
+    state = await leads.state(email)
+    return state is not None and state.events_applied >= at_least
