@@ -19,6 +19,8 @@ started before a patch keeps the old path until it continues-as-new or closes):
 | task-record-id-v1          | issue 16  | owner tasks name the record id the lead's last upsert answered |
 | playbook-promises-v1       | issue 13  | the engine's current rules (`legacy=False`); facts named like |
 |                            |           | commands are touches; a deleted or merged lead is a tombstone |
+| route-first-v1             | issue 16  | a lead being routed writes its CRMs once routing answered, so |
+|                            |           | one upsert carries stage and owner (perf)                     |
 
 playbook-promises-v1 is read once per run (in `__init__`), so a run that replays an older history
 keeps the old rules until it continues as new. With both playbook-promises-v1 and merge-forward-v1,
@@ -91,6 +93,8 @@ with workflow.unsafe.imports_passed_through():
 
 # Owner tasks name the record, so the vendor worker batches them without a lookup.
 TASK_RECORD_ID = "task-record-id-v1"
+# perf (issue 16): CRM writes wait for routing, so the first upsert carries the owner.
+ROUTE_FIRST = "route-first-v1"
 
 # Bounded history per run; Temporal may suggest continuing earlier.
 MAX_EVENTS_PER_RUN = 500
@@ -146,6 +150,7 @@ class LeadWorkflow:
         self._sync_any_field = workflow.patched("sync-any-field-v1")
         self._lanes_on = workflow.patched("vendor-lanes-v1")
         self._merge_forward = workflow.patched("merge-forward-v1")
+        self._route_first = workflow.patched(ROUTE_FIRST)  # perf (issue 16)
         self._sync_dirty = inp.state is None or inp.sync_pending
         self._synced: dict[str, str] = dict(inp.synced)
         self._fingerprints: dict[str, str] = dict(inp.fingerprints)
@@ -478,8 +483,11 @@ class LeadWorkflow:
         if self._sync_dirty and self._vendors:
             self._sync_dirty = False
             self._lane_dirty.update(self._vendors)
+        # perf (issue 16): while routing is pending the CRMs wait, so one write carries the owner.
+        hold = TASK_VENDORS if self._route_first and (self._routing is not None or any(
+            isinstance(e, fx.RouteLead) for e in self._tasks)) else ()
         for vendor in self._vendors:  # a list: its order is deterministic, a set's is not
-            if vendor in self._lane_dirty and vendor not in self._lanes:
+            if vendor in self._lane_dirty and vendor not in self._lanes and vendor not in hold:
                 self._lanes[vendor] = asyncio.create_task(self._sync_lane(vendor))
         while self._tasks and self._routing is None:  # later tasks are for the routed owner
             effect = self._tasks.pop(0)
