@@ -24,8 +24,11 @@ class LeadConfigActivities:
         self._ledger = ledger
         self._omit = sorted(set(omit_search_attributes))
 
+    # perf (issue 16): async, so a new lead's first workflow task does not wait for a thread of
+    # the activity executor (shared with the ledger's blocking writes). The playbook is read
+    # from disk once per worker (stock_playbook is cached), then answered from memory.
     @activity.defn(name=LEAD_CONFIG)
-    def lead_config(self, playbook_name: str) -> LeadConfig:
+    async def lead_config(self, playbook_name: str) -> LeadConfig:
         try:
             playbook = stock_playbook(playbook_name)
         except PlaybookError as exc:
