@@ -21,6 +21,9 @@ started before a patch keeps the old path until it continues-as-new or closes):
 |                            |           | commands are touches; a deleted or merged lead is a tombstone |
 | route-first-v1             | issue 16  | a lead being routed writes its CRMs once routing answered, so |
 |                            |           | one upsert carries stage and owner (perf)                     |
+| bundled-patches-v1         | issue 16  | a run that records it takes every id above as patched without |
+|                            |           | asking each, and keeps one SLA/follow-up timer per due time   |
+|                            |           | instead of one per wait (perf: see BUNDLED_PATCHES)           |
 
 playbook-promises-v1 is read once per run (in `__init__`), so a run that replays an older history
 keeps the old rules until it continues as new. With both playbook-promises-v1 and merge-forward-v1,
@@ -95,6 +98,12 @@ with workflow.unsafe.imports_passed_through():
 TASK_RECORD_ID = "task-record-id-v1"
 # perf (issue 16): CRM writes wait for routing, so the first upsert carries the owner.
 ROUTE_FIRST = "route-first-v1"
+# perf (issue 16): Temporal's core records two history events (a marker and an upsert of the
+# TemporalChangeVersion search attribute) for every patch id a new run asks: 18 of the 64 events
+# of a routed MQL with owner tasks. A run started since this patch asks only it and takes every id
+# of the table above (all of which it would have found patched); a run started before asks each
+# id as it always did. A patch added later is asked on its own (`workflow.patched`), as before.
+BUNDLED_PATCHES = "bundled-patches-v1"
 
 # Bounded history per run; Temporal may suggest continuing earlier.
 MAX_EVENTS_PER_RUN = 500
@@ -137,8 +146,11 @@ class LeadWorkflow:
     @workflow.init
     def __init__(self, inp: LeadInput | None = None, *extra: object) -> None:
         inp = _checked_input(inp, extra)
+        self._bundled = workflow.patched(BUNDLED_PATCHES)  # perf (issue 16); see _patched
+        self._timer: asyncio.Task[None] | None = None  # since BUNDLED_PATCHES: see _wait_on_timer
+        self._timer_due: datetime | None = None
         # Decided once per run, before any handler: a replayed older run keeps its old rules.
-        self._legacy = not workflow.patched(PROMISES_PATCH)
+        self._legacy = not self._patched(PROMISES_PATCH)
         self._input = inp
         self._playbook: Playbook | None = inp.playbook
         self._vendors: list[str] = []
@@ -146,11 +158,11 @@ class LeadWorkflow:
         self._state: LeadState | None = inp.state
         self._early: list[LeadEvent | AbsorbRequest] = []  # arrived before the playbook loaded
         # Decided once per run, before any handler can commit (see the table above).
-        self._carry_pending = workflow.patched("carry-pending-v1")
-        self._sync_any_field = workflow.patched("sync-any-field-v1")
-        self._lanes_on = workflow.patched("vendor-lanes-v1")
-        self._merge_forward = workflow.patched("merge-forward-v1")
-        self._route_first = workflow.patched(ROUTE_FIRST)  # perf (issue 16)
+        self._carry_pending = self._patched("carry-pending-v1")
+        self._sync_any_field = self._patched("sync-any-field-v1")
+        self._lanes_on = self._patched("vendor-lanes-v1")
+        self._merge_forward = self._patched("merge-forward-v1")
+        self._route_first = self._patched(ROUTE_FIRST)  # perf (issue 16)
         self._sync_dirty = inp.state is None or inp.sync_pending
         self._synced: dict[str, str] = dict(inp.synced)
         self._fingerprints: dict[str, str] = dict(inp.fingerprints)
@@ -181,7 +193,7 @@ class LeadWorkflow:
     @workflow.run
     async def run(self, inp: LeadInput | None = None, *extra: object) -> LeadClosed:
         inp = self._input
-        if inp.state is None and workflow.patched("strict-email-v1"):
+        if inp.state is None and self._patched("strict-email-v1"):
             try:  # what ingest, the CLI and LeadClient check; an operator's start too
                 normalize_email(inp.email)
             except ValueError as exc:
@@ -215,6 +227,10 @@ class LeadWorkflow:
         # A tombstone's next run keeps the memo that ingest and LeadClient read.
         workflow.continue_as_new(self._carry_over(), memo={
             CLOSURE_MEMO: closure.model_dump(mode="json")} if closure else None)
+
+    def _patched(self, patch_id: str) -> bool:
+        """`workflow.patched` for an id of the table above; bundled since bundled-patches-v1."""
+        return self._bundled or workflow.patched(patch_id)
 
     # -- handlers ---------------------------------------------------------------------------
 
@@ -426,9 +442,26 @@ class LeadWorkflow:
         timeout = None if due is None else max((due - workflow.now()).total_seconds(), 0)
         if timeout == 0:
             return
+        if self._bundled:  # perf (issue 16): one timer per due time, not one per wait
+            await self._wait_on_timer(due)
+            return
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(lambda: self._woken or self._ready_to_continue(),
                                           timeout=timeout)
+
+    async def _wait_on_timer(self, due: datetime | None) -> None:
+        """Waits for a wake-up or the due time. The durable timer is kept across waits and
+        replaced only when the due time moves (the updatable-timer pattern), where a timeout on
+        each wait started and cancelled a timer every time the lead woke up (two events each)."""
+        if due != self._timer_due:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_due = due
+            self._timer = None if due is None else asyncio.create_task(
+                asyncio.sleep((due - workflow.now()).total_seconds()))
+        timer = self._timer
+        await workflow.wait_condition(lambda: self._woken or self._ready_to_continue()
+                                      or (timer is not None and timer.done()))
 
     def _next_due(self) -> datetime | None:
         assert self._state is not None
@@ -466,7 +499,7 @@ class LeadWorkflow:
         while self._tasks and self._routing is None:
             effect = self._tasks.pop(0)
             if isinstance(effect, fx.RouteLead):
-                if workflow.patched("routing-v1"):
+                if self._patched("routing-v1"):
                     self._routing = asyncio.create_task(self._route(effect))
                 continue
             if isinstance(effect, fx.EmitAnalytics):
@@ -515,7 +548,7 @@ class LeadWorkflow:
         """Ledger writes retry until the ledger is back; they never hold up vendor syncs."""
         try:
             while self._ledger:
-                if workflow.patched("bounded-ledger-batches-v1"):
+                if self._patched("bounded-ledger-batches-v1"):
                     batch, self._ledger = _first_batch(self._ledger)
                 else:
                     batch, self._ledger = self._ledger, []
@@ -561,7 +594,7 @@ class LeadWorkflow:
             self._record("sync_error", self._state, None, [], vendor=vendor,
                          detail=self._state.sync_errors[vendor])
             return
-        if self._synced.get(vendor) != lead.previous_stage and workflow.patched("crm-conflict-race-v1"):
+        if self._synced.get(vendor) != lead.previous_stage and self._patched("crm-conflict-race-v1"):
             self._sync_dirty = True  # a person's CRM change arrived meanwhile: write leadflow's again
             return
         self._synced[vendor], self._fingerprints[vendor] = lead.stage, mark
@@ -580,7 +613,7 @@ class LeadWorkflow:
         key = f"{workflow.info().run_id}:{self._task_seq}"
         task = OwnerTask(email=self._state.email, owner_id=self._task_owner(vendor, notice.escalate),
                          subject=subject, body=notice.body, due_at=workflow.now(), key=key)
-        if vendor in self._record_ids and workflow.patched(TASK_RECORD_ID):
+        if vendor in self._record_ids and self._patched(TASK_RECORD_ID):
             task.record_id = self._record_ids[vendor]
         try:
             await workflow.execute_activity(
