@@ -3,16 +3,38 @@ send updates themselves), and a router reconciles its members with the CRMs' peo
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 
 from temporalio import activity
 from temporalio.client import Client
 
 from activities.vendor_call import vendor_call
+from config.routing import Team
 from config.vendors import CRMS, Vendor
 from connectors.base import Connector, Owner
 from workflows.team_client import TeamClient
-from workflows.team_models import ASSIGN_OWNER, RECONCILE_OWNERS, Assignment, AssignOwnerInput, CrmPerson
+from workflows.team_models import (
+    ASSIGN_OWNER,
+    RECONCILE_OWNERS,
+    Assignment,
+    AssignOwnerInput,
+    AssignRequest,
+    CrmPerson,
+)
+
+# perf (issue 16): assignments one update carries at most (the router answers them in order).
+MAX_ASSIGNMENTS_PER_UPDATE = 100
+
+
+class _Gathered:
+    """The assignments waiting for one router in this worker: while one update is in flight the
+    next ones gather, then go together, so a router answers many leads per workflow task (a
+    router took a few updates per task and fell behind at 20 new MQLs a second)."""
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[AssignRequest, asyncio.Future[Assignment]]] = []
+        self.sender: asyncio.Task[None] | None = None
 
 
 class RoutingActivities:
@@ -21,11 +43,38 @@ class RoutingActivities:
         self._client, self._task_queue = client, task_queue
         self._vendors = [v for v in vendors if v in CRMS]
         self._connectors = connectors
+        self._gathered: dict[tuple[str, str], _Gathered] = {}
 
     @activity.defn(name=ASSIGN_OWNER)
     async def assign_owner(self, inp: AssignOwnerInput) -> Assignment:
         teams = TeamClient(self._client, self._task_queue, inp.playbook)
-        return await teams.assign(inp.team, inp.request)
+        if activity.info().attempt > 1:  # a retry goes alone (the request id makes it harmless)
+            return await teams.assign(inp.team, inp.request)
+        gathered = self._gathered.setdefault((inp.playbook, inp.team.name), _Gathered())
+        answer: asyncio.Future[Assignment] = asyncio.get_running_loop().create_future()
+        gathered.waiting.append((inp.request, answer))
+        if gathered.sender is None:
+            gathered.sender = asyncio.create_task(self._send(teams, inp.team, gathered))
+        return await asyncio.shield(answer)
+
+    @staticmethod
+    async def _send(teams: TeamClient, team: Team, gathered: _Gathered) -> None:
+        try:
+            while gathered.waiting:
+                batch = gathered.waiting[:MAX_ASSIGNMENTS_PER_UPDATE]
+                del gathered.waiting[:len(batch)]
+                try:
+                    answers = await teams.assign_many(team, [request for request, _ in batch])
+                except Exception as exc:  # each waiting activity fails, and is retried alone
+                    for _, answer in batch:
+                        if not answer.done():
+                            answer.set_exception(exc)
+                    continue
+                for (_, answer), assignment in zip(batch, answers, strict=True):
+                    if not answer.done():
+                        answer.set_result(assignment)
+        finally:
+            gathered.sender = None
 
     @activity.defn(name=RECONCILE_OWNERS)
     async def reconcile_owners(self, playbook: str) -> list[CrmPerson]:
