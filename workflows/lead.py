@@ -19,11 +19,10 @@ started before a patch keeps the old path until it continues-as-new or closes):
 | task-record-id-v1          | issue 16  | owner tasks name the record id the lead's last upsert answered |
 | playbook-promises-v1       | issue 13  | the engine's current rules (`legacy=False`); facts named like |
 |                            |           | commands are touches; a deleted or merged lead is a tombstone |
-| route-first-v1             | issue 16  | a lead being routed writes its CRMs once routing answered, so |
-|                            |           | one upsert carries stage and owner (perf)                     |
 | bundled-patches-v1         | issue 16  | a run that records it takes every id above as patched without |
-|                            |           | asking each, and keeps one SLA/follow-up timer per due time   |
-|                            |           | instead of one per wait (perf: see BUNDLED_PATCHES)           |
+|                            |           | asking each; keeps one SLA/follow-up timer per due time, not  |
+|                            |           | one per wait; and a lead's first routing comes before its CRM |
+|                            |           | writes (at most ROUTE_WAIT), so one upsert carries the owner  |
 
 playbook-promises-v1 is read once per run (in `__init__`), so a run that replays an older history
 keeps the old rules until it continues as new. With both playbook-promises-v1 and merge-forward-v1,
@@ -96,14 +95,16 @@ with workflow.unsafe.imports_passed_through():
 
 # Owner tasks name the record, so the vendor worker batches them without a lookup.
 TASK_RECORD_ID = "task-record-id-v1"
-# perf (issue 16): CRM writes wait for routing, so the first upsert carries the owner.
-ROUTE_FIRST = "route-first-v1"
 # perf (issue 16): Temporal's core records two history events (a marker and an upsert of the
 # TemporalChangeVersion search attribute) for every patch id a new run asks: 18 of the 64 events
 # of a routed MQL with owner tasks. A run started since this patch asks only it and takes every id
 # of the table above (all of which it would have found patched); a run started before asks each
 # id as it always did. A patch added later is asked on its own (`workflow.patched`), as before.
 BUNDLED_PATCHES = "bundled-patches-v1"
+# Since BUNDLED_PATCHES a lead's CRM writes wait this long at most for its first routing, so one
+# upsert carries stage and owner; a slow router (a CRM outage while it reconciles) then costs only
+# the second write it used to.
+ROUTE_WAIT = timedelta(seconds=2)
 
 # Bounded history per run; Temporal may suggest continuing earlier.
 MAX_EVENTS_PER_RUN = 500
@@ -162,7 +163,8 @@ class LeadWorkflow:
         self._sync_any_field = self._patched("sync-any-field-v1")
         self._lanes_on = self._patched("vendor-lanes-v1")
         self._merge_forward = self._patched("merge-forward-v1")
-        self._route_first = self._patched(ROUTE_FIRST)  # perf (issue 16)
+        self._routing_first = False  # the routing in flight is the lead's first (see _holding)
+        self._hold_until: datetime | None = None
         self._sync_dirty = inp.state is None or inp.sync_pending
         self._synced: dict[str, str] = dict(inp.synced)
         self._fingerprints: dict[str, str] = dict(inp.fingerprints)
@@ -466,6 +468,8 @@ class LeadWorkflow:
     def _next_due(self) -> datetime | None:
         assert self._state is not None
         dues = [c.due_at for c in (self._state.sla, self._state.follow_up) if c is not None]
+        if self._hold_until is not None and self._hold_until > workflow.now():
+            dues.append(self._hold_until)  # the CRMs write without the owner then
         return min(dues, default=None)
 
     def _fire_due_timers(self) -> None:
@@ -516,15 +520,14 @@ class LeadWorkflow:
         if self._sync_dirty and self._vendors:
             self._sync_dirty = False
             self._lane_dirty.update(self._vendors)
-        # perf (issue 16): while routing is pending the CRMs wait, so one write carries the owner.
-        hold = TASK_VENDORS if self._route_first and (self._routing is not None or any(
-            isinstance(e, fx.RouteLead) for e in self._tasks)) else ()
+        hold = TASK_VENDORS if self._holding() else ()  # perf (issue 16)
         for vendor in self._vendors:  # a list: its order is deterministic, a set's is not
             if vendor in self._lane_dirty and vendor not in self._lanes and vendor not in hold:
                 self._lanes[vendor] = asyncio.create_task(self._sync_lane(vendor))
         while self._tasks and self._routing is None:  # later tasks are for the routed owner
             effect = self._tasks.pop(0)
             if isinstance(effect, fx.RouteLead):
+                self._routing_first = not effect.reassign
                 self._routing = asyncio.create_task(self._route(effect))
                 continue
             targets = (Vendor.SEGMENT,) if isinstance(effect, fx.EmitAnalytics) else TASK_VENDORS
@@ -538,6 +541,20 @@ class LeadWorkflow:
                         self._spawn(self._track(effect))
                     elif isinstance(effect, fx.NotifyOwner):
                         self._spawn(self._create_task(vendor, effect))
+
+    def _holding(self) -> bool:
+        """Since BUNDLED_PATCHES: whether the CRMs wait for the lead's first routing (an owner
+        task or a reassignment never waits: its owner is the one it has)."""
+        assert self._state is not None
+        if not self._bundled or self._state.owner is not None:
+            return False
+        if not ((self._routing is not None and self._routing_first) or any(
+                isinstance(e, fx.RouteLead) and not e.reassign for e in self._tasks)):
+            self._hold_until = None
+            return False
+        if self._hold_until is None:
+            self._hold_until = workflow.now() + ROUTE_WAIT
+        return workflow.now() < self._hold_until
 
     def _spawn(self, coro) -> None:  # type: ignore[no-untyped-def]
         job = asyncio.create_task(coro)
