@@ -28,8 +28,11 @@ class LeadConfigActivities:
         self._catalog = catalog  # None: the deployment's (LEADFLOW_PLAYBOOK_DIR)
         self._accounts = accounts
 
+    # perf (issue 16): async, so a new lead's first workflow task does not wait for a thread of
+    # the activity executor (shared with the ledger's blocking writes). The playbook is read
+    # from disk once per worker (stock_playbook is cached), then answered from memory.
     @activity.defn(name=LEAD_CONFIG)
-    def lead_config(self, playbook_name: str) -> LeadConfig:
+    async def lead_config(self, playbook_name: str) -> LeadConfig:
         catalog = self._catalog or playbook_catalog()
         try:
             playbook = catalog.get(playbook_name)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.batcher import Batcher, window_for
+from activities.batcher import BUDGETED_SPACING_S, Batcher, window_for
 from activities.vendor_call import vendor_call
 from config.metrics import VENDOR_SYNCS
 from config.vendors import Vendor
@@ -55,7 +55,7 @@ class SyncActivities:
             batcher = self._batchers[(vendor, playbook)] = Batcher(
                 connector.upsert_leads, key=lambda lead: lead.email.strip().lower(),
                 size=BATCH_SIZE.get(vendor, 100), window=lambda: window_for(budget()),
-                in_flight=IN_FLIGHT)
+                in_flight=IN_FLIGHT, spacing=_spacing(connector))
         return batcher
 
     def tasks(self, vendor: str, playbook: str) -> Batcher[OwnerTask, SyncResult]:
@@ -67,7 +67,7 @@ class SyncActivities:
             batcher = self._task_batchers[(vendor, playbook)] = Batcher(
                 connector.create_tasks, key=lambda task: f"{task.email.strip().lower()}:{task.subject}",
                 size=BATCH_SIZE.get(vendor, 100), window=lambda: window_for(budget()),
-                in_flight=IN_FLIGHT)
+                in_flight=IN_FLIGHT, spacing=_spacing(connector))
         return batcher
 
     def accounts(self, vendor: str, playbook: str) -> Batcher[AccountSnapshot, SyncResult]:
@@ -131,6 +131,11 @@ class SyncActivities:
                                    result.vendor_code, type="VendorRecordError",
                                    non_retryable=not result.retryable)
         return str(result.record_id)
+
+
+def _spacing(connector: Connector) -> float:
+    """A vendor with an app-wide short-term budget (it reports `budget_left`) is written sparingly."""
+    return BUDGETED_SPACING_S if hasattr(connector, "budget_left") else 0.0
 
 
 def _count_sync(vendor: str, outcome: str) -> None:

@@ -5,7 +5,7 @@ only when every action was accepted; any Temporal outage becomes TemporalUnavail
 which the app answers with 503 and Retry-After. Redelivery is harmless: the lead
 workflow drops event ids it has seen, and a closed workflow cannot be merged twice.
 
-A deleted lead stays closed: an event for it is not delivered but answered as skipped ("lead
+A deleted lead stays closed: an event for it changes nothing and is answered as skipped ("lead
 was deleted in Salesforce on ..."); an event for a merged-away email goes to the survivor.
 """
 
@@ -30,7 +30,7 @@ from ingest.models import Skipped
 from lifecycle.closure import notice
 from privacy.converter import encryption_keys, key_store
 from privacy.erasure import Eraser, eraser
-from workflows.lead_client import MAX_MERGE_HOPS, LeadClient
+from workflows.lead_client import LeadClient, started
 
 log = logging.getLogger("leadflow.ingest")
 
@@ -146,15 +146,14 @@ class Delivery:
 
     async def _call(self, leads: LeadClient, action: Action) -> Skipped | None:
         if isinstance(action, Signal):
-            email = action.email
-            for _ in range(MAX_MERGE_HOPS):
-                closure = await leads.closure(email)
-                if closure is None:
-                    break
-                if closure.survivor is None:
+            # Signal first, read the closure only of a lead that already existed: a new lead (the
+            # hot path) costs one call. A merge's tombstone forwards the event to the survivor
+            # itself; a deleted one drops it (a closed lead refuses facts), answered as skipped.
+            handle = await leads.send_event(action.email, action.event)
+            if not started(handle):
+                closure = await leads.closure_of(handle)
+                if closure is not None and closure.survivor is None:
                     return Skipped(ref=action.event.event_id, reason=notice(closure))
-                email = closure.survivor
-            await leads.send_event(email, action.event)
         elif isinstance(action, Merge):
             await leads.merge(action.merged_email, action.survivor_email, action.actor)
         elif isinstance(action, Delete):

@@ -19,6 +19,10 @@ started before a patch keeps the old path until it continues-as-new or closes):
 | task-record-id-v1          | issue 16  | owner tasks name the record id the lead's last upsert answered |
 | playbook-promises-v1       | issue 13  | the engine's current rules (`legacy=False`); facts named like |
 |                            |           | commands are touches; a deleted or merged lead is a tombstone |
+| bundled-patches-v1         | issue 16  | a run that records it takes every id above as patched without |
+|                            |           | asking each; keeps one SLA/follow-up timer per due time, not  |
+|                            |           | one per wait; and a lead's first routing comes before its CRM |
+|                            |           | writes (at most ROUTE_WAIT), so one upsert carries the owner  |
 | playbook-select-v1         | issue 19  | a run whose lead_config names switch targets may take a       |
 |                            |           | `to_playbook:` transition into another playbook's motion      |
 | playbook-migrate-v1        | issue 19  | the migrate_playbook update moves the lead to a new version   |
@@ -34,6 +38,8 @@ started before a patch keeps the old path until it continues-as-new or closes):
 |                            |           | writes its lower score (CRMs, LeadScore) with no event        |
 | patches-read-early-v1      | issue 14  | every id above is read in `__init__`, in the run's first task |
 | lead-config-activity-v1    | issue 14  | lead_config runs as an activity, no longer a local activity   |
+| bundled-patches-v2         | issue 16  | a run that records it takes every id above as patched, asking |
+|                            |           | one id (each id costs a marker and a search-attribute upsert) |
 
 Where `patched()` may be called (issue 14): only in `__init__` (or in `run()` before its first await).
 During replay Temporal answers `patched(id)` from the markers of the workflow task being replayed
@@ -53,6 +59,9 @@ applied them before the code after lead_config, a replay applies them after it, 
 differ (a nondeterminism error on an UpsertWorkflowSearchAttributes or ActivityTaskScheduled event).
 No placement of a call avoids that, so a run with lead-config-activity-v1 fetches its config with an
 ordinary activity, whose result is an event in history that replay delivers where the run saw it.
+A run started with bundled-patches-v2 reads that one id in `__init__` and every other as patched:
+a new patch id is added to the table (and so to the bundle's meaning) only together with a new
+bundle id (bundled-patches-v3, ...) read before it; older runs keep asking ids one by one.
 
 playbook-promises-v1 is read once per run (in `__init__`), so a run that replays an older history
 keeps the old rules until it continues as new. With both playbook-promises-v1 and merge-forward-v1,
@@ -145,6 +154,24 @@ with workflow.unsafe.imports_passed_through():
 # Owner tasks name the record, so the vendor worker batches them without a lookup.
 TASK_RECORD_ID = "task-record-id-v1"
 FIELD_SYNC = "field-sync-v1"
+# perf (issue 16): Temporal's core records two history events (a marker and an upsert of the
+# TemporalChangeVersion search attribute) for every patch id a new run asks: 18 of the 64 events
+# of a routed MQL with owner tasks. A run started since this patch asks only it and takes every id
+# of the table above (all of which it would have found patched); a run started before asks each
+# id as it always did. A patch added later is asked on its own (`workflow.patched`), as before.
+BUNDLED_PATCHES = "bundled-patches-v1"
+# Since BUNDLED_PATCHES a lead's CRM writes wait this long at most for its first routing, so one
+# upsert carries stage and owner; a slow router (a CRM outage while it reconciles) then costs only
+# the second write it used to.
+ROUTE_WAIT = timedelta(seconds=2)
+# The ids BUNDLED_PATCHES stands for (the table as it was then).
+BUNDLED_V1_IDS = frozenset({"routing-v1", "crm-conflict-race-v1", "strict-email-v1",
+                            "bounded-ledger-batches-v1", "carry-pending-v1", "sync-any-field-v1",
+                            "vendor-lanes-v1", "merge-forward-v1", TASK_RECORD_ID,
+                            "playbook-promises-v1"})
+# A run started since this patch asks only it and takes every id of the table as patched,
+# BUNDLED_PATCHES and the ids added after it included (one marker for ~20 ids).
+BUNDLED_PATCHES_V2 = "bundled-patches-v2"
 
 # Bounded history per run; Temporal may suggest continuing earlier.
 MAX_EVENTS_PER_RUN = 500
@@ -205,38 +232,45 @@ class LeadWorkflow:
     @workflow.init
     def __init__(self, inp: LeadInput | None = None, *extra: object) -> None:
         inp = _checked_input(inp, extra)
+        # perf (issue 16): one patch id for the whole table; see _patched.
+        self._bundle2 = workflow.patched(BUNDLED_PATCHES_V2)
+        self._bundled = self._bundle2 or workflow.patched(BUNDLED_PATCHES)
+        self._timer: asyncio.Task[None] | None = None  # since BUNDLED_PATCHES: see _wait_on_timer
+        self._timer_due: datetime | None = None
         # Decided once per run, before any handler: a replayed older run keeps its old rules.
-        self._legacy = not workflow.patched(PROMISES_PATCH)
+        self._legacy = not self._patched(PROMISES_PATCH)
         self._input = inp
         self._playbook: Playbook | None = inp.playbook
         self._vendors: list[str] = []
         self._ledger_on = False
         self._state: LeadState | None = inp.state
         self._early: list[LeadEvent | AbsorbRequest] = []  # arrived before the playbook loaded
-        self._batched = workflow.patched(BATCHES_PATCH)  # read once per run, like the others
+        self._batched = self._patched(BATCHES_PATCH)  # read once per run, like the others
         self._inbox: list[LeadEvent | AbsorbRequest] = []  # queued, decided by the loop in order
         self._task_mark, self._decided_in_task = -1, 0  # this workflow task, and what it decided
-        self._bounded_fields = workflow.patched("bounded-fields-v1")
-        self._decay_timer = workflow.patched(DECAY_PATCH)
+        self._bounded_fields = self._patched("bounded-fields-v1")
+        self._decay_timer = self._patched(DECAY_PATCH)
         # The decay wake-up: one timer of its own, left running while events come (waking
         # early only finds less to write), so an event costs no timer cancel-and-restart.
         self._decay_sleeper: asyncio.Task[None] | None = None
         self._decay_due = False
         # Decided once per run, before any handler can commit (see the table above).
-        self._carry_pending = workflow.patched("carry-pending-v1")
-        self._sync_any_field = workflow.patched("sync-any-field-v1")
-        self._lanes_on = workflow.patched("vendor-lanes-v1")
-        self._merge_forward = workflow.patched("merge-forward-v1")
-        self._rules = workflow.patched(RULES_PATCH)
-        self._field_sync = workflow.patched(FIELD_SYNC)
+        self._carry_pending = self._patched("carry-pending-v1")
+        self._sync_any_field = self._patched("sync-any-field-v1")
+        self._lanes_on = self._patched("vendor-lanes-v1")
+        self._merge_forward = self._patched("merge-forward-v1")
+        self._routing_first = False  # the routing in flight is the lead's first (see _holding)
+        self._hold_until: datetime | None = None
+        self._rules = self._patched(RULES_PATCH)
+        self._field_sync = self._patched(FIELD_SYNC)
         self._written: dict[str, dict[str, str]] = {v: dict(f) for v, f in inp.written_fields.items()}
         # account-v1: the lead reports to its AccountWorkflow (when the worker runs accounts).
-        self._account_on, self._accounts_run = workflow.patched(ACCOUNT_PATCH), False
+        self._account_on, self._accounts_run = self._patched(ACCOUNT_PATCH), False
         self._account, self._account_dirty, self._account_busy = inp.account, inp.account_pending, False
-        if workflow.patched(EARLY_PATCH):  # the SDK memoizes each answer for the later call sites
-            for patch in EARLY_PATCHES:
+        if not self._bundled and workflow.patched(EARLY_PATCH):
+            for patch in EARLY_PATCHES:  # the SDK memoizes each answer for the later call sites
                 workflow.patched(patch)
-        self._config_activity = workflow.patched(CONFIG_ACTIVITY_PATCH)
+        self._config_activity = self._patched(CONFIG_ACTIVITY_PATCH)
         self._sync_dirty = inp.state is None or inp.sync_pending
         self._synced: dict[str, str] = dict(inp.synced)
         self._fingerprints: dict[str, str] = dict(inp.fingerprints)
@@ -270,7 +304,7 @@ class LeadWorkflow:
     @workflow.run
     async def run(self, inp: LeadInput | None = None, *extra: object) -> LeadClosed:
         inp = self._input
-        if inp.state is None and workflow.patched("strict-email-v1"):
+        if inp.state is None and self._patched("strict-email-v1"):
             try:  # what ingest, the CLI and LeadClient check; an operator's start too
                 normalize_email(inp.email)
             except ValueError as exc:
@@ -290,7 +324,7 @@ class LeadWorkflow:
         self._vendors, self._ledger_on = config.vendors, config.ledger
         # Recorded in the lead_config result, so a replay leaves out what the run left out.
         self._omit_search = set(config.omit_search_attributes)
-        if config.switch_targets and workflow.patched(SELECT_PATCH):
+        if config.switch_targets and self._patched(SELECT_PATCH):
             self._targets = config.switch_targets
         self._accounts_run = config.accounts
         for vendor in [v for v in self._held if v not in self._vendors]:
@@ -327,6 +361,13 @@ class LeadWorkflow:
         # A tombstone's next run keeps the memo that ingest and LeadClient read.
         workflow.continue_as_new(self._carry_over(), memo={
             CLOSURE_MEMO: closure.model_dump(mode="json")} if closure else None)
+
+    def _patched(self, patch_id: str) -> bool:
+        """`workflow.patched` for an id of the table above: every id is patched in a run that
+        started with bundled-patches-v2, the ids of its time in one with bundled-patches-v1."""
+        if self._bundle2 or (self._bundled and patch_id in BUNDLED_V1_IDS):
+            return True
+        return workflow.patched(patch_id)
 
     # -- handlers ---------------------------------------------------------------------------
 
@@ -412,7 +453,7 @@ class LeadWorkflow:
             decision, detail = migrate(self._playbook, request.playbook, self._state, workflow.now())
         except MigrationRefused as exc:
             raise ApplicationError(str(exc), type="MigrationRefused", non_retryable=True) from None
-        workflow.patched(MIGRATE_PATCH)
+        self._patched(MIGRATE_PATCH)
         self._playbook = request.playbook
         self._commit(decision, None, detail=detail + (f" by {request.actor}" if request.actor else ""))
         return self.view()
@@ -631,9 +672,27 @@ class LeadWorkflow:
         timeout = None if due is None else max((due - workflow.now()).total_seconds(), 0)
         if timeout == 0:
             return
+        if self._bundled:  # perf (issue 16): one timer per due time, not one per wait
+            await self._wait_on_timer(due)
+            return
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(lambda: self._woken or bool(self._inbox)
                                           or self._ready_to_continue(), timeout=timeout)
+
+    async def _wait_on_timer(self, due: datetime | None) -> None:
+        """Waits for a wake-up or the due time. The durable timer is kept across waits and
+        replaced only when the due time moves (the updatable-timer pattern), where a timeout on
+        each wait started and cancelled a timer every time the lead woke up (two events each)."""
+        if due != self._timer_due:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_due = due
+            self._timer = None if due is None else asyncio.create_task(
+                asyncio.sleep((due - workflow.now()).total_seconds()))
+        timer = self._timer
+        await workflow.wait_condition(lambda: self._woken or bool(self._inbox)
+                                      or self._ready_to_continue()
+                                      or (timer is not None and timer.done()))
 
     def _next_due(self) -> datetime | None:
         assert self._state is not None
@@ -642,7 +701,10 @@ class LeadWorkflow:
             at = next_decay_at(self._playbook.scoring, self._state.score_items, workflow.now())
             if at is not None:
                 self._decay_sleeper = asyncio.create_task(self._sleep_until_decay(at))
-        return min((due for due, _ in self._clocks()), default=None)
+        dues = [due for due, _ in self._clocks()]
+        if self._hold_until is not None and self._hold_until > workflow.now():
+            dues.append(self._hold_until)  # the CRMs write without the owner then
+        return min(dues, default=None)
 
     def _clocks(self) -> list[tuple[datetime, EventKind]]:
         s = self._state
@@ -695,7 +757,7 @@ class LeadWorkflow:
         while self._tasks and self._routing is None:
             effect = self._tasks.pop(0)
             if isinstance(effect, fx.RouteLead):
-                if workflow.patched("routing-v1"):
+                if self._patched("routing-v1"):
                     self._routing = asyncio.create_task(self._route(effect))
                 continue
             if isinstance(effect, fx.EmitAnalytics):
@@ -712,12 +774,14 @@ class LeadWorkflow:
         if self._sync_dirty and self._vendors:
             self._sync_dirty = False
             self._lane_dirty.update(self._vendors)
+        hold = TASK_VENDORS if self._holding() else ()  # perf (issue 16)
         for vendor in self._vendors:  # a list: its order is deterministic, a set's is not
-            if vendor in self._lane_dirty and vendor not in self._lanes:
+            if vendor in self._lane_dirty and vendor not in self._lanes and vendor not in hold:
                 self._lanes[vendor] = asyncio.create_task(self._sync_lane(vendor))
         while self._tasks and self._routing is None:  # later tasks are for the routed owner
             effect = self._tasks.pop(0)
             if isinstance(effect, fx.RouteLead):
+                self._routing_first = not effect.reassign
                 self._routing = asyncio.create_task(self._route(effect))
                 continue
             targets = (Vendor.SEGMENT,) if isinstance(effect, fx.EmitAnalytics) else TASK_VENDORS
@@ -732,6 +796,20 @@ class LeadWorkflow:
                     elif isinstance(effect, fx.NotifyOwner):
                         self._spawn(self._create_task(vendor, effect))
 
+    def _holding(self) -> bool:
+        """Since BUNDLED_PATCHES: whether the CRMs wait for the lead's first routing (an owner
+        task or a reassignment never waits: its owner is the one it has)."""
+        assert self._state is not None
+        if not self._bundled or self._state.owner is not None:
+            return False
+        if not ((self._routing is not None and self._routing_first) or any(
+                isinstance(e, fx.RouteLead) and not e.reassign for e in self._tasks)):
+            self._hold_until = None
+            return False
+        if self._hold_until is None:
+            self._hold_until = workflow.now() + ROUTE_WAIT
+        return workflow.now() < self._hold_until
+
     def _spawn(self, coro) -> None:  # type: ignore[no-untyped-def]
         job = asyncio.create_task(coro)
         self._jobs.add(job)
@@ -741,7 +819,7 @@ class LeadWorkflow:
         """Ledger writes retry until the ledger is back; they never hold up vendor syncs."""
         try:
             while self._ledger:
-                if workflow.patched("bounded-ledger-batches-v1"):
+                if self._patched("bounded-ledger-batches-v1"):
                     batch, self._ledger = _first_batch(self._ledger)
                 else:
                     batch, self._ledger = self._ledger, []
@@ -787,7 +865,7 @@ class LeadWorkflow:
             self._record("sync_error", self._state, None, [], vendor=vendor,
                          detail=self._state.sync_errors[vendor])
             return
-        if self._synced.get(vendor) != lead.previous_stage and workflow.patched("crm-conflict-race-v1"):
+        if self._synced.get(vendor) != lead.previous_stage and self._patched("crm-conflict-race-v1"):
             self._sync_dirty = True  # a person's CRM change arrived meanwhile: write leadflow's again
             return
         self._synced[vendor], self._fingerprints[vendor] = lead.stage, mark
@@ -809,7 +887,7 @@ class LeadWorkflow:
         key = f"{workflow.info().run_id}:{self._task_seq}"
         task = OwnerTask(email=self._state.email, owner_id=self._task_owner(vendor, notice.escalate),
                          subject=subject, body=notice.body, due_at=workflow.now(), key=key)
-        if vendor in self._record_ids and workflow.patched(TASK_RECORD_ID):
+        if vendor in self._record_ids and self._patched(TASK_RECORD_ID):
             task.record_id = self._record_ids[vendor]
         try:
             await workflow.execute_activity(

@@ -45,6 +45,14 @@ T = TypeVar("T")
 MAX_MERGE_HOPS = 5
 
 
+def started(handle: WorkflowHandle) -> bool:
+    """Whether the signal-with-start that made `handle` started a new lead (False when unknown).
+    Temporal answers it (`SignalWithStartWorkflowExecutionResponse.started`); the SDK keeps the
+    answer on the handle without a public name, so a missing one reads as "not known to be new"."""
+    response = getattr(handle, "_start_workflow_response", None)
+    return bool(getattr(response, "started", False))
+
+
 class CommandRejected(Exception):
     """A person's command the playbook does not allow; the message says why."""
 
@@ -77,12 +85,19 @@ class LeadClient:
         An event for a lead that was merged into another goes to the survivor. ValueError for an
         email that is none or an event over MAX_EVENT_BYTES."""
         check_event_size(event)
-        return await self.signal_with_start(email, EVENT_SIGNAL, event, event.properties)
+        # No closure is read first (one Temporal call per event, none more): a merge's tombstone
+        # is running and forwards each event to the survivor itself, and a lead of an older run
+        # that completed is followed all the same. `started(handle)` tells whether it is new.
+        return await self.signal_with_start(email, EVENT_SIGNAL, event, event.properties,
+                                            read_closure=False)
 
     async def signal_with_start(self, email: str, signal: str, arg: object,
-                                attributes: dict[str, str] | None = None) -> WorkflowHandle:
+                                attributes: dict[str, str] | None = None,
+                                read_closure: bool = True) -> WorkflowHandle:
         """Signals the lead, starting it if new (in the playbook selected by `attributes`); a lead
-        closed by a merge forwards to its survivor."""
+        closed by a merge forwards to its survivor (found from its closure first unless
+        `read_closure` is False: only events are forwarded by the tombstone itself, an absorb is
+        not)."""
 
         async def attempt(email: str, policy: WorkflowIDReusePolicy) -> WorkflowHandle:
             return await self.client.start_workflow(
@@ -90,7 +105,7 @@ class LeadClient:
                 task_queue=self.task_queue, start_signal=signal, start_signal_args=[arg],
                 id_reuse_policy=policy)
 
-        return await self._following_merges(email, attempt)
+        return await self._following_merges(email, attempt, read_closure)
 
     async def command(self, email: str, cmd: LeadCommand) -> LeadView:
         """Runs a command on the lead (starting it if new, following a merge to its survivor);
@@ -112,7 +127,8 @@ class LeadClient:
         return await self._following_merges(email, attempt)
 
     async def _following_merges(self, email: str,
-                                attempt: Callable[[str, WorkflowIDReusePolicy], Awaitable[T]]) -> T:
+                                attempt: Callable[[str, WorkflowIDReusePolicy], Awaitable[T]],
+                                read_closure: bool = True) -> T:
         """Runs `attempt` on the lead's workflow without restarting one that completed.
 
         A lead merged away now stays open as a tombstone whose closure (memo) names the survivor,
@@ -123,7 +139,7 @@ class LeadClient:
         gets the message, and only a person's reopen brings it back."""
         policy = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
         for _ in range(MAX_MERGE_HOPS + 1):
-            closure = await self.closure(email)
+            closure = await self.closure(email) if read_closure else None
             if closure is not None and closure.survivor is not None:
                 email = closure.survivor  # a tombstone of a merge: the survivor gets it directly
                 continue
@@ -158,7 +174,10 @@ class LeadClient:
     async def closure(self, email: str) -> Closure | None:
         """Whether the lead was deleted or merged away (its workflow keeps that in a memo, read
         without a worker); None for a lead that is open or unknown."""
-        handle = self.client.get_workflow_handle(lead_workflow_id(email))
+        return await self.closure_of(self.client.get_workflow_handle(lead_workflow_id(email)))
+
+    async def closure_of(self, handle: WorkflowHandle) -> Closure | None:
+        """The closure of the lead behind `handle` (as `closure`)."""
         try:
             desc = await handle.describe()
         except RPCError as err:

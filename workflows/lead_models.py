@@ -8,9 +8,11 @@ worker and the recorded histories agree.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidatorFunctionWrapHandler, WrapValidator, field_validator
 
 from config.playbook import Playbook
 from config.vendors import CRMS
@@ -28,6 +30,28 @@ class FailedTask(BaseModel):
     vendor: str
     notice: fx.NotifyOwner
 
+# perf (issue 16): every lead run decodes its playbook (from its input or lead_config), about
+# 75 KB of frozen models; runs with the same playbook share one decoded copy instead of each
+# cached run holding its own. Equal JSON, equal (immutable) playbook: nothing a run decides changes.
+_DECODED_PLAYBOOKS: dict[str, Playbook] = {}
+MAX_SHARED_PLAYBOOKS = 64
+
+
+def _shared(value: Any, handler: ValidatorFunctionWrapHandler) -> Playbook:
+    if not isinstance(value, dict):
+        return handler(value)  # type: ignore[no-any-return]
+    key = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    found = _DECODED_PLAYBOOKS.get(key)
+    if found is None:
+        found = handler(value)
+        if len(_DECODED_PLAYBOOKS) >= MAX_SHARED_PLAYBOOKS:
+            _DECODED_PLAYBOOKS.clear()  # (atomic: workflow tasks run on several threads)
+        _DECODED_PLAYBOOKS[key] = found
+    return found
+
+
+SharedPlaybook = Annotated[Playbook, WrapValidator(_shared)]
+
 
 class LeadInput(BaseModel):
     """Start a lead: `{"email": "ada@acme.io", "playbook_name": "demo_led"}` is enough."""
@@ -41,7 +65,7 @@ class LeadInput(BaseModel):
     initial_stage: str | None = None
     synced: dict[str, str] = Field(default_factory=dict)
     # Set by continue-as-new (or a client that pins a playbook version); operators leave them out.
-    playbook: Playbook | None = None
+    playbook: SharedPlaybook | None = None
     state: LeadState | None = None
     fingerprints: dict[str, str] = Field(default_factory=dict)
     ledger_seq: int = 0
@@ -173,7 +197,7 @@ class TrackInput(BaseModel):
 
 
 class LeadConfig(BaseModel):
-    playbook: Playbook
+    playbook: SharedPlaybook
     vendors: list[str]
     ledger: bool = False  # whether this worker records the lead's facts in the ledger
     omit_search_attributes: list[str] = []  # personal ones the deployment keeps out of visibility

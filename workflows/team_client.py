@@ -86,6 +86,11 @@ class TeamClient:
         result: Assignment = await self._update(team, TeamRouterWorkflow.assign, request)
         return result
 
+    async def assign_many(self, team: Team, requests: list[AssignRequest]) -> list[Assignment]:
+        """Several assignments in one update, answered in order (see activities/routing.py)."""
+        result: list[Assignment] = await self._update(team, TeamRouterWorkflow.assign_many, requests)
+        return result
+
     async def change(self, team: Team, change: MemberChange) -> TeamView:
         result: TeamView = await self._update(team, TeamRouterWorkflow.change_member, change)
         return result

@@ -77,7 +77,17 @@ class TeamRouterWorkflow:
     @workflow.update(name="assign")
     async def assign(self, req: AssignRequest) -> Assignment:
         await workflow.wait_condition(lambda: self._ready)
-        # From here on nothing awaits: one assignment at a time picks and counts.
+        return self._assign_now(req)
+
+    @workflow.update(name="assign_many")
+    async def assign_many(self, reqs: list[AssignRequest]) -> list[Assignment]:
+        """perf (issue 16): the assignments a worker gathered while its previous update was in
+        flight, in order, in one update (one workflow task for many leads)."""
+        await workflow.wait_condition(lambda: self._ready)
+        return [self._assign_now(req) for req in reqs]
+
+    def _assign_now(self, req: AssignRequest) -> Assignment:
+        # Nothing awaits here: one assignment at a time picks and counts.
         if req.request_id in self._recent:
             return self._recent[req.request_id]
         today = local_date(self._team.calendar, workflow.now())

@@ -202,7 +202,12 @@ CUSTOM = [("lead_stage", "string", "text"), ("lead_score", "number", "number"),
           # Issue 19. Custom contact properties exist once created through the properties API
           # (developers.hubspot.com/docs/api-reference/latest/crm/properties/guide, "CRM API |
           # Properties"); a write naming one that does not exist is refused.
-          ("lead_fit_grade", "string", "text"), ("lead_icp", "string", "text")]
+          ("lead_fit_grade", "string", "text"), ("lead_icp", "string", "text"),
+          # The stock playbooks' `fields:` (connectors.hubspot.CUSTOM_PROPERTIES creates the same).
+          ("lead_company_size", "number", "number"),
+          *((name, "string", "text") for name in (
+              "lead_role", "lead_use_case", "lead_timeline", "lead_stakeholders", "lead_budget",
+              "lead_nurture_path", "lead_snooze_reason"))]
 # On companies (connectors.hubspot_accounts.COMPANY_PROPERTIES creates the same).
 CUSTOM_COMPANY = [("leadflow_account_stage", "string", "text"),
                   ("leadflow_furthest_stage", "string", "text"),

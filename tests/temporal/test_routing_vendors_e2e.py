@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 
 from config.playbook_loader import stock_playbook
 from emulators.hubspot.state import _owner
@@ -16,6 +17,7 @@ from tests.support.lead_harness import running_worker, unique_email, until
 from tests.support.vendor_stack import VENDORS, vendor_stack
 from workflows.lead import LeadWorkflow
 from workflows.lead_client import LeadClient
+from workflows.lead_models import SYNC_LEAD
 from workflows.team_client import TeamClient, team_workflow_id
 
 
@@ -40,6 +42,18 @@ def sf_tasks(stack, email: str) -> list[dict]:  # type: ignore[no-untyped-def]
     return [t for t in stack.salesforce.select("Task", False) if lead and t.get("WhoId") == lead["Id"]]
 
 
+async def sync_activities(client, email: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """sync_lead activities the lead ran, per vendor (its task queue ends in the vendor)."""
+    counts: dict[str, int] = {}
+    async for e in client.get_workflow_handle(f"lead:{email}").fetch_history_events():
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            scheduled = e.activity_task_scheduled_event_attributes
+            if scheduled.activity_type.name == SYNC_LEAD:
+                vendor = scheduled.task_queue.name.rsplit("-", 1)[-1]
+                counts[vendor] = counts.get(vendor, 0) + 1
+    return counts
+
+
 async def test_owner_ids_are_written_to_both_crms_and_listed_by_owner(dev_env, stack):
     team = stock_playbook("demo_led").routing.team("sdr-americas")  # type: ignore[union-attr]
     async with running_worker(dev_env.client, VENDORS, stack.connectors()) as h:
@@ -59,6 +73,8 @@ async def test_owner_ids_are_written_to_both_crms_and_listed_by_owner(dev_env, s
         # The MQL's "is now MQL" task goes to the routed SDR in each CRM.
         await until(lambda: any(t.get("hubspot_owner_id") == "101" for t in hs_tasks(stack, email)))
         await until(lambda: any(t["OwnerId"] == ana_sf for t in sf_tasks(stack, email)))
+        # Routing answers before the CRMs are written, so one upsert carries stage and owner.
+        assert await sync_activities(dev_env.client, email) == {"hubspot": 1, "salesforce": 1, "segment": 1}
 
         async def listed() -> list[str]:
             query = "LeadOwner = 'ana.sdr@example.com' AND LeadTeam = 'sdr-americas' AND LeadStage = 'MQL'"
