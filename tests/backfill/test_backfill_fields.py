@@ -35,7 +35,8 @@ async def test_a_backfilled_lead_has_its_crm_firmographics(dev_env, stack):
         state: LeadState = await until(lambda: leads.state(imported), what="the imported lead runs")
         assert {k: state.fields.get(k) for k in ("company_size", "industry", "country", "state")} \
             == {"company_size": "500", "industry": "software", "country": "US", "state": "CA"}
-        assert state.score == 25  # fit: company_size >= 50 (15) and industry software (10)
+        # fit: company_size >= 50 (15), industry software (10), a business email (5)
+        assert state.score == 30
         assert stack.hubspot_contact(imported)["lead_company_size"] == "500"  # the batched write
 
         adopted = await until(lambda: _field(leads, running, "company_size", "1200"),
