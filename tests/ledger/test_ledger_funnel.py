@@ -44,7 +44,7 @@ class Run:
         finally:
             engine.dispose()
         return compute_report(facts, ReportFilters(since=self.since, until=self.until, **filters), ORDER,
-                              stock_playbook("demo_led"))  # the CLI's playbook: its accounts too
+                              playbook=stock_playbook("demo_led"))  # the CLI's: its accounts too
 
     def cli(self, *args: str) -> str:
         result = CliRunner().invoke(app, ["report", "--since", self.since.isoformat(), "--until",

@@ -73,9 +73,10 @@ def test_outcomes_by_score_band_fit_grade_channel_and_campaign(ledger_url, monke
     rows = {(r["dimension"], r["value"]): (r["leads"], r["opportunities"], r["won"])
             for r in json.loads(result.output)}
     assert rows == {
-        ("score_band", "0-19"): (1, 0, 0),  # idle: 15 intent points
-        ("score_band", "40-59"): (2, 1, 0),  # opp: 25 fit + 30; founder: 10 fit + 30
-        ("score_band", "60-79"): (1, 1, 1),  # won: 35 fit + 30
+        # Each acme.io address also earns 5 fit points for a business email.
+        ("score_band", "20-39"): (1, 0, 0),  # idle: 15 intent + 5
+        ("score_band", "40-59"): (1, 0, 0),  # founder: 10 fit + 30 + 5
+        ("score_band", "60-79"): (2, 2, 1),  # opp: 25 fit + 30 + 5; won: 35 fit + 30 + 5
         ("fit_grade", "A"): (1, 1, 1), ("fit_grade", "B"): (1, 1, 0),
         ("fit_grade", "C"): (1, 0, 0), ("fit_grade", "D"): (1, 0, 0),
         ("channel", "ads"): (2, 2, 1), ("channel", "webinar"): (2, 0, 0),
