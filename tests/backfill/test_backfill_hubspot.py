@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from tests.support.backfill_helpers import count_workflows, epoch, run_backfill, seed_hubspot, window
 from tests.support.lead_harness import running_worker, until
 from tests.support.vendor_stack import VENDORS
@@ -20,6 +22,8 @@ def vendor_calls(stack) -> dict[str, int]:  # type: ignore[no-untyped-def]
             "segment": sum(stack.segment.calls.values())}
 
 
+# Full size (minutes): `make test-long`; the other backfill tests are its short version in CI.
+@pytest.mark.long
 async def test_backfill_creates_one_lead_per_contact_and_writes_vendors_in_batches(dev_env, stack):
     start = epoch(2025, 1, 1)
     prefix, emails = seed_hubspot(stack, N, start)

@@ -10,6 +10,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 from temporalio.api.enums.v1 import EventType
 
 from emulators.run_all import env_for
@@ -32,6 +33,8 @@ def start_worker(dev_env, stack, task_queue: str, log: Path) -> subprocess.Popen
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
+# Full size (minutes): `make test-long`; the other backfill tests are its short version in CI.
+@pytest.mark.long
 async def test_killed_worker_resumes_and_every_lead_exists_once(dev_env, stack, tmp_path):
     start = epoch(2025, 5, 1)
     prefix, emails = seed_hubspot(stack, N, start)

@@ -38,7 +38,7 @@ async def test_many_large_queued_events_are_applied_and_recorded(dev_env, tmp_pa
             state = await until(lambda: _applied(leads, email), timeout=90, what="all queued events applied")
             assert state.events_applied == QUEUED and state.touches == {"New Lead": QUEUED}
             await until(lambda: count_facts(engine, lead_id=lead_workflow_id(email), kind="touch") == QUEUED,
-                        timeout=90, what="every touch in the ledger")
+                        timeout=180, what="every touch in the ledger")
         finally:
             await dev_env.client.get_workflow_handle(lead_workflow_id(email)).terminate("test finished")
     engine.dispose()
