@@ -22,7 +22,7 @@ from tests.support.ingest_client import (
     product_event,
     temporal_address,
 )
-from tests.support.lead_harness import unique_email, until
+from tests.support.lead_harness import settled, unique_email, until
 from tests.support.ledger_harness import ledger_worker
 from tests.support.vendor_stack import VENDORS
 from workflows.lead_client import LeadClient
@@ -67,14 +67,14 @@ async def test_rep_edit_of_employees_re_scores_without_echo(dev_env, stack, tmp_
                         what="the adopted size in HubSpot")
 
             # Every write leadflow made fires the trigger again: echoes change nothing.
-            writes = await _settled(lambda: stack.salesforce.calls["collections.upsert"])
+            writes = await settled(lambda: stack.salesforce.calls["collections.upsert"])
             for _ in range(3):
                 echo = lead_change(stack.salesforce_lead(email), "integration@leadflow")
                 assert (await api.salesforce([echo])).status_code == 202
             await asyncio.sleep(1.5)
             assert stack.salesforce.calls["collections.upsert"] == writes
-            settled = await leads.state(email)
-            assert (settled.score, settled.events_applied) == (after.score, after.events_applied)
+            quiet = await leads.state(email)
+            assert (quiet.score, quiet.events_applied) == (after.score, after.events_applied)
 
             env = {**os.environ, "LEADFLOW_TEMPORAL_ADDRESS": temporal_address(dev_env),
                    "LEADFLOW_TASK_QUEUE": workers.task_queue, "LEADFLOW_PLAYBOOK": "demo_led"}
@@ -92,12 +92,3 @@ async def test_rep_edit_of_employees_re_scores_without_echo(dev_env, stack, tmp_
             assert fact.score_after == fact.score_before + 15
             assert "company_size 40 -> 500 from salesforce" in (fact.detail or "")
             assert "fit +15 (company_size = 500)" in (fact.detail or "")
-
-
-async def _settled(count, quiet: float = 1.0) -> int:  # type: ignore[no-untyped-def]
-    last = count()
-    while True:
-        await asyncio.sleep(quiet)
-        if (now := count()) == last:
-            return now
-        last = now

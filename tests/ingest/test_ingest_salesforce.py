@@ -10,19 +10,9 @@ from tests.support.ingest_client import (
     lead_state,
     product_event,
 )
-from tests.support.lead_harness import unique_email, until
+from tests.support.lead_harness import settled, unique_email, until
 from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadCommand
-
-
-async def settled(count, quiet: float = 1.0) -> int:  # type: ignore[no-untyped-def]
-    """The value of `count()` once it stopped changing for `quiet` seconds."""
-    last = count()
-    while True:
-        await asyncio.sleep(quiet)
-        if (now := count()) == last:
-            return now
-        last = now
 
 
 async def test_rep_status_change_is_adopted_without_a_write_back_loop(api, stack, dev_env, workers):

@@ -143,3 +143,13 @@ def unique_email(prefix: str = "lead") -> str:
 def fact(kind: str, **props: str) -> LeadEvent:
     return LeadEvent(event_id=uuid.uuid4().hex, kind=EventKind(kind),
                      occurred_at=datetime.now(UTC), properties=props)
+
+
+async def settled(count: Callable[[], Any], quiet: float = 1.0) -> Any:
+    """The value of `count()` once it stopped changing for `quiet` seconds."""
+    last = count()
+    while True:
+        await asyncio.sleep(quiet)
+        if (now := count()) == last:
+            return now
+        last = now
