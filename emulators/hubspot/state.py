@@ -182,18 +182,13 @@ class HubSpotState:
     def provision_custom(self) -> None:
         """Make the portal look like leadflow's provision() already ran."""
         with self.lock:
-            self.groups["contacts"].setdefault(
-                "leadflow", {"name": "leadflow", "label": "leadflow", "displayOrder": -1,
-                             "archived": False})
-            for name, kind, field in CUSTOM:
-                self.properties["contacts"].setdefault(
-                    name, definition(name, kind, field, "leadflow", hubspotDefined=False))
-            self.groups["companies"].setdefault(
-                "leadflow", {"name": "leadflow", "label": "leadflow", "displayOrder": -1,
-                             "archived": False})
-            for name, kind, field in CUSTOM_COMPANY:
-                self.properties["companies"].setdefault(
-                    name, definition(name, kind, field, "leadflow", hubspotDefined=False))
+            for obj, custom in (("contacts", CUSTOM), ("companies", CUSTOM_COMPANY)):
+                self.groups[obj].setdefault(
+                    "leadflow", {"name": "leadflow", "label": "leadflow", "displayOrder": -1,
+                                 "archived": False})
+                for name, kind, field in custom:
+                    self.properties[obj].setdefault(
+                        name, definition(name, kind, field, "leadflow", hubspotDefined=False))
 
 
 CUSTOM = [("lead_stage", "string", "text"), ("lead_score", "number", "number"),
