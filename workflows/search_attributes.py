@@ -49,20 +49,13 @@ REGISTERED_KEYS: list[SearchAttributeKey[Any]] = ALL_KEYS + BACKFILL_KEYS + [
 Values = dict[str, object]
 
 
-def updates(values: Values) -> list[SearchAttributeUpdate]:
-    """Sets every key with a value and unsets the ones that are None."""
-    result: list[SearchAttributeUpdate] = []
-    for key in ALL_KEYS:
-        value = values.get(key.name)
-        result.append(key.value_unset() if value is None else key.value_set(value))
-    return result
-
+def updates(values: Values, keys: list[SearchAttributeKey[Any]] | None = None) -> list[SearchAttributeUpdate]:
+    """Sets every key (a lead's, or those given: an account's ACCOUNT_KEYS) with a value and
+    unsets the ones that are None."""
+    return [key.value_unset() if values.get(key.name) is None else key.value_set(values[key.name])
+            for key in (ALL_KEYS if keys is None else keys)]
 
 
 def account_updates(values: Values) -> list[SearchAttributeUpdate]:
     """An account's: sets every account key with a value, unsets the ones that are None."""
-    result: list[SearchAttributeUpdate] = []
-    for key in ACCOUNT_KEYS:
-        value = values.get(key.name)
-        result.append(key.value_unset() if value is None else key.value_set(value))
-    return result
+    return updates(values, ACCOUNT_KEYS)
