@@ -8,6 +8,7 @@ become non-retryable failures naming record, field and code; transient ones are 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from temporalio import activity
@@ -34,6 +35,9 @@ ConnectorFactory = Callable[[str, str], Connector]
 BATCH_SIZE = {Vendor.HUBSPOT: 100, Vendor.SALESFORCE: 200, Vendor.SEGMENT: 500}
 # Batch requests of one vendor and playbook on the wire at once (HubSpot's pacer keeps the budget).
 IN_FLIGHT = 2
+# Owner tasks are not part of the stage a person sees change: a vendor written sparingly gets
+# their batches a third as often as the upserts' (HubSpot: one task request every 3 s at most).
+TASK_SPACING = 3
 # (vendor, record id, email): the key store learns which lead a vendor's record is (privacy/)
 RememberRecord = Callable[[str, str, str], Awaitable[None]]
 
@@ -67,7 +71,7 @@ class SyncActivities:
             batcher = self._task_batchers[(vendor, playbook)] = Batcher(
                 connector.create_tasks, key=lambda task: f"{task.email.strip().lower()}:{task.subject}",
                 size=BATCH_SIZE.get(vendor, 100), window=lambda: window_for(budget()),
-                in_flight=IN_FLIGHT, spacing=_spacing(connector))
+                in_flight=IN_FLIGHT, spacing=_spacing(connector) * TASK_SPACING)
         return batcher
 
     def accounts(self, vendor: str, playbook: str) -> Batcher[AccountSnapshot, SyncResult]:
@@ -106,7 +110,24 @@ class SyncActivities:
             )
         if self._remember is not None and result.record_id:
             await self._remember(inp.vendor, result.record_id, inp.snapshot.email)
+        if inp.tasks:
+            result.failed_tasks = await self._owner_tasks(inp, result.record_id)
         return result
+
+    async def _owner_tasks(self, inp: SyncLeadInput, record_id: str | None) -> dict[str, str]:
+        """The record's owner tasks, once it is written, batched across leads. A task the vendor
+        refuses for good is answered (the lead keeps it for resync); a transient failure fails
+        the activity, whose retry finds the tasks already made by their keys."""
+        tasks = [t.model_copy(update={"record_id": record_id}) for t in inp.tasks]
+        made = await asyncio.gather(*(self._owner_task(inp.vendor, inp.playbook, t) for t in tasks),
+                                    return_exceptions=True)
+        failed: dict[str, str] = {}
+        for task, outcome in zip(tasks, made, strict=True):
+            if isinstance(outcome, ApplicationError) and outcome.non_retryable:
+                failed[task.key or task.subject] = str(outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+        return failed
 
     @activity.defn(name=EMIT_ANALYTICS)
     async def emit_analytics(self, inp: TrackInput) -> SyncResult:
@@ -120,14 +141,17 @@ class SyncActivities:
 
     @activity.defn(name=CREATE_OWNER_TASK)
     async def create_owner_task(self, inp: OwnerTaskInput) -> str:
+        return await self._owner_task(inp.vendor, inp.playbook, inp.task)
+
+    async def _owner_task(self, vendor: str, playbook: str, task: OwnerTask) -> str:
         # A lead that has not learnt its record's id, or a retry (an earlier attempt may have
         # made the task): the single path, which finds the record and checks the task's key.
-        if inp.task.record_id is None or activity.info().attempt > 1:
-            connector = self._connectors(inp.vendor, inp.playbook)
-            return await vendor_call(connector.create_task, inp.task)
-        result = await self.tasks(inp.vendor, inp.playbook).submit(inp.task)
+        if task.record_id is None or activity.info().attempt > 1:
+            connector = self._connectors(vendor, playbook)
+            return await vendor_call(connector.create_task, task)
+        result = await self.tasks(vendor, playbook).submit(task)
         if not result.ok:
-            raise ApplicationError(f"{inp.vendor} refused a task for {result.email}: {result.message}",
+            raise ApplicationError(f"{vendor} refused a task for {result.email}: {result.message}",
                                    result.vendor_code, type="VendorRecordError",
                                    non_retryable=not result.retryable)
         return str(result.record_id)

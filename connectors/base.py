@@ -60,6 +60,8 @@ class SyncResult(BaseModel):
     vendor_code: str | None = None
     message: str | None = None
     retryable: bool = False
+    # sync_lead with owner tasks: task key -> why the vendor refused that task for good
+    failed_tasks: dict[str, str] = Field(default_factory=dict)
 
 
 class ChangedRecord(BaseModel):

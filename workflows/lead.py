@@ -40,6 +40,9 @@ started before a patch keeps the old path until it continues-as-new or closes):
 | lead-config-activity-v1    | issue 14  | lead_config runs as an activity, no longer a local activity   |
 | bundled-patches-v2         | issue 16  | a run that records it takes every id above as patched, asking |
 |                            |           | one id (each id costs a marker and a search-attribute upsert) |
+| bundled-patches-v3         | issue 16  | as v2, and: owner tasks ride in their vendor's sync_lead      |
+|                            |           | activity with the record's write; the routing hold's timer is |
+|                            |           | cancelled once the owner is known (no fire, no extra task)    |
 
 Where `patched()` may be called (issue 14): only in `__init__` (or in `run()` before its first await).
 During replay Temporal answers `patched(id)` from the markers of the workflow task being replayed
@@ -172,6 +175,10 @@ BUNDLED_V1_IDS = frozenset({"routing-v1", "crm-conflict-race-v1", "strict-email-
 # A run started since this patch asks only it and takes every id of the table as patched,
 # BUNDLED_PATCHES and the ids added after it included (one marker for ~20 ids).
 BUNDLED_PATCHES_V2 = "bundled-patches-v2"
+# Every id of the table, v2's meaning included, and: a lead's owner tasks ride in their vendor's
+# sync activity when it writes the record (two activities and two workflow tasks fewer per routed
+# MQL), and the routing hold's timer is cancelled once the owner is known instead of firing.
+BUNDLED_PATCHES_V3 = "bundled-patches-v3"
 
 # Bounded history per run; Temporal may suggest continuing earlier.
 MAX_EVENTS_PER_RUN = 500
@@ -233,7 +240,8 @@ class LeadWorkflow:
     def __init__(self, inp: LeadInput | None = None, *extra: object) -> None:
         inp = _checked_input(inp, extra)
         # perf (issue 16): one patch id for the whole table; see _patched.
-        self._bundle2 = workflow.patched(BUNDLED_PATCHES_V2)
+        self._bundle3 = workflow.patched(BUNDLED_PATCHES_V3)
+        self._bundle2 = self._bundle3 or workflow.patched(BUNDLED_PATCHES_V2)
         self._bundled = self._bundle2 or workflow.patched(BUNDLED_PATCHES)
         self._timer: asyncio.Task[None] | None = None  # since BUNDLED_PATCHES: see _wait_on_timer
         self._timer_due: datetime | None = None
@@ -801,6 +809,8 @@ class LeadWorkflow:
         task or a reassignment never waits: its owner is the one it has)."""
         assert self._state is not None
         if not self._bundled or self._state.owner is not None:
+            if self._bundle3:  # the owner is known: the hold's timer ends now, not at its due time
+                self._hold_until = None
             return False
         if not ((self._routing is not None and self._routing_first) or any(
                 isinstance(e, fx.RouteLead) and not e.reassign for e in self._tasks)):
@@ -852,11 +862,16 @@ class LeadWorkflow:
         assert self._state is not None and self._playbook is not None
         lead = self._snapshot(self._state, vendor, self._synced.get(vendor))
         mark = fingerprint(lead)
+        notices = self._riding_tasks(vendor)
         if self._fingerprints.get(vendor) == mark:
+            for notice in notices:  # nothing to write: the tasks go on their own
+                self._spawn(self._create_task(vendor, notice))
             return
+        tasks = [self._owner_task(vendor, notice) for notice in notices]
         try:
             result = await workflow.execute_activity(
-                SYNC_LEAD, SyncLeadInput(vendor=vendor, playbook=self._playbook.name, snapshot=lead),
+                SYNC_LEAD, SyncLeadInput(vendor=vendor, playbook=self._playbook.name, snapshot=lead,
+                                         tasks=tasks),
                 task_queue=vendor_queue(workflow.info().task_queue, vendor),
                 start_to_close_timeout=timedelta(minutes=2), retry_policy=VENDOR_RETRY,
                 result_type=SyncResult)
@@ -864,7 +879,12 @@ class LeadWorkflow:
             self._state.sync_errors[vendor] = str(err.cause or err)
             self._record("sync_error", self._state, None, [], vendor=vendor,
                          detail=self._state.sync_errors[vendor])
+            if notices:  # they go on their own once the lane ends, as they did before v3
+                self._held[vendor] = [*notices, *self._held.get(vendor, [])]
             return
+        for task, notice in zip(tasks, notices, strict=True):
+            if task.key in result.failed_tasks:
+                self._task_failed(vendor, notice, result.failed_tasks[task.key])
         if self._synced.get(vendor) != lead.previous_stage and self._patched("crm-conflict-race-v1"):
             self._sync_dirty = True  # a person's CRM change arrived meanwhile: write leadflow's again
             return
@@ -880,13 +900,33 @@ class LeadWorkflow:
         return snapshot(state, vendor, previous_stage, None if self._legacy else self._playbook,
                         fields=self._field_sync)
 
+    def _riding_tasks(self, vendor: str) -> list[fx.NotifyOwner]:
+        """Since bundled-patches-v3: the owner tasks held for `vendor` ride in its sync activity,
+        which makes them (batched across leads) once the record is written."""
+        if not self._bundle3 or vendor not in TASK_VENDORS:
+            return []
+        held = self._held.pop(vendor, [])
+        rest: list[fx.Effect] = [e for e in held if not isinstance(e, fx.NotifyOwner)]
+        if rest:
+            self._held[vendor] = rest
+        return [e for e in held if isinstance(e, fx.NotifyOwner)]
+
+    def _owner_task(self, vendor: str, notice: fx.NotifyOwner) -> OwnerTask:
+        assert self._state is not None
+        subject = f"[Escalation] {notice.subject}" if notice.escalate else notice.subject
+        self._task_seq += 1  # the key is the same on every retry of its activity, and unique
+        key = f"{workflow.info().run_id}:{self._task_seq}"
+        return OwnerTask(email=self._state.email, owner_id=self._task_owner(vendor, notice.escalate),
+                         subject=subject, body=notice.body, due_at=workflow.now(), key=key)
+
+    def _task_failed(self, vendor: str, notice: fx.NotifyOwner, why: str) -> None:
+        assert self._state is not None
+        self._state.sync_errors[f"{vendor}:task"] = why
+        self._failed_tasks.append((vendor, notice))  # resync tries it again
+
     async def _create_task(self, vendor: str, notice: fx.NotifyOwner) -> None:
         assert self._state is not None and self._playbook is not None
-        subject = f"[Escalation] {notice.subject}" if notice.escalate else notice.subject
-        self._task_seq += 1  # the key is the same on every retry of this activity, and unique
-        key = f"{workflow.info().run_id}:{self._task_seq}"
-        task = OwnerTask(email=self._state.email, owner_id=self._task_owner(vendor, notice.escalate),
-                         subject=subject, body=notice.body, due_at=workflow.now(), key=key)
+        task = self._owner_task(vendor, notice)
         if vendor in self._record_ids and self._patched(TASK_RECORD_ID):
             task.record_id = self._record_ids[vendor]
         try:
@@ -896,8 +936,7 @@ class LeadWorkflow:
                 task_queue=vendor_queue(workflow.info().task_queue, vendor),
                 start_to_close_timeout=timedelta(minutes=2), retry_policy=VENDOR_RETRY)
         except ActivityError as err:
-            self._state.sync_errors[f"{vendor}:task"] = str(err.cause or err)
-            self._failed_tasks.append((vendor, notice))
+            self._task_failed(vendor, notice, str(err.cause or err))
 
     def _task_owner(self, vendor: str, escalate: bool) -> str | None:
         """Whose task: a routed lead's owner (or manager, on escalation) by their id in `vendor`."""

@@ -181,6 +181,10 @@ class SyncLeadInput(BaseModel):
     vendor: str
     playbook: str
     snapshot: LeadSnapshot
+    # bundled-patches-v3: owner tasks for this record, made once it is written (tasks batched
+    # across leads, attached to the record id the upsert answered); refused ones come back in
+    # SyncResult.failed_tasks.
+    tasks: list[OwnerTask] = Field(default_factory=list)
 
 
 class OwnerTaskInput(BaseModel):

@@ -54,6 +54,19 @@ async def sync_activities(client, email: str) -> dict[str, int]:  # type: ignore
     return counts
 
 
+async def history_kinds(client, email: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Activities the lead scheduled (by type, and in all) and timers that fired."""
+    counts: dict[str, int] = {"activities": 0}
+    async for e in client.get_workflow_handle(f"lead:{email}").fetch_history_events():
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            name = e.activity_task_scheduled_event_attributes.activity_type.name
+            counts[name] = counts.get(name, 0) + 1
+            counts["activities"] += 1
+        elif e.event_type == EventType.EVENT_TYPE_TIMER_FIRED:
+            counts["timer_fired"] = counts.get("timer_fired", 0) + 1
+    return counts
+
+
 async def test_owner_ids_are_written_to_both_crms_and_listed_by_owner(dev_env, stack):
     team = stock_playbook("demo_led").routing.team("sdr-americas")  # type: ignore[union-attr]
     async with running_worker(dev_env.client, VENDORS, stack.connectors()) as h:
@@ -75,6 +88,14 @@ async def test_owner_ids_are_written_to_both_crms_and_listed_by_owner(dev_env, s
         await until(lambda: any(t["OwnerId"] == ana_sf for t in sf_tasks(stack, email)))
         # Routing answers before the CRMs are written, so one upsert carries stage and owner.
         assert await sync_activities(dev_env.client, email) == {"hubspot": 1, "salesforce": 1, "segment": 1}
+        # The tasks rode in those upserts' activities, and the routing hold's timer was cancelled
+        # once the owner was known instead of firing (bundled-patches-v3): each activity and
+        # each fired timer costs the lead a workflow task and the Temporal server its events.
+        await asyncio.sleep(3)  # past ROUTE_WAIT: a hold timer left running would have fired
+        kinds = await history_kinds(dev_env.client, email)
+        assert kinds.get("create_owner_task", 0) == 0
+        assert kinds.get("timer_fired", 0) == 0
+        assert kinds["activities"] == 5  # lead_config, assign_owner, one sync_lead per vendor
 
         async def listed() -> list[str]:
             query = "LeadOwner = 'ana.sdr@example.com' AND LeadTeam = 'sdr-americas' AND LeadStage = 'MQL'"
