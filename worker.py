@@ -127,7 +127,8 @@ def build_workers(
     store = key_store_of(client.data_converter)
     sync = SyncActivities(connectors, remember=store.remember_record if store else None)
     backfill = BackfillActivities(client, task_queue, list(vendors), connectors, sync.upserts,
-                                  forgotten=store.forgotten if store else None)
+                                  forgotten=store.forgotten if store else None,
+                                  config=setup.config_for)
     routing = RoutingActivities(client, task_queue, vendors, connectors, accounts=accounts)
     main: list[Callable[..., Any]] = [setup.lead_config, ops.forward_merge, ops.forward_events,
                                       backfill.backfill_pages,

@@ -43,7 +43,7 @@ from workflows import search_attributes as sa
 from workflows.backfill_models import BACKFILL_PAGES, MAX_FAILURES, PagesInput, PagesResult, Tally
 from workflows.lead import LeadWorkflow
 from workflows.lead_client import LeadClient
-from workflows.lead_models import LeadInput
+from workflows.lead_models import LeadConfig, LeadInput
 from workflows.vendor_snapshot import snapshot
 
 HEARTBEAT_EVERY_S = 2.0
@@ -76,13 +76,16 @@ class Found:
 class BackfillActivities:
     def __init__(self, client: Client, task_queue: str, vendors: list[str],
                  connectors: ConnectorFactory, writes: Writes,
-                 forgotten: Forgotten | None = None) -> None:
+                 forgotten: Forgotten | None = None,
+                 config: Callable[[str], LeadConfig] | None = None) -> None:
         self._client = client
         self._task_queue = task_queue
         self._vendors = list(vendors)
         self._connectors = connectors
         self._writes = writes  # the vendor write path lead syncs use (SyncActivities.upserts)
         self._forgotten = forgotten
+        # perf (issue 16): the lead_config answer, handed to each lead it starts (LeadInput.config)
+        self._config = config
 
     @activity.defn(name=BACKFILL_PAGES)
     async def backfill_pages(self, inp: PagesInput) -> PagesResult:
@@ -231,13 +234,22 @@ class BackfillActivities:
 
     async def _start(self, f: Found, synced: dict[str, str], inp: PagesInput, pb: Playbook) -> None:
         lead = LeadInput(email=f.email, playbook_name=inp.playbook_name, initial_stage=f.stage,
-                         synced=synced, fields=f.values())
+                         synced=synced, fields=f.values(),
+                         config=self._lead_config(inp.playbook_name))
         try:
             await self._client.start_workflow(LeadWorkflow.run, lead, id=lead_workflow_id(f.email),
                                               task_queue=self._task_queue)
         except WorkflowAlreadyStartedError:  # started since we looked: an update after all
             leads = LeadClient(self._client, self._task_queue, inp.playbook_name)
             await leads.send_event(f.email, _crm_event(pb, f, inp))
+
+    def _lead_config(self, playbook_name: str) -> LeadConfig | None:
+        if self._config is None:
+            return None
+        try:
+            return self._config(playbook_name)
+        except PlaybookError:  # the lead asks lead_config itself, and fails with the reason
+            return None
 
     @staticmethod
     async def _guard(gate: asyncio.Semaphore, tally: Tally, f: Found, outcome: str,

@@ -33,11 +33,16 @@ class LeadConfigActivities:
     # from disk once per worker (stock_playbook is cached), then answered from memory.
     @activity.defn(name=LEAD_CONFIG)
     async def lead_config(self, playbook_name: str) -> LeadConfig:
-        catalog = self._catalog or playbook_catalog()
         try:
-            playbook = catalog.get(playbook_name)
+            return self.config_for(playbook_name)
         except PlaybookError as exc:
             raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
+
+    def config_for(self, playbook_name: str) -> LeadConfig:
+        """What a lead of `playbook_name` learns from this worker (PlaybookError: no such
+        playbook). A starter inside the worker (backfill) hands it over in LeadInput.config."""
+        catalog = self._catalog or playbook_catalog()
+        playbook = catalog.get(playbook_name)
         return LeadConfig(playbook=playbook, vendors=self._vendors, ledger=self._ledger,
                           omit_search_attributes=self._omit,
                           switch_targets=catalog.switch_targets(playbook), accounts=self._accounts)

@@ -42,7 +42,9 @@ started before a patch keeps the old path until it continues-as-new or closes):
 |                            |           | one id (each id costs a marker and a search-attribute upsert) |
 | bundled-patches-v3         | issue 16  | as v2, and: owner tasks ride in their vendor's sync_lead      |
 |                            |           | activity with the record's write; the routing hold's timer is |
-|                            |           | cancelled once the owner is known (no fire, no extra task)    |
+|                            |           | cancelled once the owner is known (no fire, no extra task);   |
+|                            |           | a run whose input carries its LeadConfig (backfill) skips the |
+|                            |           | lead_config activity                                          |
 
 Where `patched()` may be called (issue 14): only in `__init__` (or in `run()` before its first await).
 During replay Temporal answers `patched(id)` from the markers of the workflow task being replayed
@@ -317,7 +319,9 @@ class LeadWorkflow:
                 normalize_email(inp.email)
             except ValueError as exc:
                 raise ApplicationError(str(exc), type="InvalidInput", non_retryable=True) from None
-        if self._config_activity:  # a local activity's result may reach the workflow a task late
+        if inp.config is not None and self._bundle3:  # the worker's answer, in the input
+            config = inp.config
+        elif self._config_activity:  # a local activity's result may reach the workflow a task late
             try:
                 config: LeadConfig = await workflow.execute_activity(
                     LEAD_CONFIG, inp.playbook_name, result_type=LeadConfig,

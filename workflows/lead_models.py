@@ -82,6 +82,9 @@ class LeadInput(BaseModel):
     account: str | None = None
     account_pending: bool = False
     failed_tasks: list[FailedTask] = Field(default_factory=list)  # for the next resync
+    # What lead_config would answer, from a starter inside the worker (a backfill): the run
+    # then skips that activity (bundled-patches-v3). Never carried to the next run.
+    config: LeadConfig | None = None
 
     @field_validator("email")
     @classmethod

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from temporalio.api.enums.v1 import EventType
+
 from connectors.base import LeadSnapshot
 from lifecycle.state import LeadState
 from tests.support.backfill_helpers import run_backfill
 from tests.support.lead_harness import running_worker, unique_email, until
 from tests.support.vendor_stack import VENDORS
 from workflows.lead_client import LeadClient
+from workflows.lead_models import LEAD_CONFIG
 
 
 async def test_a_backfilled_lead_has_its_crm_firmographics(dev_env, stack):
@@ -37,6 +40,12 @@ async def test_a_backfilled_lead_has_its_crm_firmographics(dev_env, stack):
             == {"company_size": "500", "industry": "software", "country": "US", "state": "CA"}
         # fit: company_size >= 50 (15), industry software (10), a business email (5)
         assert state.score == 30
+        # The backfill handed the lead its worker's config: the run asked no lead_config (issue 16).
+        h.handles.append(dev_env.client.get_workflow_handle(f"lead:{imported}"))
+        history = h.handles[-1].fetch_history_events()
+        assert LEAD_CONFIG not in [e.activity_task_scheduled_event_attributes.activity_type.name
+                                   async for e in history
+                                   if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
         assert stack.hubspot_contact(imported)["lead_company_size"] == "500"  # the batched write
 
         adopted = await until(lambda: _field(leads, running, "company_size", "1200"),

@@ -49,7 +49,9 @@ async def test_history_replays_with_payload_encryption_on(path: Path, tmp_path: 
                         workflow_runner=SANDBOX)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
-    if is_lead:  # the lead's commands were sealed with its data key (wrapped, beside the pseudonym key)
+    # the lead's commands were sealed with its data key (wrapped, beside the pseudonym key); a
+    # backfilled lead whose vendors were written before it started may schedule none
+    if is_lead and "activityTaskScheduledEventAttributes" in text:
         assert key_store(settings).wrapped_by() == {"k1": 2}
 
 
