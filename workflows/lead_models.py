@@ -209,7 +209,7 @@ class LeadConfig(BaseModel):
     ledger: bool = False  # whether this worker records the lead's facts in the ledger
     omit_search_attributes: list[str] = []  # personal ones the deployment keeps out of visibility
     # The playbooks the lead's `to_playbook:` transitions lead into, by name (a switch of motion).
-    switch_targets: dict[str, Playbook] = {}
+    switch_targets: dict[str, SharedPlaybook] = {}  # shared like `playbook` (perf, issue 16)
     accounts: bool = False  # whether this worker runs AccountWorkflows (leads report to them)
 
 
