@@ -2,7 +2,9 @@
 
 Each vendor's activities run on their own task queue (`vendor_queue`). Concurrent `sync_lead`
 activities of one vendor and playbook share one batch call through a `Batcher`
-(activities/batcher.py); each still answers for its own record only. Vendor validation errors
+(activities/batcher.py); each still answers for its own record only. A `sync_lead` may carry the
+lead's owner tasks: once its record is written they go, batched across leads, to the record id
+the upsert answered (no lookup), each keyed so that a retried activity finds it made. Vendor validation errors
 become non-retryable failures naming record, field and code; transient ones are retried by Temporal.
 """
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import statistics
 import sys
 import time
@@ -38,6 +39,23 @@ from workflows import search_attributes as sa
 VENDORS = ["hubspot", "salesforce", "segment"]
 TOKEN = "bench-token"
 STAGE = "MQL"  # demo_led: "Demo Requested" moves a new lead to MQL
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by this process (workers, ingest, emulators, watcher) and by its
+    children (the `temporal` dev server), from /proc: where a rate's cost goes on this machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {"leadflow": 0.0, "temporal": 0.0}
+    me = os.getpid()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if pid == me or ppid == me:
+            used["leadflow" if pid == me else "temporal"] += (int(fields[11]) + int(fields[12])) / tick
+    return used
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -143,6 +161,7 @@ async def one_rate(env, running: dict, rate: float, seconds: float, timeout: flo
     hubspot = running["hubspot"].state
     leads = max(1, round(rate * seconds))
     calls, too_many = hubspot.total_calls(), hubspot.statuses[429]
+    cpu_before, wall_before = cpu_seconds(), time.perf_counter()
     with ThreadPoolExecutor(max_workers=16) as executor:
         workers = build_workers(env.client, settings.task_queue, VENDORS, connectors, executor)
         tasks = [asyncio.create_task(w.run()) for w in workers]
@@ -154,6 +173,8 @@ async def one_rate(env, running: dict, rate: float, seconds: float, timeout: flo
             await asyncio.gather(*(w.shutdown() for w in workers))
             await asyncio.gather(*tasks, return_exceptions=True)
     hubspot_calls = hubspot.total_calls() - calls
+    wall = time.perf_counter() - wall_before
+    cpu = {k: v - cpu_before[k] for k, v in cpu_seconds().items()}
     print(f"\ningest latency: {leads} new MQLs at {rate:g}/s through POST /v1/events "
           f"(dev server, 3 emulators, loopback)")
     report("request -> 202 (Temporal accepted)", result["acked"])
@@ -163,6 +184,8 @@ async def one_rate(env, running: dict, rate: float, seconds: float, timeout: flo
     print(f"{'HubSpot 429s':<34} {hubspot.statuses[429] - too_many}")
     print(f"{'not visible everywhere in time':<34} {result['missing']} within {timeout:.0f}s")
     print(f"{'Temporal history events per MQL':<34} {events / leads:.1f}")
+    print(f"{'CPU per MQL':<34} " + ", ".join(f"{k} {v / leads * 1000:.0f} ms" for k, v in cpu.items())
+          + f" (cores busy: {sum(cpu.values()) / wall:.2f} of {os.cpu_count()} over {wall:.0f} s)")
 
 
 async def main(args: argparse.Namespace) -> None:
