@@ -9,7 +9,18 @@ attributes current, and syncs the account's fields to each CRM through the vendo
 writer when they changed. Long lives continue-as-new with the compact aggregate once every
 handler has finished; reports that arrive meanwhile are carried, never dropped.
 
-Live `workflow.patched` ids: none yet (new in issue 18).
+Live `workflow.patched` ids (read in `__init__`, before the run's first await; see workflows/lead.py):
+| id                  | since    | what it guards                                                     |
+| account-batches-v1  | issue 16 | a workflow task folds at most REPORTS_PER_TASK reports, the rest   |
+|                     |          | after a 1 ms timer; the run continues as new once it folded        |
+|                     |          | MAX_REPORTS_PER_RUN even while reports keep coming (at most        |
+|                     |          | MAX_CARRIED go along), so a burst at one company never wedges it   |
+
+Why account-batches-v1: 20,000 new leads at one domain (bench/scale.py) sent the account ~10,000
+reports while its first workflow task folded the earlier ones, each fold deep-copying the
+account (2,000 leads). The task timed out on every attempt (WorkflowTaskTimedOut), the run
+never reached continue-as-new, and at 10,000 signals Temporal refused every further report
+("exceeded workflow execution limit for signal events").
 """
 
 from __future__ import annotations
@@ -27,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from config.playbook import Playbook
     from config.vendors import CRMS
     from connectors.base import AccountSnapshot, SyncResult
-    from lifecycle.account import AccountState, LeadReport, apply_report, new_account
+    from lifecycle.account import AccountState, LeadReport, apply_report, apply_reports, new_account
     from workflows import search_attributes as sa
     from workflows.account_models import (
         LEAD_CHANGED_SIGNAL,
@@ -40,6 +51,10 @@ with workflow.unsafe.imports_passed_through():
 
 # Bounded history per run; Temporal may suggest continuing earlier.
 MAX_REPORTS_PER_RUN = 500
+BATCHES_PATCH = "account-batches-v1"
+REPORTS_PER_TASK = 500  # folded in one workflow task (an account of 2,000 leads: ~0.1 s)
+MAX_CARRIED = 1000  # reports continue-as-new carries at most (about 0.3 KB each)
+BATCH_PAUSE = timedelta(milliseconds=1)  # a timer that ends the task; the next one goes on
 VENDOR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
                            maximum_interval=timedelta(minutes=5))
 
@@ -72,6 +87,7 @@ class AccountWorkflow:
         self._omit: set[str] = set()
         self._folded = 0
         self._search: sa.Values = {}
+        self._batched = workflow.patched(BATCHES_PATCH)
 
     @workflow.run
     async def run(self, inp: AccountInput) -> None:
@@ -87,6 +103,9 @@ class AccountWorkflow:
         while not self._ready_to_continue():
             self._fold()
             self._upsert_search_attributes()
+            if self._batched and self._queue:  # a burst: fold on in the next workflow task
+                await workflow.sleep(BATCH_PAUSE)
+                continue
             await self._sync()
             await workflow.wait_condition(lambda: bool(self._queue) or self._ready_to_continue())
         # Reports that reach the account from here on wait in the queue and go with the state.
@@ -111,10 +130,16 @@ class AccountWorkflow:
         return AccountView.of(self._state, self._record_ids, self._errors)
 
     def _ready_to_continue(self) -> bool:
-        return self._folded >= MAX_REPORTS_PER_RUN or workflow.info().is_continue_as_new_suggested()
+        due = self._folded >= MAX_REPORTS_PER_RUN or workflow.info().is_continue_as_new_suggested()
+        return due and (not self._batched or len(self._queue) <= MAX_CARRIED)
 
     def _fold(self) -> None:
         assert self._playbook is not None and self._state is not None
+        if self._batched:
+            reports, self._queue = self._queue[:REPORTS_PER_TASK], self._queue[REPORTS_PER_TASK:]
+            self._state = apply_reports(self._playbook, self._state, reports)
+            self._folded += len(reports)
+            return
         reports, self._queue = self._queue, []
         for report in reports:
             self._state = apply_report(self._playbook, self._state, report)
