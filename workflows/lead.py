@@ -44,7 +44,8 @@ started before a patch keeps the old path until it continues-as-new or closes):
 |                            |           | activity with the record's write; the routing hold's timer is |
 |                            |           | cancelled once the owner is known (no fire, no extra task);   |
 |                            |           | a run whose input carries its LeadConfig (backfill) skips the |
-|                            |           | lead_config activity                                          |
+|                            |           | lead_config activity; search-attribute upserts carry only the |
+|                            |           | keys that changed                                             |
 
 Where `patched()` may be called (issue 14): only in `__init__` (or in `run()` before its first await).
 During replay Temporal answers `patched(id)` from the markers of the workflow task being replayed
@@ -1034,7 +1035,13 @@ class LeadWorkflow:
         for name in self._omit_search:
             values[name] = None  # unset: personal, and the deployment keeps it out of visibility
         if values != self._search:
-            workflow.upsert_search_attributes(sa.updates(values))
+            # Since bundled-patches-v3 only what changed is sent: all of it the first time a run
+            # that continued as new sets them (it inherits its previous run's), none of the unset
+            # ones in a new lead's first run (it has none).
+            if not self._bundle3 or (not self._search and self._input.state is not None):
+                workflow.upsert_search_attributes(sa.updates(values))
+            else:
+                workflow.upsert_search_attributes(sa.changes(self._search, values))
             self._search = values
 
     # -- ending a run -------------------------------------------------------------------------
