@@ -114,6 +114,7 @@ def build_workers(
     omit_search_attributes: Sequence[str] = (),
     catalog: PlaybookCatalog | None = None,
     accounts: bool = False,
+    workflow_cache: int = 1000,
 ) -> list[Worker]:
     """The main worker (lead workflows, their config, merges and the ledger) and one per vendor.
     `catalog`: the playbooks leads get (default: LEADFLOW_PLAYBOOK_DIR's). `accounts`: leads
@@ -135,6 +136,7 @@ def build_workers(
                                       routing.assign_owner, routing.reconcile_owners,
                                       account.join_account]
     workers = [Worker(client, task_queue=task_queue, workflows=WORKFLOWS, workflow_runner=SANDBOX,
+                      max_cached_workflows=workflow_cache,
                       activities=main + ([ledger] if ledger else []), activity_executor=executor,
                       # a backfill's cursor reaches the server within 2 s of each page it finishes
                       max_heartbeat_throttle_interval=timedelta(seconds=2))]
@@ -160,7 +162,8 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
                                 connector_factory(settings), executor,
                                 ledger=ledger_activity(settings),
                                 omit_search_attributes=settings.omitted_search_attributes,
-                                catalog=catalog, accounts=settings.accounts)
+                                catalog=catalog, accounts=settings.accounts,
+                                workflow_cache=settings.workflow_cache)
         log.info("worker polling %s (vendors: %s)", settings.task_queue, ", ".join(vendors) or "none")
         running = [asyncio.create_task(w.run()) for w in workers]
         await stop.wait()

@@ -15,7 +15,7 @@ Each lead enters MQL and arms its SLA timer. Prints:
 
 The leads pin their playbook (LeadInput.playbook): the stock demo_led without routing (the
 bench measures leads and timers, not the team routers), MQL's SLA 24 h (aligned: 1 business
-minute). The worker's workflow cache is the SDK's default (1,000 runs).
+minute). The worker's workflow cache is --cache runs (LEADFLOW_WORKFLOW_CACHE, default 1,000).
 """
 
 from __future__ import annotations
@@ -80,11 +80,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def start_worker(address: str, task_queue: str, data: Path) -> subprocess.Popen[bytes]:
+def start_worker(address: str, task_queue: str, data: Path, cache: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("HUBSPOT_", "SALESFORCE_", "SEGMENT_", "LEADFLOW_"))}
     env |= {"LEADFLOW_TEMPORAL_ADDRESS": address, "LEADFLOW_TASK_QUEUE": task_queue,
-            "LEADFLOW_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
+            "LEADFLOW_DATA_DIR": str(data), "LEADFLOW_WORKFLOW_CACHE": str(cache),
+            "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env,
                             stdout=(data / "worker.log").open("ab"), stderr=subprocess.STDOUT)
 
@@ -151,7 +152,7 @@ async def lateness(client: Client, emails: list[str], due: datetime, concurrency
     return late
 
 
-async def bench(n: int, aligned: int, concurrency: int, timeout: float) -> None:
+async def bench(n: int, aligned: int, concurrency: int, timeout: float, cache: int) -> None:
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter, search_attributes=sa.REGISTERED_KEYS,
         dev_server_existing_path=str(Path(sys.prefix) / "bin" / "temporal"))
@@ -160,10 +161,12 @@ async def bench(n: int, aligned: int, concurrency: int, timeout: float) -> None:
     emails = [f"scale-{run}-{i}@acme.io" for i in range(n)]
     body, timed = emails[:n - aligned], emails[n - aligned:]
     with tempfile.TemporaryDirectory() as tmp:
-        worker = start_worker(env.client.service_client.config.target_host, task_queue, Path(tmp))
+        worker = start_worker(env.client.service_client.config.target_host, task_queue, Path(tmp),
+                              cache)
         try:
             await asyncio.sleep(3)  # polling before the first lead
-            print(f"scale benchmark: N={n} leads on one worker process (pid {worker.pid}), "
+            print(f"scale benchmark: N={n} leads on one worker process (pid {worker.pid}, "
+                  f"workflow cache {cache}), "
                   f"{aligned} of them with aligned SLA timers; load average at start "
                   f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
             leads = LeadClient(env.client, task_queue, playbook(None))
@@ -234,11 +237,13 @@ def main() -> None:
     parser.add_argument("--aligned", type=int, default=1000, help="of them, timers due together")
     parser.add_argument("--concurrency", type=int, default=32, help="starts in flight at once")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait per step")
+    parser.add_argument("--cache", type=int, default=1000,
+                        help="the worker's LEADFLOW_WORKFLOW_CACHE (lead runs kept in memory)")
     args = parser.parse_args()
     args.aligned = min(args.aligned, args.n // 2)
 
     async def run() -> None:
-        await bench(args.n, args.aligned, args.concurrency, args.timeout)
+        await bench(args.n, args.aligned, args.concurrency, args.timeout, args.cache)
         gc.collect()
         await asyncio.sleep(0.1)
 

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # Salesforce Account (issue 18); false: no accounts.
     accounts: bool = Field(True, alias="LEADFLOW_ACCOUNTS")
     data_dir: Path = Field(Path(".data"), alias="LEADFLOW_DATA_DIR")
+    # Lead runs a worker keeps in memory between their workflow tasks (the SDK's sticky cache);
+    # a lead evicted from it replays its history at its next task. bench/scale.py measures it.
+    workflow_cache: int = Field(1000, ge=1, alias="LEADFLOW_WORKFLOW_CACHE")
     # Temporal Cloud or a TLS-secured cluster: an API key, or mTLS with a client certificate and key
     # (PEM files); a custom CA for a self-hosted cluster's server certificate. Any of them turns TLS on.
     temporal_api_key: SecretStr | None = Field(None, alias="LEADFLOW_TEMPORAL_API_KEY")
