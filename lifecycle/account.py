@@ -125,7 +125,7 @@ def new_account(playbook: Playbook, domain: str) -> AccountState:
 
 
 def _ranks(playbook: Playbook) -> dict[str, int]:
-    """progress_rank of every stage that has one (absent: -1)."""
+    """The place of each open or won stage among them (the others are absent: no progress)."""
     ranked = [s.name for s in playbook.stages if s.kind in (StageKind.OPEN, StageKind.WON)]
     return {name: i for i, name in enumerate(ranked)}
 
@@ -133,14 +133,7 @@ def _ranks(playbook: Playbook) -> dict[str, int]:
 def progress_rank(playbook: Playbook, stage: str) -> int:
     """How far along a lead stage is: its place among the open and won stages (-1 for the
     off-ramps: lost, disqualified and nurture are no progress)."""
-    try:
-        kind = playbook.stage(stage).kind
-    except KeyError:
-        return -1
-    if kind not in (StageKind.OPEN, StageKind.WON):
-        return -1
-    ranked = [s.name for s in playbook.stages if s.kind in (StageKind.OPEN, StageKind.WON)]
-    return ranked.index(stage)
+    return _ranks(playbook).get(stage, -1)
 
 
 def apply_report(playbook: Playbook, state: AccountState, report: LeadReport) -> AccountState:

@@ -178,9 +178,8 @@ BUNDLED_V1_IDS = frozenset({"routing-v1", "crm-conflict-race-v1", "strict-email-
 # A run started since this patch asks only it and takes every id of the table as patched,
 # BUNDLED_PATCHES and the ids added after it included (one marker for ~20 ids).
 BUNDLED_PATCHES_V2 = "bundled-patches-v2"
-# Every id of the table, v2's meaning included, and: a lead's owner tasks ride in their vendor's
-# sync activity when it writes the record (two activities and two workflow tasks fewer per routed
-# MQL), and the routing hold's timer is cancelled once the owner is known instead of firing.
+# Every id of the table, v2's meaning included, and what the table's row for it names (owner
+# tasks in the sync activity: two activities and two workflow tasks fewer per routed MQL).
 BUNDLED_PATCHES_V3 = "bundled-patches-v3"
 
 # Bounded history per run; Temporal may suggest continuing earlier.
