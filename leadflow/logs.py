@@ -41,6 +41,11 @@ TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 
+def redact(text: str) -> str:
+    """`text` with every email-shaped string written as `<email>`."""
+    return EMAIL.sub("<email>", text)
+
+
 class Redacting(logging.Formatter):
     """Formats with `inner`, then hides emails in whatever it wrote (message, extras, traceback)."""
 
@@ -50,7 +55,7 @@ class Redacting(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = self.inner.format(record)
-        return line if record.levelno < logging.INFO else EMAIL.sub("<email>", line)
+        return line if record.levelno < logging.INFO else redact(line)
 
 
 def configure(log_format: str = "text", level: int = logging.INFO, stream: TextIO | None = None) -> None:

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import ExitStack
@@ -25,6 +26,7 @@ from typing import Any
 from config.settings import Settings, load_settings
 from emulators.run_all import DEFAULT_PORTS, env_for, run_all, stop_all
 from leadflow.logs import configure as configure_logs
+from leadflow.logs import redact
 from workflows import search_attributes as sa
 
 
@@ -89,6 +91,13 @@ def dev_server_command(data_dir: Path, ports: Ports, codec_endpoint: str | None 
     return cmd
 
 
+def _relay_redacted(lines: Any) -> None:
+    """The dev server's output, line by line, onto the stack's stderr without any email."""
+    for line in lines:
+        sys.stderr.write(redact(line))
+        sys.stderr.flush()
+
+
 def wait_for_port(port: int, process: subprocess.Popen | None = None,  # type: ignore[type-arg]
                   timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
@@ -131,8 +140,12 @@ def up(ports: Ports | None = None, demo: bool = False) -> None:
         with ExitStack() as stack:
             progress(f"starting the Temporal dev server (data in {data_dir / 'temporal.db'})")
             _stop_leftover(data_dir / "temporal.pid")
+            # Its error lines can name a workflow (`wf-id=lead:<email>`, e.g. a task queue closed
+            # under an in-flight task at shutdown): they reach the stack's log redacted.
             server = subprocess.Popen(dev_server_command(data_dir, ports, codec_endpoint),
-                                      start_new_session=True)
+                                      start_new_session=True, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True, errors="replace")
+            threading.Thread(target=_relay_redacted, args=(server.stdout,), daemon=True).start()
             (data_dir / "temporal.pid").write_text(str(server.pid))
             stack.callback(_stop_process, server, data_dir / "temporal.pid")
             wait_for_port(ports.temporal, server)
