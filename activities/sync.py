@@ -4,14 +4,16 @@ Each vendor's activities run on their own task queue (`vendor_queue`). Concurren
 activities of one vendor and playbook share one batch call through a `Batcher`
 (activities/batcher.py); each still answers for its own record only. A `sync_lead` may carry the
 lead's owner tasks: once its record is written they go, batched across leads, to the record id
-the upsert answered (no lookup), each keyed so that a retried activity finds it made. Vendor validation errors
-become non-retryable failures naming record, field and code; transient ones are retried by Temporal.
+the upsert answered (no lookup), each keyed so that a retried activity finds it made. Vendor
+validation errors become non-retryable failures naming record, field and code; transient ones
+are retried by Temporal.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -39,7 +41,7 @@ BATCH_SIZE = {Vendor.HUBSPOT: 100, Vendor.SALESFORCE: 200, Vendor.SEGMENT: 500}
 IN_FLIGHT = 2
 # Owner tasks are not part of the stage a person sees change: a vendor written sparingly gets
 # their batches a third as often as the upserts' (HubSpot: one task request every 3 s at most).
-TASK_SPACING = 3
+TASK_SPACING = 3  # times BUDGETED_SPACING_S
 # (vendor, record id, email): the key store learns which lead a vendor's record is (privacy/)
 RememberRecord = Callable[[str, str, str], Awaitable[None]]
 
@@ -48,44 +50,38 @@ class SyncActivities:
     def __init__(self, connectors: ConnectorFactory, remember: RememberRecord | None = None) -> None:
         self._connectors = connectors
         self._remember = remember
-        self._batchers: dict[tuple[str, str], Batcher[LeadSnapshot, SyncResult]] = {}
-        self._task_batchers: dict[tuple[str, str], Batcher[OwnerTask, SyncResult]] = {}
-        self._account_batchers: dict[tuple[str, str], Batcher[AccountSnapshot, SyncResult]] = {}
+        # (connector method, vendor, playbook) -> its write path
+        self._paths: dict[tuple[str, str, str], Batcher[Any, SyncResult]] = {}
 
     def upserts(self, vendor: str, playbook: str) -> Batcher[LeadSnapshot, SyncResult]:
         """The one write path of (vendor, playbook): lead syncs and backfills share it."""
-        batcher = self._batchers.get((vendor, playbook))
-        if batcher is None:
-            connector = self._connectors(vendor, playbook)
-            budget = getattr(connector, "budget_left", lambda: None)
-            batcher = self._batchers[(vendor, playbook)] = Batcher(
-                connector.upsert_leads, key=lambda lead: lead.email.strip().lower(),
-                size=BATCH_SIZE.get(vendor, 100), window=lambda: window_for(budget()),
-                in_flight=IN_FLIGHT, spacing=_spacing(connector))
-        return batcher
+        return self._path("upsert_leads", vendor, playbook, lambda lead: lead.email.strip().lower(),
+                          spacing=1)
 
     def tasks(self, vendor: str, playbook: str) -> Batcher[OwnerTask, SyncResult]:
         """Owner tasks on records whose id the lead knows, batched like the upserts."""
-        batcher = self._task_batchers.get((vendor, playbook))
-        if batcher is None:
-            connector = self._connectors(vendor, playbook)
-            budget = getattr(connector, "budget_left", lambda: None)
-            batcher = self._task_batchers[(vendor, playbook)] = Batcher(
-                connector.create_tasks, key=lambda task: f"{task.email.strip().lower()}:{task.subject}",
-                size=BATCH_SIZE.get(vendor, 100), window=lambda: window_for(budget()),
-                in_flight=IN_FLIGHT, spacing=_spacing(connector) * TASK_SPACING)
-        return batcher
+        return self._path("create_tasks", vendor, playbook,
+                          lambda task: f"{task.email.strip().lower()}:{task.subject}",
+                          spacing=TASK_SPACING)
 
     def accounts(self, vendor: str, playbook: str) -> Batcher[AccountSnapshot, SyncResult]:
         """Accounts' companies / Accounts, batched across accounts like the leads."""
-        batcher = self._account_batchers.get((vendor, playbook))
+        return self._path("upsert_accounts", vendor, playbook, lambda account: account.domain,
+                          spacing=0)
+
+    def _path(self, method: str, vendor: str, playbook: str, key: Callable[[Any], str],
+              spacing: float) -> Batcher[Any, SyncResult]:
+        """The batcher of the connector's batch `method` for (vendor, playbook): the vendor's
+        batch size, a window that follows its budget, and `spacing` times BUDGETED_SPACING_S
+        between requests for a vendor with an app-wide short-term budget."""
+        batcher = self._paths.get((method, vendor, playbook))
         if batcher is None:
             connector = self._connectors(vendor, playbook)
-            budget = getattr(connector, "budget_left", lambda: None)
-            batcher = self._account_batchers[(vendor, playbook)] = Batcher(
-                connector.upsert_accounts,  # type: ignore[attr-defined]
-                key=lambda account: account.domain, size=BATCH_SIZE.get(vendor, 100),
-                window=lambda: window_for(budget()), in_flight=IN_FLIGHT)
+            budget = getattr(connector, "budget_left", None)
+            batcher = self._paths[(method, vendor, playbook)] = Batcher(
+                getattr(connector, method), key=key, size=BATCH_SIZE.get(vendor, 100),
+                window=lambda: window_for(budget() if budget else None), in_flight=IN_FLIGHT,
+                spacing=spacing * BUDGETED_SPACING_S if budget else 0.0)
         return batcher
 
     @activity.defn(name=SYNC_ACCOUNT)
@@ -157,11 +153,6 @@ class SyncActivities:
                                    result.vendor_code, type="VendorRecordError",
                                    non_retryable=not result.retryable)
         return str(result.record_id)
-
-
-def _spacing(connector: Connector) -> float:
-    """A vendor with an app-wide short-term budget (it reports `budget_left`) is written sparingly."""
-    return BUDGETED_SPACING_S if hasattr(connector, "budget_left") else 0.0
 
 
 def _count_sync(vendor: str, outcome: str) -> None:

@@ -19,7 +19,7 @@ from chaos.traffic import Sender, event
 from emulators.salesforce.callouts import signed_callout
 from lifecycle.events import lead_workflow_id
 from workflows.backfill_models import BackfillInput, BackfillResult
-from workflows.lead_client import LeadClient
+from workflows.lead_client import LeadClient, closure_in
 
 
 @dataclass(frozen=True)
@@ -220,7 +220,7 @@ async def merge_racing_events(stack: ChaosStack, client: Client, size: Size) -> 
         for a, _ in pairs:
             desc = await client.get_workflow_handle(lead_workflow_id(a)).describe()
             if desc.status is not None and desc.status.name == "RUNNING" and \
-                    await leads.closure(a) is None:
+                    await closure_in(desc) is None:
                 open_.append(a)
         return open_
 

@@ -4,7 +4,7 @@ aggregate and writes it to the HubSpot company and the Salesforce Account.
 Its leads report every stage or owner change with the `lead_changed` signal (sent by the
 `join_account` activity as signal-with-start, so the account exists from its first lead). The
 handler only queues the report; the run folds queued reports in order through the pure
-`lifecycle.account.apply_report` (the playbook's `account_rules` included), keeps the search
+`lifecycle.account.apply_reports` (the playbook's `account_rules` included), keeps the search
 attributes current, and syncs the account's fields to each CRM through the vendor's batched
 writer when they changed. Long lives continue-as-new with the compact aggregate once every
 handler has finished; reports that arrive meanwhile are carried, never dropped.
@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from config.playbook import Playbook
     from config.vendors import CRMS
     from connectors.base import AccountSnapshot, SyncResult
-    from lifecycle.account import AccountState, LeadReport, apply_report, apply_reports, new_account
+    from lifecycle.account import AccountState, LeadReport, apply_reports, new_account
     from workflows import search_attributes as sa
     from workflows.account_models import (
         LEAD_CHANGED_SIGNAL,
@@ -135,15 +135,10 @@ class AccountWorkflow:
 
     def _fold(self) -> None:
         assert self._playbook is not None and self._state is not None
-        if self._batched:
-            reports, self._queue = self._queue[:REPORTS_PER_TASK], self._queue[REPORTS_PER_TASK:]
-            self._state = apply_reports(self._playbook, self._state, reports)
-            self._folded += len(reports)
-            return
-        reports, self._queue = self._queue, []
-        for report in reports:
-            self._state = apply_report(self._playbook, self._state, report)
-            self._folded += 1
+        take = REPORTS_PER_TASK if self._batched else len(self._queue)  # before it: all at once
+        reports, self._queue = self._queue[:take], self._queue[take:]
+        self._state = apply_reports(self._playbook, self._state, reports)
+        self._folded += len(reports)
 
     async def _sync(self) -> None:
         """Each CRM whose copy of the account is out of date gets the account's fields."""

@@ -14,6 +14,7 @@ from typing import TypeVar
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
@@ -51,6 +52,14 @@ def started(handle: WorkflowHandle) -> bool:
     answer on the handle without a public name, so a missing one reads as "not known to be new"."""
     response = getattr(handle, "_start_workflow_response", None)
     return bool(getattr(response, "started", False))
+
+
+async def closure_in(desc: WorkflowExecutionDescription) -> Closure | None:
+    """The closure a lead's description holds: a running tombstone's memo (None otherwise)."""
+    if desc.status != WorkflowExecutionStatus.RUNNING:
+        return None
+    found = await desc.memo_value(CLOSURE_MEMO, None)
+    return Closure.model_validate(found) if found else None
 
 
 class CommandRejected(Exception):
@@ -184,10 +193,7 @@ class LeadClient:
             if err.status == RPCStatusCode.NOT_FOUND:
                 return None
             raise
-        if desc.status != WorkflowExecutionStatus.RUNNING:
-            return None
-        found = await desc.memo_value(CLOSURE_MEMO, None)
-        return Closure.model_validate(found) if found else None
+        return await closure_in(desc)
 
     async def view(self, email: str) -> LeadView:
         """Stage, owner, clocks, and the qualification: fit grade, ICP, handoff, frameworks."""

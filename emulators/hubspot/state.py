@@ -180,7 +180,11 @@ class HubSpotState:
             return out
 
     def provision_custom(self) -> None:
-        """Make the portal look like leadflow's provision() already ran."""
+        """Make the portal look like leadflow's provision() already ran: the `leadflow` property
+        group and its custom properties on contacts and companies, as the properties API leaves
+        them once created (POST /crm/v3/properties/{objectType}/groups and
+        /crm/v3/properties/{objectType}; developers.hubspot.com/docs/api-reference/latest/crm/
+        properties/guide, "CRM API | Properties"). A portal has none of them until then."""
         with self.lock:
             for obj, custom in (("contacts", CUSTOM), ("companies", CUSTOM_COMPANY)):
                 self.groups[obj].setdefault(
@@ -198,7 +202,8 @@ CUSTOM = [("lead_stage", "string", "text"), ("lead_score", "number", "number"),
           # (developers.hubspot.com/docs/api-reference/latest/crm/properties/guide, "CRM API |
           # Properties"); a write naming one that does not exist is refused.
           ("lead_fit_grade", "string", "text"), ("lead_icp", "string", "text"),
-          # The stock playbooks' `fields:` (connectors.hubspot.CUSTOM_PROPERTIES creates the same).
+          # The stock playbooks' `fields:` (connectors.hubspot.CUSTOM_PROPERTIES creates the same
+          # through that API; a write naming one before it exists is refused, same guide).
           ("lead_company_size", "number", "number"),
           *((name, "string", "text") for name in (
               "lead_role", "lead_use_case", "lead_timeline", "lead_stakeholders", "lead_budget",

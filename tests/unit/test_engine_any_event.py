@@ -4,15 +4,18 @@ properties, time or id, the engine accepts it, refuses it, or records a touch.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from config.playbook import Playbook
 from config.playbook_loader import stock_playbook
 from lifecycle.engine import decide, new_lead
 from lifecycle.events import EventKind, LeadEvent
+from lifecycle.state import LeadState
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 KEYS = ["reason", "path", "until", "stage", "system", "use_case", "timeline", "company_size", "industry",
@@ -28,6 +31,16 @@ events = st.builds(
     st.text(min_size=1, max_size=10))
 
 
+def decide_in_turn(pb: Playbook, sequence: list[LeadEvent],
+                   step: Callable[[LeadState, LeadEvent, datetime], LeadState]) -> None:
+    """A new lead takes `sequence`, an event an hour, each through `step`."""
+    state = new_lead(pb, "ada@acme.io", T0).state
+    now = T0
+    for ev in sequence:
+        now += timedelta(hours=1)
+        state = step(state, ev, now)
+
+
 @pytest.mark.parametrize("playbook", ["demo_led", "trial_led", "high_touch"])
 def test_no_event_sequence_makes_decide_raise(playbook):
     pb = stock_playbook(playbook)
@@ -35,11 +48,7 @@ def test_no_event_sequence_makes_decide_raise(playbook):
     @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.lists(events, min_size=1, max_size=8))
     def check(sequence: list[LeadEvent]) -> None:
-        state = new_lead(pb, "ada@acme.io", T0).state
-        now = T0
-        for ev in sequence:
-            now += timedelta(hours=1)
-            state = decide(pb, state, ev, now).state
+        decide_in_turn(pb, sequence, lambda state, ev, now: decide(pb, state, ev, now).state)
 
     check()
 
@@ -50,17 +59,16 @@ def test_a_decision_never_changes_the_state_it_was_given(playbook):
     the state it was given, which a refused command or a validator keeps, stays as it was."""
     pb = stock_playbook(playbook)
 
+    def unchanged(state: LeadState, ev: LeadEvent, now: datetime) -> LeadState:
+        before = state.model_dump()
+        decision = decide(pb, state, ev, now)
+        assert state.model_dump() == before, f"{ev.kind} changed the state it was given"
+        return decision.state
+
     @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.lists(events, min_size=1, max_size=8))
     def check(sequence: list[LeadEvent]) -> None:
-        state = new_lead(pb, "ada@acme.io", T0).state
-        now = T0
-        for ev in [*sequence, LeadEvent(event_id="breach", kind=EventKind.SLA_BREACHED,
-                                        occurred_at=now)]:
-            now += timedelta(hours=1)
-            before = state.model_dump()
-            decision = decide(pb, state, ev, now)
-            assert state.model_dump() == before, f"{ev.kind} changed the state it was given"
-            state = decision.state
+        breach = LeadEvent(event_id="breach", kind=EventKind.SLA_BREACHED, occurred_at=T0)
+        decide_in_turn(pb, [*sequence, breach], unchanged)
 
     check()
