@@ -34,6 +34,7 @@ from config.settings import Settings, load_settings
 from config.temporal import connect
 from config.vendors import Vendor
 from connectors.base import Connector
+from leadflow.heap import limit_malloc_arenas
 from lifecycle.field_sync import read_names
 from privacy.converter import key_store_of
 from workflows.account import AccountWorkflow
@@ -173,6 +174,7 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def main() -> None:
+    limit_malloc_arenas()  # before the Temporal runtime and the executor start their threads
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -25,6 +25,7 @@ from typing import Any
 
 from config.settings import Settings, load_settings
 from emulators.run_all import DEFAULT_PORTS, env_for, run_all, stop_all
+from leadflow.heap import limit_malloc_arenas
 from leadflow.logs import configure as configure_logs
 from leadflow.logs import redact
 from workflows import search_attributes as sa
@@ -126,6 +127,7 @@ def progress(message: str) -> None:
 
 
 def up(ports: Ports | None = None, demo: bool = False) -> None:
+    limit_malloc_arenas()  # before the emulators, the workers and the Temporal runtime start threads
     ports = ports or Ports()
     # SIGTERM before the event loop takes over still runs the clean-up below.
     signal.signal(signal.SIGTERM, _interrupt)
