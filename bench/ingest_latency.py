@@ -63,18 +63,19 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def stages_everywhere(running: dict) -> dict[str, bool]:  # type: ignore[type-arg]
-    """email -> whether its stage is STAGE in all three emulators, read in one pass each (the
-    watcher must not cost the workers it shares this process with more than it measures)."""
-    hubspot = {r.properties.get("email"): r.properties.get("lead_stage")
-               for r in running["hubspot"].state.contacts()}
-    salesforce = {r.get("Leadflow_Key__c"): r.get("Lead_Stage__c")
-                  for r in running["salesforce"].state.select("Lead", False)}
-    segment: dict[str, str | None] = {}
-    for e in running["segment"].state.events_of("identify"):
-        segment[e.get("userId")] = e.get("traits", {}).get("lead_stage")
-    return {email: hubspot.get(email) == STAGE and salesforce.get(email) == STAGE
-            and segment.get(email) == STAGE for email in hubspot}
+def stages_everywhere(running: dict, emails: set[str]) -> set[str]:  # type: ignore[type-arg]
+    """Of `emails`, those whose stage is STAGE in all three emulators, read in one pass each. The
+    watcher shares this process (and its GIL) with the workers it measures: it copies only the
+    Salesforce rows it looks for (a copy of every Lead each 50 ms was half this process's time at
+    20/s, py-spy)."""
+    hubspot = {r.properties.get("email") for r in running["hubspot"].state.contacts()
+               if r.properties.get("lead_stage") == STAGE}
+    salesforce = {r.get("Leadflow_Key__c") for r in running["salesforce"].state.select_where(
+        "Lead", False, lambda rows: [r for r in rows if r.get("Leadflow_Key__c") in emails
+                                     and r.get("Lead_Stage__c") == STAGE])}
+    segment = {e.get("userId") for e in running["segment"].state.events_of("identify")
+               if e.get("traits", {}).get("lead_stage") == STAGE}
+    return emails & hubspot & salesforce & segment
 
 
 async def drive(url: str, running: dict, leads: int, rate: float, timeout: float) -> dict:  # type: ignore[type-arg]
@@ -97,10 +98,8 @@ async def drive(url: str, running: dict, leads: int, rate: float, timeout: float
     async def watch() -> None:  # every 50 ms: the figures are good to about that
         deadline = time.perf_counter() + timeout
         while len(seen) < leads and time.perf_counter() < deadline:
-            visible = stages_everywhere(running)
-            for email in [e for e in sent if e not in seen]:
-                if visible.get(email):
-                    seen[email] = time.perf_counter() - sent[email]
+            for email in stages_everywhere(running, {e for e in sent if e not in seen}):
+                seen[email] = time.perf_counter() - sent[email]
             await asyncio.sleep(0.05)
 
     watcher = asyncio.create_task(watch())
@@ -122,8 +121,8 @@ async def landed_later(running: dict, missing: list[str], wait: float) -> int:  
     (late, not lost)."""
     deadline = time.perf_counter() + wait
     while missing and time.perf_counter() < deadline:
-        visible = stages_everywhere(running)
-        missing = [e for e in missing if not visible.get(e)]
+        visible = stages_everywhere(running, set(missing))
+        missing = [e for e in missing if e not in visible]
         await asyncio.sleep(0.5)
     return len(missing)
 
