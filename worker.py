@@ -98,15 +98,15 @@ def connector_factory(settings: Settings) -> Callable[[str, str], Connector]:
 # serialization context). At 20 new MQLs/s, p99 request -> stage in all 3 vendors went from 21.1
 # to 9.4 s and leadflow's CPU per MQL from 59 to 48 ms (bench/ingest_latency.py).
 # The sandbox still guards determinism where a change is checked: the replay tests run every
-# recorded history through SANDBOX, whose restrictions (time, random, I/O, threads) fail a
-# workflow that reaches for them. Temporal's Python SDK documents both runners (README,
-# "Workflow Sandbox": "Skipping Sandbox").
+# recorded history through SANDBOX, which re-imports leadflow's own modules for each run, so
+# workflow code that reaches for the clock, randomness, threads or I/O fails there
+# (RestrictedWorkflowAccessError). Only third-party modules are passed through: a module passed
+# through keeps the real `datetime`, unchecked. Temporal's Python SDK documents both runners
+# (README, "Workflow Sandbox": "Skipping Sandbox", "Passthrough Modules").
 WORKFLOW_RUNNER = UnsandboxedWorkflowRunner()
-# The replay tests' runner. email-validator imports inside its functions (`from . import
-# SPECIAL_USE_DOMAIN_NAMES`): passed through, a lead's email check neither re-imports it (and
-# idna) per workflow run nor warns. leadflow's own packages are passed through too (the sandbox
-# re-imported them for every run it built); their module state is constants only.
-PASSED_THROUGH = ("email_validator", "idna", "workflows", "lifecycle", "config", "connectors")
+# email-validator imports inside its functions (`from . import SPECIAL_USE_DOMAIN_NAMES`): passed
+# through, a lead's email check neither re-imports it (and idna) per workflow run nor warns.
+PASSED_THROUGH = ("email_validator", "idna")
 SANDBOX = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH))
 
