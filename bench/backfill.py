@@ -34,6 +34,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker  # noqa: E402
 
 from config.settings import Settings  # noqa: E402
 from emulators.run_all import env_for, run_all, stop_all  # noqa: E402
+from leadflow.heap import limit_malloc_arenas  # noqa: E402
 from worker import build_workers, configured_vendors, connector_factory  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
 from workflows.backfill import BackfillProgress, BackfillWorkflow  # noqa: E402
@@ -177,6 +178,7 @@ def main() -> None:
     parser.add_argument("--accounts", action="store_true",
                         help="leads report to their accounts (LEADFLOW_ACCOUNTS, the worker's default)")
     args = parser.parse_args()
+    limit_malloc_arenas()  # as `leadflow up` and `leadflow worker` do
 
     async def run() -> None:
         await bench(args.n, args.timeout, args.concurrency, args.accounts)

@@ -32,6 +32,7 @@ from temporalio.testing import WorkflowEnvironment
 from config.settings import Settings
 from emulators.run_all import env_for, run_all, stop_all
 from ingest.server import serving
+from leadflow.heap import limit_malloc_arenas
 from lifecycle.events import lead_workflow_id
 from worker import build_workers, connector_factory
 from workflows import search_attributes as sa
@@ -226,4 +227,5 @@ if __name__ == "__main__":
     parsed = parser.parse_args()
     # Rate 2 first: a faster rate the machine cannot keep up with leaves the server a backlog.
     parsed.rate = [2.0, *(r for r in parsed.rate if r != 2.0)]
+    limit_malloc_arenas()  # as `leadflow up` and `leadflow worker` do
     asyncio.run(main(parsed))
