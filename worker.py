@@ -95,8 +95,9 @@ def connector_factory(settings: Settings) -> Callable[[str, str], Connector]:
 # perf (issue 16): the workers run workflow code unsandboxed. The sandbox cost about a fifth of
 # the worker's CPU per new MQL: a runtime per workflow run, and code compiled and run inside it for
 # every payload of every activation (the SDK asks the sandboxed instance for each payload's
-# serialization context). At 20 new MQLs/s, p99 request -> stage in all 3 vendors went from 21.1
-# to 9.4 s and leadflow's CPU per MQL from 59 to 48 ms (bench/ingest_latency.py).
+# serialization context): py-spy --gil on bench/ingest_latency.py at 20/s. Back to back, p99
+# request -> stage in all 3 vendors went from 21.1 to 9.4 s (later runs of the same code: 9.4 to
+# 39.9 s, as the machine's speed drifted).
 # The sandbox still guards determinism where a change is checked: the replay tests run every
 # recorded history through SANDBOX, which re-imports leadflow's own modules for each run, so
 # workflow code that reaches for the clock, randomness, threads or I/O fails there

@@ -4,7 +4,7 @@ glibc gives each thread that allocates an arena of its own, up to eight per core
 memory freed in each for that arena. A worker has many threads (the activity executor, sdk-core's
 runtime), and what evicted workflow runs freed stayed stranded across those arenas: in
 `bench/scale.py --n 10000` the worker's heap held 113 MB free at the end, its RSS still growing
-after the workflow cache was full; with two arenas it held a third of that.
+after the workflow cache was full; with two arenas it held about half of that.
 This is glibc's own tunable (the GNU C Library manual, "Memory Allocation Tunables",
 glibc.malloc.arena_max; mallopt(3), M_ARENA_MAX), the setting MALLOC_ARENA_MAX=2 makes. An
 operator's MALLOC_ARENA_MAX or GLIBC_TUNABLES wins; elsewhere than glibc this does nothing.
