@@ -42,11 +42,19 @@ async def serving(settings: Settings, port: int | None = None) -> AsyncIterator[
         yield url
 
 
+# uvicorn closes a kept-alive connection after 5 s idle: the moment httpx (and other senders)
+# still count it reusable, so a request sent just then dies unanswered (bench/ingest_latency.py
+# at 20/s: httpx.ReadError). Behind a load balancer the same race is a 502: ELB's documentation
+# ("Edit attributes for your Application Load Balancer", Connection idle timeout, 60 s by default)
+# asks the application's idle timeout to be the longer one, so the balancer closes first.
+KEEP_ALIVE_S = 75
+
+
 @contextlib.asynccontextmanager
 async def serving_app(app: ASGIApp, host: str, port: int) -> AsyncIterator[str]:
     """Serves an ASGI app with uvicorn until the block ends (ingest, the codec server)."""
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
-                            access_log=False)
+                            access_log=False, timeout_keep_alive=KEEP_ALIVE_S)
     server = _Server(config)
     task = asyncio.create_task(server.serve())
     try:
