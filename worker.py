@@ -97,7 +97,7 @@ def connector_factory(settings: Settings) -> Callable[[str, str], Connector]:
 # every payload of every activation (the SDK asks the sandboxed instance for each payload's
 # serialization context): py-spy --gil on bench/ingest_latency.py at 20/s. Back to back, p99
 # request -> stage in all 3 vendors went from 21.1 to 9.4 s (later runs of the same code: 9.4 to
-# 39.9 s, as the machine's speed drifted).
+# 42.0 s, as the machine's speed drifted).
 # The sandbox still guards determinism where a change is checked: the replay tests run every
 # recorded history through SANDBOX, which re-imports leadflow's own modules for each run, so
 # workflow code that reaches for the clock, randomness, threads or I/O fails there
