@@ -4,7 +4,6 @@ packages are not passed through it: a module passed through keeps the real `date
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from temporalio.api.enums.v1 import EventType
@@ -12,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from tests.replay.clock_workflow import ReadsTheClock
+from tests.support.lead_harness import until
 from worker import PASSED_THROUGH, SANDBOX
 
 
@@ -25,13 +25,13 @@ async def test_the_guard_fails_a_workflow_task_that_reads_the_clock(dev_env: Wor
     async with Worker(dev_env.client, task_queue=queue, workflows=[ReadsTheClock],
                       workflow_runner=SANDBOX):
         handle = await dev_env.client.start_workflow(ReadsTheClock.run, id=queue, task_queue=queue)
-        failure = None
-        for _ in range(100):
+
+        async def task_failure() -> str | None:
             async for event in handle.fetch_history_events():
                 if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-                    failure = event.workflow_task_failed_event_attributes.failure.message
-            if failure:
-                break
-            await asyncio.sleep(0.1)
+                    return event.workflow_task_failed_event_attributes.failure.message
+            return None
+
+        failure = await until(task_failure, timeout=10, what="a failed workflow task")
         await handle.terminate("guard checked")
-    assert failure is not None and "Cannot access datetime.datetime.now" in failure
+    assert "Cannot access datetime.datetime.now" in failure
