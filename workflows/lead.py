@@ -46,6 +46,9 @@ started before a patch keeps the old path until it continues-as-new or closes):
 |                            |           | a run whose input carries its LeadConfig (backfill) skips the |
 |                            |           | lead_config activity; search-attribute upserts carry only the |
 |                            |           | keys that changed                                             |
+| bundled-patches-v4         | CI flake  | as v3, and: a run ends only once its one ledger writer has    |
+|                            |           | written every batch (it used to start a second writer and end |
+|                            |           | when the first of the two finished, dropping a batch)         |
 
 Where `patched()` may be called (issue 14): only in `__init__` (or in `run()` before its first await).
 During replay Temporal answers `patched(id)` from the markers of the workflow task being replayed
@@ -181,6 +184,10 @@ BUNDLED_PATCHES_V2 = "bundled-patches-v2"
 # Every id of the table, v2's meaning included, and what the table's row for it names (owner
 # tasks in the sync activity: two activities and two workflow tasks fewer per routed MQL).
 BUNDLED_PATCHES_V3 = "bundled-patches-v3"
+# v3's meaning, and: a run ending (continue-as-new, closure) waits for the ledger writer it has,
+# where it used to start a second one beside it and end when the first of the two finished,
+# dropping the batch the other had not written yet.
+BUNDLED_PATCHES_V4 = "bundled-patches-v4"
 
 # Bounded history per run; Temporal may suggest continuing earlier.
 MAX_EVENTS_PER_RUN = 500
@@ -251,7 +258,8 @@ class LeadWorkflow:
     def __init__(self, inp: LeadInput | None = None, *extra: object) -> None:
         inp = _checked_input(inp, extra)
         # perf (issue 16): one patch id for the whole table; see _patched.
-        self._bundle3 = workflow.patched(BUNDLED_PATCHES_V3)
+        self._bundle4 = workflow.patched(BUNDLED_PATCHES_V4)
+        self._bundle3 = self._bundle4 or workflow.patched(BUNDLED_PATCHES_V3)
         self._bundle2 = self._bundle3 or workflow.patched(BUNDLED_PATCHES_V2)
         self._bundled = self._bundle2 or workflow.patched(BUNDLED_PATCHES)
         self._timer: asyncio.Task[None] | None = None  # since BUNDLED_PATCHES: see _wait_on_timer
@@ -1067,7 +1075,7 @@ class LeadWorkflow:
         await workflow.wait_condition(lambda: self._sync_task is None and not self._jobs
                                       and not self._lanes and self._routing is None
                                       and workflow.all_handlers_finished())
-        if self._ledger and self._ledger_on:
+        if self._ledger and self._ledger_on and (self._ledger_task is None or not self._bundle4):
             self._ledger_task = asyncio.create_task(self._write_ledger())
         await workflow.wait_condition(lambda: self._ledger_task is None)
 

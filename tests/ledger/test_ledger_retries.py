@@ -7,6 +7,8 @@ import uuid
 from datetime import UTC, datetime
 
 from temporalio import activity
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.exceptions import ApplicationError
 
 from activities.ledger import LedgerActivities
 from ledger.engine import make_engine, migrate
@@ -22,6 +24,7 @@ from workflows.lead import LeadWorkflow
 from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadCommand
 
+TOUCHES = 150  # past the 120 history events at which the test dev server suggests continuing
 SQL_FIELDS = {"use_case": "forecasting", "timeline": "Q3"}
 TO_SQL = [("stage", "New Lead"), ("touch", "New Lead"), ("stage", "MQL"), ("sla_start", "MQL"),
           ("touch", "MQL"), ("stage", "SQL"), ("sla_met", "MQL"), ("sla_start", "SQL")]
@@ -45,6 +48,19 @@ class FailsOnceAfterWriting:
         if activity.info().attempt == 1:
             raise ConnectionError("server closed the connection after commit")
         return written
+
+
+class RefusesEachFirstAttempt:
+    """The ledger activity, its database refusing each batch's first attempt."""
+
+    def __init__(self, writer: LedgerWriter) -> None:
+        self.real = LedgerActivities(writer)
+
+    @activity.defn(name="record_ledger")
+    def record_ledger(self, batch: LedgerBatch) -> int:
+        if activity.info().attempt == 1:
+            raise ApplicationError("ledger database unavailable: (test) refused", type="LedgerUnavailable")
+        return self.real.record_ledger(batch)
 
 
 def summary(engine, email: str) -> list[tuple[str, str | None]]:  # type: ignore[no-untyped-def]
@@ -108,3 +124,30 @@ async def test_a_ledger_outage_delays_facts_without_losing_them_or_blocking_sync
             assert summary(engine, email) == TO_SQL
             assert len(owner_facts(engine, email)) == 2
     engine.dispose()
+
+
+async def test_a_lead_continuing_as_new_while_a_ledger_batch_waits_for_its_retry_keeps_it(dev_env, tmp_path):
+    """A lead's history grows long (the dev server suggests continuing as new at 120 events) while
+    the ledger refuses each batch once: the run continues as new only once every batch is written.
+    It used to start a second writer as it ended and end when the first of the two finished,
+    dropping the batch the other was waiting to retry (a CI flake of the queued-events test)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    migrate(engine)
+    ledger = RefusesEachFirstAttempt(LedgerWriter(engine)).record_ledger
+    async with ledger_worker(dev_env.client, engine, ledger=ledger) as h:
+        email = f"continues-{uuid.uuid4().hex[:8]}@acme.io"
+        leads = LeadClient(dev_env.client, h.task_queue)
+        started = await h.start_lead(email)
+        first_run = dev_env.client.get_workflow_handle(started.id, run_id=started.result_run_id)
+        for i in range(TOUCHES):
+            await leads.send_event(email, LeadEvent(event_id=f"note-{i}", kind=EventKind.OTHER,
+                                                    name="Note Taken", occurred_at=datetime.now(UTC)))
+        await until(lambda: _status(first_run, WorkflowExecutionStatus.CONTINUED_AS_NEW), timeout=60,
+                    what="the first run continued as new")
+        await until(lambda: count_facts(engine, lead_id=lead_workflow_id(email), kind="touch") == TOUCHES,
+                    timeout=60, what="every touch in the ledger")
+    engine.dispose()
+
+
+async def _status(handle, status: WorkflowExecutionStatus) -> bool:  # type: ignore[no-untyped-def]
+    return (await handle.describe()).status == status

@@ -1,7 +1,8 @@
 """Recorded lead histories must replay on today's workflow code: a non-deterministic change fails here.
 
 Re-record after an intentional, patched change with
-`LEADFLOW_RECORD_HISTORIES=tests/replay/histories pytest tests/temporal` (keep the old files too).
+`LEADFLOW_RECORD_HISTORIES=tests/replay/histories pytest tests/temporal` (keep the old files too);
+a lead that continued as new also leaves its first run (`*_first_run.json`).
 """
 
 from __future__ import annotations

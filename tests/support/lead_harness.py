@@ -60,6 +60,10 @@ class Harness:
         for i, handle in enumerate(self.handles):
             history = await handle.fetch_history()
             Path(RECORD_DIR, f"{name}_{i}.json").write_text(history.to_json())
+            if history.events[0].workflow_execution_started_event_attributes.continued_execution_run_id:
+                first = self.client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
+                first_history = await first.fetch_history()
+                Path(RECORD_DIR, f"{name}_{i}_first_run.json").write_text(first_history.to_json())
 
 
 async def terminate_all(handles: Sequence[WorkflowHandle], at_once: int = 32) -> None:
