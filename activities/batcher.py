@@ -5,9 +5,10 @@ vendor worker the activity hands its record to the batcher for its vendor and aw
 record's result. The batcher sends a batch when it holds the vendor's batch size (HubSpot 100,
 Salesforce 200) or when the oldest record has waited a window that follows the vendor's remaining
 rate budget: milliseconds while the budget is untouched, up to a couple of seconds as it runs
-short. A vendor whose short-term budget is shared by every integration of the account (HubSpot)
-also gets at most one request per write path every BUDGETED_SPACING_S: a lone record still goes
-at once, but under load records gather into few requests. While a batch is in flight, the next
+short. A vendor whose request budget is shared by every integration of the account (HubSpot's ten
+seconds, Salesforce's 24 hours) also gets at most one request per write path every
+BUDGETED_SPACING_S: a lone record still goes at once, but under load records gather into few
+requests. While a batch is in flight, the next
 one fills. A record's own failure fails only the activity that handed it in, so Temporal's
 retries stay per lead; a whole-request failure fails every activity of that batch, each retried
 on its own.

@@ -73,7 +73,7 @@ class SyncActivities:
               spacing: float) -> Batcher[Any, SyncResult]:
         """The batcher of the connector's batch `method` for (vendor, playbook): the vendor's
         batch size, a window that follows its budget, and `spacing` times BUDGETED_SPACING_S
-        between requests for a vendor with an app-wide short-term budget."""
+        between requests for a vendor whose request budget the whole account shares."""
         batcher = self._paths.get((method, vendor, playbook))
         if batcher is None:
             connector = self._connectors(vendor, playbook)

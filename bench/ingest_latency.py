@@ -64,19 +64,30 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def stages_everywhere(running: dict, emails: set[str]) -> set[str]:  # type: ignore[type-arg]
-    """Of `emails`, those whose stage is STAGE in all three emulators, read in one pass each. The
-    watcher shares this process (and its GIL) with the workers it measures: it copies only the
-    Salesforce rows it looks for (a copy of every Lead each 50 ms was half this process's time at
-    20/s, py-spy)."""
-    hubspot = {r.properties.get("email") for r in running["hubspot"].state.contacts()
-               if r.properties.get("lead_stage") == STAGE}
-    salesforce = {r.get("Leadflow_Key__c") for r in running["salesforce"].state.select_where(
-        "Lead", False, lambda rows: [r for r in rows if r.get("Leadflow_Key__c") in emails
-                                     and r.get("Lead_Stage__c") == STAGE])}
-    segment = {e.get("userId") for e in running["segment"].state.events_of("identify")
-               if e.get("traits", {}).get("lead_stage") == STAGE}
-    return emails & hubspot & salesforce & segment
+class StageWatcher:
+    """Which leads show STAGE in all three emulators. It shares this process (and its GIL) with
+    the workers it measures, so each look costs what is outstanding, not what the emulators hold:
+    HubSpot and Salesforce are read for the emails looked for only, Segment from where the last
+    look stopped (a copy of every contact, Lead and identify call each 50 ms grew with the run and
+    was half this process's time at 20/s, py-spy)."""
+
+    def __init__(self, running: dict) -> None:  # type: ignore[type-arg]
+        self.running = running
+        self.segment_seen = len(running["segment"].state.events)
+        self.segment_staged: set[str] = set()
+
+    def everywhere(self, emails: set[str]) -> set[str]:
+        hubspot_state = self.running["hubspot"].state
+        hubspot = {e for e in emails if (c := hubspot_state.contact(e)) is not None
+                   and c.properties.get("lead_stage") == STAGE}
+        salesforce = {r.get("Leadflow_Key__c") for r in self.running["salesforce"].state.select_where(
+            "Lead", False, lambda rows: [r for r in rows if r.get("Leadflow_Key__c") in hubspot
+                                         and r.get("Lead_Stage__c") == STAGE])}
+        new = self.running["segment"].state.events_since(self.segment_seen)
+        self.segment_seen += len(new)
+        self.segment_staged |= {e.get("userId") for e in new if e.get("type") == "identify"
+                                and e.get("traits", {}).get("lead_stage") == STAGE}
+        return salesforce & self.segment_staged
 
 
 async def drive(url: str, running: dict, leads: int, rate: float, timeout: float) -> dict:  # type: ignore[type-arg]
@@ -85,6 +96,7 @@ async def drive(url: str, running: dict, leads: int, rate: float, timeout: float
     seen: dict[str, float] = {}
     run = uuid.uuid4().hex[:6]
     tasks_before = task_counts(running)
+    watcher = StageWatcher(running)
 
     async def send(http: httpx.AsyncClient, i: int) -> None:
         email = f"bench-{run}-{i}@acme.io"
@@ -99,30 +111,30 @@ async def drive(url: str, running: dict, leads: int, rate: float, timeout: float
     async def watch() -> None:  # every 50 ms: the figures are good to about that
         deadline = time.perf_counter() + timeout
         while len(seen) < leads and time.perf_counter() < deadline:
-            for email in stages_everywhere(running, {e for e in sent if e not in seen}):
+            for email in watcher.everywhere({e for e in sent if e not in seen}):
                 seen[email] = time.perf_counter() - sent[email]
             await asyncio.sleep(0.05)
 
-    watcher = asyncio.create_task(watch())
+    watching = asyncio.create_task(watch())
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         start, senders = time.perf_counter(), []
         for i in range(leads):
             await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
             senders.append(asyncio.create_task(send(http, i)))
         await asyncio.gather(*senders)
-    await watcher
-    late = await landed_later(running, [e for e in sent if e not in seen], timeout)
+    await watching
+    late = await landed_later(watcher, [e for e in sent if e not in seen], timeout)
     await owner_tasks_done(running, tasks_before, len(sent))
     return {"acked": acked, "visible": list(seen.values()), "missing": leads - len(seen),
             "emails": list(sent), "late": late}
 
 
-async def landed_later(running: dict, missing: list[str], wait: float) -> int:  # type: ignore[type-arg]
+async def landed_later(watcher: StageWatcher, missing: list[str], wait: float) -> int:
     """How many leads not visible everywhere within the timeout land within `wait` more seconds
     (late, not lost)."""
     deadline = time.perf_counter() + wait
     while missing and time.perf_counter() < deadline:
-        visible = stages_everywhere(running, set(missing))
+        visible = watcher.everywhere(set(missing))
         missing = [e for e in missing if e not in visible]
         await asyncio.sleep(0.5)
     return len(missing)
@@ -173,6 +185,7 @@ async def one_rate(env, running: dict, rate: float, seconds: float, timeout: flo
     hubspot = running["hubspot"].state
     leads = max(1, round(rate * seconds))
     calls, too_many = hubspot.total_calls(), hubspot.statuses[429]
+    others_before = {v: dict(running[v].state.calls) for v in ("salesforce", "segment")}
     cpu_before, wall_before = cpu_seconds(), time.perf_counter()
     with ThreadPoolExecutor(max_workers=16) as executor:
         workers = build_workers(env.client, settings.task_queue, VENDORS, connectors, executor)
@@ -194,6 +207,11 @@ async def one_rate(env, running: dict, rate: float, seconds: float, timeout: flo
     print(f"{'HubSpot requests per new MQL':<34} {hubspot_calls / leads:.3f} ({hubspot_calls} requests, "
           f"upserts and owner tasks)")
     print(f"{'HubSpot 429s':<34} {hubspot.statuses[429] - too_many}")
+    for vendor, before in others_before.items():
+        after = dict(running[vendor].state.calls)
+        made = {k: n - before.get(k, 0) for k, n in after.items() if n > before.get(k, 0)}
+        print(f"{vendor.capitalize() + ' requests per new MQL':<34} {sum(made.values()) / leads:.3f} ("
+              + ", ".join(f"{k} {n}" for k, n in sorted(made.items(), key=lambda kv: -kv[1])) + ")")
     print(f"{'not visible everywhere in time':<34} {result['missing']} within {timeout:.0f}s; "
           f"{result['missing'] - result['late']} of them within {timeout:.0f}s more, "
           f"{result['late']} never")

@@ -216,6 +216,17 @@ class SalesforceConnector:
     def __repr__(self) -> str:
         return f"SalesforceConnector(login_url={self._login_url!r}, user={self._creds[0]!r})"
 
+    def budget_left(self) -> float | None:
+        """Share of the org's 24-hour API allowance still free, from the last Sforce-Limit-Info
+        (None until Salesforce has said). Every integration of the org draws on it, and a
+        collection request counts once for up to 200 records (Salesforce Developer Limits and
+        Allocations Quick Reference, "API Request Limits and Allocations"), so the batcher
+        spaces this vendor's batch requests as it does HubSpot's."""
+        if self.api_usage is None or not self.api_usage[1]:
+            return None
+        used, total = self.api_usage
+        return max(0.0, 1 - used / total)
+
     # --- the Connector protocol ----------------------------------------------------------
 
     def upsert_leads(self, leads: list[LeadSnapshot]) -> list[SyncResult]:
@@ -367,13 +378,15 @@ class SalesforceConnector:
 
     def create_tasks(self, tasks: list[OwnerTask]) -> list[SyncResult]:
         """Tasks on Leads whose Id is known: one sObject Collections insert per 200 (WhoId = the
-        Lead, allOrNone false, results in input order). A task naming no Lead Id or no owner
-        goes the single way, which reads the Lead for both."""
+        Lead, allOrNone false, results in input order). Tasks naming no owner (an SDR with no
+        Salesforce user) go to their Lead's owner, read for the whole batch in one query. A task
+        naming no Lead Id goes the single way, which finds the Lead by its key."""
         results: list[SyncResult | None] = [None] * len(tasks)
-        ready = [i for i, t in enumerate(tasks) if t.record_id and t.owner_id]
-        for i in (i for i in range(len(tasks)) if i not in set(ready)):
-            results[i] = self._one_task(tasks[i])
         budget = _Budget(self.max_wait_s)
+        tasks = self._owned_by_their_leads(budget, tasks, results)
+        ready = [i for i, t in enumerate(tasks) if results[i] is None and t.record_id and t.owner_id]
+        for i in (i for i in range(len(tasks)) if results[i] is None and i not in set(ready)):
+            results[i] = self._one_task(tasks[i])
         for start in range(0, len(ready), COLLECTION_LIMIT):
             chunk = ready[start:start + COLLECTION_LIMIT]
             try:
@@ -397,6 +410,32 @@ class SalesforceConnector:
                                          retryable=error.get("statusCode")
                                          in RETRYABLE_RECORD_CODES))
         return [r for r in results if r is not None]
+
+    def _owned_by_their_leads(self, budget: _Budget, tasks: list[OwnerTask],
+                              results: list[SyncResult | None]) -> list[OwnerTask]:
+        """Tasks with a Lead Id and no owner get the Lead's OwnerId, as the single way gives
+        them, and a converted Lead's task goes on its Contact (a converted Lead refuses new
+        tasks): one SOQL query for the batch. A Lead that is gone answers NOT_FOUND for its task."""
+        ids = sorted({t.record_id for t in tasks if t.record_id and not t.owner_id})
+        if not ids:
+            return tasks
+        soql = (f"SELECT Id, OwnerId, IsConverted, ConvertedContactId FROM Lead WHERE Id IN "
+                f"({', '.join(_soql_string(i) for i in ids)})")
+        leads = {r["Id"]: r for r in self._call(budget, lambda sf: sf.query_all(soql))["records"]}
+        owned: list[OwnerTask] = []
+        for i, task in enumerate(tasks):
+            lead = leads.get(task.record_id or "")
+            if task.record_id and not task.owner_id:
+                if lead is None:
+                    results[i] = SyncResult(email=task.email, ok=False, vendor_code="NOT_FOUND",
+                                            message=f"no Salesforce lead for {task.email}",
+                                            retryable=False)
+                else:
+                    task = task.model_copy(update={
+                        "record_id": lead["ConvertedContactId"] if lead.get("IsConverted") else lead["Id"],
+                        "owner_id": lead["OwnerId"]})
+            owned.append(task)
+        return owned
 
     def _find_or_insert_tasks(self, sf: Salesforce, tasks: list[OwnerTask],
                               ) -> tuple[dict[str, str], list[dict[str, Any]]]:

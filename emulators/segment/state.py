@@ -79,6 +79,11 @@ class SegmentState:
                 and (user_id is None or e.get("userId") == user_id)
             ]
 
+    def events_since(self, start: int) -> list[dict]:
+        """The events ingested after the first `start` (a reader that keeps its place)."""
+        with self._lock:
+            return self.events[start:]
+
     def summary(self, *, with_events: bool = False) -> dict[str, Any]:
         with self._lock:
             out: dict[str, Any] = {

@@ -60,6 +60,28 @@ def test_tasks_need_a_live_lead_and_go_to_the_contact_after_conversion(org, conn
     assert task["WhoId"] == contact_id
 
 
+def test_a_batch_of_unowned_tasks_reads_its_leads_once_and_follows_conversion(org, connector) -> None:
+    """Tasks naming a Lead Id but no owner (an SDR with no Salesforce user), as sync_lead hands
+    them in: each goes to its Lead's owner, a converted Lead's to its Contact, one whose Lead is
+    gone fails alone; one query reads the Leads and one collection insert makes the tasks."""
+    live, converted = (connector.upsert_leads([lead(n)])[0].record_id for n in (6, 7))
+    contact_id = org.state.convert_lead(converted)
+    gone = connector.upsert_leads([lead(8)])[0].record_id
+    org.state.delete("Lead", gone)
+    tasks = [task_for(f"person{n}@example.com").model_copy(update={"record_id": record, "key": f"k{n}"})
+             for n, record in ((6, live), (7, converted), (8, gone))]
+    before = dict(org.state.calls)
+
+    results = connector.create_tasks(tasks)
+
+    assert [(r.ok, r.vendor_code) for r in results] == [(True, None), (True, None), (False, "NOT_FOUND")]
+    made = [org.state.get("Task", r.record_id) for r in results[:2]]
+    assert [t["WhoId"] for t in made] == [live, contact_id]
+    assert made[0]["OwnerId"] == org.state.get("Lead", live)["OwnerId"]
+    calls = {k: v - before.get(k, 0) for k, v in org.state.calls.items() if v != before.get(k, 0)}
+    assert calls == {"query": 2, "collections.create": 1}  # the Leads, the task keys; the insert
+
+
 def test_one_external_id_once_per_request(org, connector, raw_client) -> None:
     record = {"attributes": {"type": "Lead"}, "Leadflow_Key__c": "twice@example.com",
               "LastName": "L", "Company": "C"}

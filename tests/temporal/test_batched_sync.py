@@ -119,3 +119,34 @@ async def test_owner_tasks_go_in_batches_to_the_record_the_upsert_named(dev_env,
     sf = {k: v - before_sf.get(k, 0) for k, v in stack.salesforce.calls.items()}
     assert sf.get("Lead.get_by_external_id", 0) == 0 and sf.get("Task.create", 0) == 0
     assert 1 <= sf.get("collections.create", 0) < 10
+
+
+async def test_salesforce_tasks_for_an_sdr_with_no_salesforce_user_go_in_batches(dev_env):
+    """The SDRs are HubSpot owners with no Salesforce user: each Salesforce task goes to its Lead's
+    owner (as the org's assignment rule set it) in batch requests, with the Leads' owners read in
+    one query per batch. It used to take three requests a lead (two queries and a Task create)."""
+    with vendor_stack() as fresh:
+        assert not fresh.salesforce.find("User", "Email", "ana.sdr@example.com")
+        before = dict(fresh.salesforce.calls)
+        async with running_worker(dev_env.client, VENDORS, fresh.connectors()) as h:
+            leads = LeadClient(dev_env.client, h.task_queue)
+            emails = [unique_email("unowned") for _ in range(10)]
+            await asyncio.gather(*(leads.send_event(e, fact("demo_requested")) for e in emails))
+            h.handles += [dev_env.client.get_workflow_handle(f"lead:{e}") for e in emails]
+
+            def tasks_of(email: str) -> list:  # type: ignore[type-arg]
+                lead = fresh.salesforce_lead(email)
+                return [t for t in fresh.salesforce.select("Task", False)
+                        if lead and t.get("WhoId") == lead["Id"]]
+
+            for email in emails:
+                await until(lambda e=email: tasks_of(e), what=f"{email}'s Salesforce task")
+            for email in emails:
+                [task] = tasks_of(email)
+                assert task["OwnerId"] == fresh.salesforce_lead(email)["OwnerId"]
+        sf = {k: v - before.get(k, 0) for k, v in fresh.salesforce.calls.items()}
+        assert sf.get("Task.create", 0) == 0
+        assert 1 <= sf.get("collections.create", 0) < 10
+        # one adoption query per upsert batch, a key lookup and an owner read per task batch,
+        # and the new team router's one reading of the org's Users
+        assert sf.get("query", 0) <= sf["collections.upsert"] + 2 * sf["collections.create"] + 1
