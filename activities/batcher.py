@@ -8,10 +8,9 @@ rate budget: milliseconds while the budget is untouched, up to a couple of secon
 short. A vendor whose request budget is shared by every integration of the account (HubSpot's ten
 seconds, Salesforce's 24 hours) also gets at most one request per write path every
 BUDGETED_SPACING_S: a lone record still goes at once, but under load records gather into few
-requests. While a batch is in flight, the next
-one fills. A record's own failure fails only the activity that handed it in, so Temporal's
-retries stay per lead; a whole-request failure fails every activity of that batch, each retried
-on its own.
+requests. While a batch is in flight, the next one fills. A record's own failure fails only the
+activity that handed it in, so Temporal's retries stay per lead; a whole-request failure fails
+every activity of that batch, each retried on its own.
 """
 
 from __future__ import annotations

@@ -385,8 +385,10 @@ class SalesforceConnector:
         budget = _Budget(self.max_wait_s)
         tasks = self._owned_by_their_leads(budget, tasks, results)
         ready = [i for i, t in enumerate(tasks) if results[i] is None and t.record_id and t.owner_id]
-        for i in (i for i in range(len(tasks)) if results[i] is None and i not in set(ready)):
-            results[i] = self._one_task(tasks[i])
+        batched = set(ready)
+        for i in range(len(tasks)):
+            if results[i] is None and i not in batched:
+                results[i] = self._one_task(tasks[i])
         for start in range(0, len(ready), COLLECTION_LIMIT):
             chunk = ready[start:start + COLLECTION_LIMIT]
             try:
@@ -424,8 +426,8 @@ class SalesforceConnector:
         leads = {r["Id"]: r for r in self._call(budget, lambda sf: sf.query_all(soql))["records"]}
         owned: list[OwnerTask] = []
         for i, task in enumerate(tasks):
-            lead = leads.get(task.record_id or "")
             if task.record_id and not task.owner_id:
+                lead = leads.get(task.record_id)
                 if lead is None:
                     results[i] = SyncResult(email=task.email, ok=False, vendor_code="NOT_FOUND",
                                             message=f"no Salesforce lead for {task.email}",

@@ -46,7 +46,7 @@ started before a patch keeps the old path until it continues-as-new or closes):
 |                            |           | a run whose input carries its LeadConfig (backfill) skips the |
 |                            |           | lead_config activity; search-attribute upserts carry only the |
 |                            |           | keys that changed                                             |
-| bundled-patches-v4         | CI flake  | as v3, and: a run ends only once its one ledger writer has    |
+| bundled-patches-v4         | issue 14  | as v3, and: a run ends only once its one ledger writer has    |
 |                            |           | written every batch (it used to start a second writer and end |
 |                            |           | when the first of the two finished, dropping a batch)         |
 
