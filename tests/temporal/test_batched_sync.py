@@ -81,6 +81,20 @@ async def test_one_hubspot_batch_mixes_creates_updates_and_a_backward_move(stack
     assert stack.hubspot.count("POST /crm/v3/objects/contacts/batch/upsert") - upserts == 2
 
 
+async def ten_new_mqls(client, harness, prefix: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Ten new leads request a demo at once: each becomes an MQL routed to an SDR."""
+    leads = LeadClient(client, harness.task_queue)
+    emails = [unique_email(prefix) for _ in range(10)]
+    await asyncio.gather(*(leads.send_event(e, fact("demo_requested")) for e in emails))
+    harness.handles += [client.get_workflow_handle(f"lead:{e}") for e in emails]
+    return emails
+
+
+def salesforce_tasks(stack, email: str) -> list:  # type: ignore[no-untyped-def,type-arg]
+    lead = stack.salesforce_lead(email)
+    return [t for t in stack.salesforce.select("Task", False) if lead and t.get("WhoId") == lead["Id"]]
+
+
 async def test_owner_tasks_go_in_batches_to_the_record_the_upsert_named(dev_env, stack):
     """Ten new MQLs notify their SDR: the tasks attach to the contact / Lead ids their upserts
     answered, in batch requests, with no lookup by email."""
@@ -93,25 +107,17 @@ async def test_owner_tasks_go_in_batches_to_the_record_the_upsert_named(dev_env,
     before_hs = {e: stack.hubspot.count(e) for e in (hs_lookups, hs_single, hs_batches)}
     before_sf = dict(stack.salesforce.calls)
     async with running_worker(dev_env.client, VENDORS, stack.connectors()) as h:
-        leads = LeadClient(dev_env.client, h.task_queue)
-        emails = [unique_email("task") for _ in range(10)]
-        await asyncio.gather(*(leads.send_event(e, fact("demo_requested")) for e in emails))
-        h.handles += [dev_env.client.get_workflow_handle(f"lead:{e}") for e in emails]
+        emails = await ten_new_mqls(dev_env.client, h, "task")
 
         def hubspot_tasks(email: str) -> list:  # type: ignore[type-arg]
             contact = stack.hubspot.contact(email)
             return [t for t in stack.hubspot.records("tasks")
                     if contact and contact.id in t.associations.get("contacts", set())]
 
-        def salesforce_tasks(email: str) -> list:  # type: ignore[type-arg]
-            lead = stack.salesforce_lead(email)
-            return [t for t in stack.salesforce.select("Task", False)
-                    if lead and t.get("WhoId") == lead["Id"]]
-
         for email in emails:
-            await until(lambda e=email: hubspot_tasks(e) and salesforce_tasks(e),
+            await until(lambda e=email: hubspot_tasks(e) and salesforce_tasks(stack, e),
                         what=f"{email}'s tasks in HubSpot and Salesforce")
-        assert all(len(hubspot_tasks(e)) == 1 and len(salesforce_tasks(e)) == 1 for e in emails)
+        assert all(len(hubspot_tasks(e)) == 1 and len(salesforce_tasks(stack, e)) == 1 for e in emails)
 
     assert stack.hubspot.count(hs_lookups) == before_hs[hs_lookups]
     assert stack.hubspot.count(hs_single) == before_hs[hs_single]
@@ -129,20 +135,11 @@ async def test_salesforce_tasks_for_an_sdr_with_no_salesforce_user_go_in_batches
         assert not fresh.salesforce.find("User", "Email", "ana.sdr@example.com")
         before = dict(fresh.salesforce.calls)
         async with running_worker(dev_env.client, VENDORS, fresh.connectors()) as h:
-            leads = LeadClient(dev_env.client, h.task_queue)
-            emails = [unique_email("unowned") for _ in range(10)]
-            await asyncio.gather(*(leads.send_event(e, fact("demo_requested")) for e in emails))
-            h.handles += [dev_env.client.get_workflow_handle(f"lead:{e}") for e in emails]
-
-            def tasks_of(email: str) -> list:  # type: ignore[type-arg]
-                lead = fresh.salesforce_lead(email)
-                return [t for t in fresh.salesforce.select("Task", False)
-                        if lead and t.get("WhoId") == lead["Id"]]
-
+            emails = await ten_new_mqls(dev_env.client, h, "unowned")
             for email in emails:
-                await until(lambda e=email: tasks_of(e), what=f"{email}'s Salesforce task")
+                await until(lambda e=email: salesforce_tasks(fresh, e), what=f"{email}'s Salesforce task")
             for email in emails:
-                [task] = tasks_of(email)
+                [task] = salesforce_tasks(fresh, email)
                 assert task["OwnerId"] == fresh.salesforce_lead(email)["OwnerId"]
         sf = {k: v - before.get(k, 0) for k, v in fresh.salesforce.calls.items()}
         assert sf.get("Task.create", 0) == 0
