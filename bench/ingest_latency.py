@@ -68,8 +68,8 @@ class StageWatcher:
     """Which leads show STAGE in all three emulators. It shares this process (and its GIL) with
     the workers it measures, so each look costs what is outstanding, not what the emulators hold:
     HubSpot and Salesforce are read for the emails looked for only, Segment from where the last
-    look stopped (a copy of every contact, Lead and identify call each 50 ms grew with the run and
-    was half this process's time at 20/s, py-spy)."""
+    look stopped (copying every Lead each 50 ms was half this process's time at 20/s, py-spy;
+    copying every contact and identify call grew with the run as well)."""
 
     def __init__(self, running: dict) -> None:  # type: ignore[type-arg]
         self.running = running

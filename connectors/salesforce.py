@@ -345,9 +345,8 @@ class SalesforceConnector:
             raise VendorError(self.name, "NOT_FOUND", f"no Salesforce lead for {task.email}",
                               retryable=False)
         lead = rows[0]
-        who = lead["ConvertedContactId"] if lead.get("IsConverted") else lead["Id"]
         body = _task_fields(task.model_copy(update={
-            "record_id": who, "owner_id": task.owner_id or lead["OwnerId"]}))
+            "record_id": _task_who(lead), "owner_id": task.owner_id or lead["OwnerId"]}))
 
         def find_or_create(sf: Salesforce) -> str:
             if task.key is not None:
@@ -415,9 +414,9 @@ class SalesforceConnector:
 
     def _owned_by_their_leads(self, budget: _Budget, tasks: list[OwnerTask],
                               results: list[SyncResult | None]) -> list[OwnerTask]:
-        """Tasks with a Lead Id and no owner get the Lead's OwnerId, as the single way gives
-        them, and a converted Lead's task goes on its Contact (a converted Lead refuses new
-        tasks): one SOQL query for the batch. A Lead that is gone answers NOT_FOUND for its task."""
+        """Tasks with a Lead Id and no owner get the Lead's OwnerId and WhoId (_task_who), as
+        the single way gives them: one SOQL query for the batch. A Lead that is gone answers
+        NOT_FOUND for its task."""
         ids = sorted({t.record_id for t in tasks if t.record_id and not t.owner_id})
         if not ids:
             return tasks
@@ -433,9 +432,8 @@ class SalesforceConnector:
                                             message=f"no Salesforce lead for {task.email}",
                                             retryable=False)
                 else:
-                    task = task.model_copy(update={
-                        "record_id": lead["ConvertedContactId"] if lead.get("IsConverted") else lead["Id"],
-                        "owner_id": lead["OwnerId"]})
+                    task = task.model_copy(update={"record_id": _task_who(lead),
+                                                   "owner_id": lead["OwnerId"]})
             owned.append(task)
         return owned
 
@@ -781,6 +779,12 @@ class SalesforceConnector:
         retry_after = resp.headers.get("Retry-After", "")
         if retry_after.isdigit():
             self._retry_after = float(retry_after)
+
+
+def _task_who(lead: Mapping[str, Any]) -> str:
+    """What a task on this Lead names as WhoId: a converted Lead refuses new tasks (its Contact
+    takes them)."""
+    return str(lead["ConvertedContactId"] if lead.get("IsConverted") else lead["Id"])
 
 
 def _delete_lead(sf: Salesforce, lead_id: str) -> Any:

@@ -80,7 +80,10 @@ class SegmentState:
             ]
 
     def events_since(self, start: int) -> list[dict]:
-        """The events ingested after the first `start` (a reader that keeps its place)."""
+        """The events ingested after the first `start`, in arrival order: the stream the source's
+        Debugger shows live (Segment docs, Connections > Sources > "Using the Source Debugger"),
+        read from where a reader stopped rather than as its latest page (`debugger`). No
+        behaviour of the emulator's API changes; tests and benches read it."""
         with self._lock:
             return self.events[start:]
 
