@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import urllib3
 from hubspot import HubSpot
@@ -147,15 +147,25 @@ def search_pacer(access_token: str) -> _SearchPacer:
         return _SEARCH_PACERS.setdefault(key, _SearchPacer())
 
 
+class Ticket(NamedTuple):
+    """A request as the pacer let it go: when, its number, this process's others in flight."""
+    at: float
+    seq: int
+    in_flight: int
+
+
 class _Pacer:
     """Keeps every process sharing a token under HubSpot's rolling limit together.
 
     `X-HubSpot-RateLimit-Remaining` is app-wide: every client of the private app spends it.
-    The pacer starts from the last value read and subtracts what this process sent that the
-    value cannot include (requests in flight when it was read, and sent since), counted twice
-    because a peer sharing the token is assumed to spend as fast. The value is trusted for one
-    interval; a 429 zeroes it. At the reserve it waits, re-reading what answers in flight
-    report meanwhile. One pacer per token in a process (`pacer_for`), whatever the playbook.
+    The pacer starts from the newest value read and subtracts what this process sent that the
+    value may not include, counted twice because a peer sharing the token is assumed to spend
+    as fast. A value is dated by when its request was sent, not when its answer was read: HubSpot
+    counted it somewhere between the two, and a slow answer (a busy process, a slow network)
+    must not make an old count look fresh. So "may not include" is every request in flight when
+    that request was sent, and every one sent since. The value is trusted for one interval; a
+    429 zeroes it. At the reserve it waits, re-reading what answers in flight report meanwhile.
+    One pacer per token in a process (`pacer_for`), whatever the playbook.
     """
 
     def __init__(self, clock: Callable[[], float], sleep: Callable[[float], None],
@@ -164,10 +174,12 @@ class _Pacer:
         self.limit: int | None = None
         self.interval = 10.0
         self.remaining: int | None = None
-        self.read_at = 0.0  # when `remaining` was read
-        self.unseen = 0  # this process's requests in flight when it was read
+        self.read_at = 0.0  # when the request that brought `remaining` was sent
+        self.read_seq = -1  # and its number
+        self.unseen = 0  # this process's requests in flight then
         self.in_flight = 0
-        self.sent: deque[float] = deque()
+        self.seq = 0  # requests numbered as they go: clocks can stand still between two
+        self.sent: deque[tuple[float, int]] = deque()  # (when, number) in the last interval
         self.search = search
         self.lock = threading.Lock()  # the pacer's numbers
         self.turn = threading.Lock()  # threads sharing a token queue here for their turn
@@ -179,7 +191,7 @@ class _Pacer:
         """Requests the whole app may still send now, as far as this process can tell."""
         if self.remaining is None or now >= self.read_at + self.interval:
             return None
-        mine = self.unseen + sum(1 for stamp in self.sent if stamp > self.read_at)
+        mine = self.unseen + sum(1 for _, seq in self.sent if seq > self.read_seq)
         return float(self.remaining - 2 * mine)
 
     def budget_left(self) -> float | None:
@@ -189,29 +201,34 @@ class _Pacer:
                 return None
             left = self._left(now)
             if left is None:
-                left = self.limit - sum(1 for stamp in self.sent if stamp > now - self.interval)
+                left = self.limit - sum(1 for stamp, _ in self.sent if stamp > now - self.interval)
             return max(0.0, left / self.limit)
 
-    def wait_turn(self, search: bool) -> None:
+    def wait_turn(self, search: bool) -> Ticket:
+        """Wait until a request may go; returns its ticket for `answered`."""
         if search:  # outside the ten-second window: only the token's search pacer applies
             self.search.wait_turn(self.clock, self.sleep)
             with self.lock:
-                self.in_flight += 1  # answered() counts every request back
-            return
+                return self._send()
         with self.turn:
             while True:
                 with self.lock:
                     delay = self._delay()
                     if delay <= 0:
-                        stamp = self.clock()
-                        self.sent.append(stamp)
-                        self.in_flight += 1
-                        return
+                        ticket = self._send()
+                        self.sent.append((ticket.at, ticket.seq))
+                        return ticket
                 self.sleep(min(delay, 0.05))  # then look again: answers may have come back
+
+    def _send(self) -> Ticket:
+        ticket = Ticket(self.clock(), self.seq, self.in_flight)
+        self.seq += 1
+        self.in_flight += 1  # answered() counts every request back
+        return ticket
 
     def _delay(self) -> float:
         now = self.clock()
-        while self.sent and self.sent[0] <= now - self.interval:
+        while self.sent and self.sent[0][0] <= now - self.interval:
             self.sent.popleft()
         delay = 0.0
         left = self._left(now)
@@ -226,33 +243,32 @@ class _Pacer:
         if self.limit:
             budget = max(1, self.limit - self._reserve())
             if len(self.sent) >= budget:
-                delay = max(delay, self.sent[len(self.sent) - budget] + self.interval - now)
+                delay = max(delay, self.sent[len(self.sent) - budget][0] + self.interval - now)
         return delay
 
-    def answered(self, headers: Mapping[str, str] | None) -> None:
-        """One request came back (headers None: it never reached HubSpot)."""
+    def answered(self, ticket: Ticket, headers: Mapping[str, str] | None) -> None:
+        """The request of `ticket` came back (headers None: it never reached HubSpot)."""
         h = {k.lower(): v for k, v in (headers or {}).items()}
         with self.lock:
             self.in_flight = max(0, self.in_flight - 1)
-            self._learn(h)
+            self._learn(ticket, h)
 
     def exhausted(self) -> None:
         """A 429 (TEN_SECONDLY_ROLLING): nothing is left until the window rolls on."""
         with self.lock:
             self.remaining, self.read_at, self.unseen = 0, self.clock(), self.in_flight
+            self.read_seq = self.seq - 1
 
-    def _learn(self, h: dict[str, str]) -> None:
+    def _learn(self, ticket: Ticket, h: dict[str, str]) -> None:
         if "x-hubspot-ratelimit-max" in h:
             self.limit = int(h["x-hubspot-ratelimit-max"])
         if "x-hubspot-ratelimit-interval-milliseconds" in h:
             self.interval = int(h["x-hubspot-ratelimit-interval-milliseconds"]) / 1000
-        if "x-hubspot-ratelimit-remaining" in h:
-            value, now = int(h["x-hubspot-ratelimit-remaining"]), self.clock()
-            # Answers overtake each other: a higher count read just after a lower one is
-            # likely the older of the two, so it waits until the lower one has aged a little.
-            if self.remaining is None or value <= self.remaining or (
-                    now - self.read_at >= self.interval / 10):
-                self.remaining, self.read_at, self.unseen = value, now, self.in_flight
+        # Answers overtake each other: only a request sent after the one behind the value held
+        # brings a newer count.
+        if "x-hubspot-ratelimit-remaining" in h and ticket.seq > self.read_seq:
+            self.remaining = int(h["x-hubspot-ratelimit-remaining"])
+            self.read_at, self.read_seq, self.unseen = ticket.at, ticket.seq, ticket.in_flight
 
 
 _PACERS: dict[tuple[str, str], _Pacer] = {}
@@ -289,21 +305,21 @@ class _Transport:
         429 and 423 are re-raised as the client's ApiException for the caller to map."""
         waited, code, attempts = 0.0, "UNKNOWN", attempts or self.max_attempts
         for attempt in range(attempts):
-            self.pacer.wait_turn(search)
+            ticket = self.pacer.wait_turn(search)
             try:
                 data, _status, headers = fn(*args, _request_timeout=(5, 60), **kwargs)
             except API_ERRORS as exc:
-                self.pacer.answered(exc.headers)
+                self.pacer.answered(ticket, exc.headers)
                 code, delay = self._classify(what, exc, attempt)
             except urllib3.exceptions.HTTPError as exc:
-                self.pacer.answered(None)
+                self.pacer.answered(ticket, None)
                 code, delay = "CONNECTION", _backoff(attempt)
                 log.warning("hubspot %s: connection problem (%s)", what, type(exc).__name__)
             except BaseException:
-                self.pacer.answered(None)
+                self.pacer.answered(ticket, None)
                 raise
             else:
-                self.pacer.answered(headers)
+                self.pacer.answered(ticket, headers)
                 return data
             if waited + delay > self.max_wait_s or attempt + 1 == attempts:
                 break

@@ -13,14 +13,16 @@ from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
 
+from config.settings import Settings
 from emulators import hubspot
 from lifecycle.events import lead_workflow_id
 from tests.support.lead_harness import fact, until
+from worker import connector_factory
 from workflows.lead_client import LeadClient
 
 ROOT = Path(__file__).resolve().parents[2]
 LEADS = 60
-LIMIT, INTERVAL_MS = 20, 2000  # 10 requests a second like a Starter app, over a shorter window
+LIMIT, INTERVAL_MS = 6, 2000  # 3 a second for both processes, over a shorter window
 
 
 def start_worker(address: str, hub: hubspot.Running, task_queue: str, data: Path,
@@ -36,8 +38,15 @@ def start_worker(address: str, hub: hubspot.Running, task_queue: str, data: Path
 
 
 async def test_two_workers_on_one_token_get_no_429(dev_env, tmp_path):
-    hub = hubspot.start(rate_limit_max=LIMIT, rate_limit_interval_ms=INTERVAL_MS)
-    hub.state.provision_custom()
+    hub = hubspot.start()
+    # As `leadflow setup hubspot` leaves a portal (the task key property included, so owner
+    # tasks go in batches); then the tight limit, with a fresh window for the burst.
+    settings = Settings(_env_file=None, hubspot_access_token=hub.token,  # type: ignore[call-arg]
+                        hubspot_base_url=hub.url)
+    connector_factory(settings)("hubspot", "demo_led").provision()
+    hub.state.limiter.configure(LIMIT, INTERVAL_MS)
+    hub.state.limiter.reset()
+    provisioning = hub.state.total_calls()
     address = dev_env.client.service_client.config.target_host
     task_queue = f"shared-{uuid.uuid4().hex[:8]}"
     workers = [start_worker(address, hub, task_queue, tmp_path / f"w{i}", tmp_path / f"w{i}.log")
@@ -67,9 +76,10 @@ async def test_two_workers_on_one_token_get_no_429(dev_env, tmp_path):
 
     assert len(served) >= 2, "both worker processes served the leads' activities"
     assert hub.state.statuses[429] == 0
-    print(f"{hub.state.total_calls()} HubSpot requests in {elapsed:.1f}s "
-          f"({hub.state.total_calls() / elapsed:.1f}/s, limit {LIMIT / INTERVAL_MS * 1000:.0f}/s)")
-    assert hub.state.total_calls() / elapsed <= LIMIT / INTERVAL_MS * 1000
+    sent = hub.state.total_calls() - provisioning
+    print(f"{sent} HubSpot requests in {elapsed:.1f}s "
+          f"({sent / elapsed:.1f}/s, limit {LIMIT / INTERVAL_MS * 1000:.0f}/s)")
+    assert sent / elapsed <= LIMIT / INTERVAL_MS * 1000
 
 
 async def _hubspot_workers(client, email: str) -> set[str]:  # type: ignore[no-untyped-def]
