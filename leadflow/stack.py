@@ -79,11 +79,23 @@ def temporal_binary() -> str:
     return str(Path(sys.prefix) / "bin" / "temporal")
 
 
+# A dev server is one process, so one matching host: the four partitions a task queue gets by
+# default (`matching.numTaskqueueReadPartitions` / `...WritePartitions` in the server's
+# common/dynamicconfig/constants.go) only spread its tasks and polls over that one host, and
+# forward both between partitions whenever a poller waits on another (temporalio/temporal,
+# docs/architecture/matching-service.md). One partition each: at 20 new MQLs a second on two
+# cores, the p99 of request -> stage in all three vendors went from 2.1-5.4 s to 2.0-2.2 s
+# (bench/ingest_latency.py, four runs each). The benches start their server with the same flags.
+DEV_SERVER_TUNING = ["--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+                     "--dynamic-config-value", "matching.numTaskqueueWritePartitions=1"]
+
+
 def dev_server_command(data_dir: Path, ports: Ports, codec_endpoint: str | None = None) -> list[str]:
     """`codec_endpoint`: where the Web UI decodes payloads (the codec server, token in the path:
     the dev server's UI cannot send an Authorization header)."""
     cmd = [temporal_binary(), "server", "start-dev", "--db-filename", str(data_dir / "temporal.db"),
-           "--port", str(ports.temporal), "--ui-port", str(ports.ui), "--log-level", "error"]
+           "--port", str(ports.temporal), "--ui-port", str(ports.ui), "--log-level", "error",
+           *DEV_SERVER_TUNING]
     if codec_endpoint:
         cmd += ["--ui-codec-endpoint", codec_endpoint]
     for key in sa.REGISTERED_KEYS:
