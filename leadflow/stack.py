@@ -80,14 +80,17 @@ def temporal_binary() -> str:
 
 
 # A dev server is one process, so one matching host: the four partitions a task queue gets by
-# default (`matching.numTaskqueueReadPartitions` / `...WritePartitions` in the server's
-# common/dynamicconfig/constants.go) only spread its tasks and polls over that one host, and
-# forward both between partitions whenever a poller waits on another (temporalio/temporal,
-# docs/architecture/matching-service.md). One partition each: at 20 new MQLs a second on two
-# cores, the p99 of request -> stage in all three vendors went from 2.1-5.4 s to 2.0-2.2 s
-# (bench/ingest_latency.py, four runs each). The benches start their server with the same flags.
-DEV_SERVER_TUNING = ["--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
-                     "--dynamic-config-value", "matching.numTaskqueueWritePartitions=1"]
+# default (`matching.numTaskqueueWritePartitions`, in the server's common/dynamicconfig/
+# constants.go) only spread its tasks over that one host, and forward tasks and polls between
+# partitions whenever a poller waits on another (temporalio/temporal,
+# docs/architecture/matching-service.md). New tasks go to one partition; all four are still read,
+# so tasks an older server wrote to the others are not stranded (lower read partitions only
+# after those drain, the order Temporal documents). bench/ingest_latency.py at 20 new MQLs a
+# second on two cores, p99 in interleaved runs: 2.1-5.4 s with four partitions against 2.0-2.2 s
+# with one read and one written (six pairs); 1.43-1.45 s reading four and writing one against
+# 1.46-1.89 s with one of each (two pairs).
+# deploy/dynamicconfig.yaml sets the same for the compose file's one server; the benches too.
+DEV_SERVER_TUNING = ["--dynamic-config-value", "matching.numTaskqueueWritePartitions=1"]
 
 
 def dev_server_command(data_dir: Path, ports: Ports, codec_endpoint: str | None = None) -> list[str]:
