@@ -35,7 +35,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from emulators.run_all import env_for, run_all, stop_all  # noqa: E402
 from leadflow.heap import limit_malloc_arenas  # noqa: E402
-from leadflow.stack import DEV_SERVER_TUNING  # noqa: E402
+from leadflow.stack import DEV_SERVER_TUNING, temporal_binary  # noqa: E402
 from worker import build_workers, configured_vendors, connector_factory  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
 from workflows.backfill import BackfillProgress, BackfillWorkflow  # noqa: E402
@@ -96,7 +96,7 @@ async def bench(n: int, timeout: float, concurrency: int, accounts: bool = False
     running = run_all(True, True, True)
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter, search_attributes=sa.REGISTERED_KEYS,
-        dev_server_existing_path=str(Path(sys.prefix) / "bin" / "temporal"),
+        dev_server_existing_path=temporal_binary(),
         dev_server_extra_args=DEV_SERVER_TUNING)
     try:
         settings = Settings(_env_file=None, **env_for(running))  # type: ignore[call-arg]

@@ -18,7 +18,6 @@ import asyncio
 import gc
 import os
 import statistics
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +32,7 @@ from config.settings import Settings
 from emulators.run_all import env_for, run_all, stop_all
 from ingest.server import serving
 from leadflow.heap import limit_malloc_arenas
-from leadflow.stack import DEV_SERVER_TUNING
+from leadflow.stack import DEV_SERVER_TUNING, temporal_binary
 from lifecycle.events import lead_workflow_id
 from worker import build_workers, connector_factory
 from workflows import search_attributes as sa
@@ -224,7 +223,7 @@ async def one_rate(env, running: dict, rate: float, seconds: float, timeout: flo
 async def main(args: argparse.Namespace) -> None:
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter, search_attributes=sa.REGISTERED_KEYS,
-        dev_server_existing_path=str(Path(sys.prefix) / "bin" / "temporal"),
+        dev_server_existing_path=temporal_binary(),
         dev_server_extra_args=DEV_SERVER_TUNING)
     running = run_all(True, True, True)
     try:

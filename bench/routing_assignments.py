@@ -27,7 +27,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from config.routing import Member, Team  # noqa: E402
-from leadflow.stack import DEV_SERVER_TUNING  # noqa: E402
+from leadflow.stack import DEV_SERVER_TUNING, temporal_binary  # noqa: E402
 from worker import build_workers  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
 from workflows.team_client import TeamClient, team_workflow_id  # noqa: E402
@@ -39,9 +39,8 @@ def _no_connectors(vendor: str, playbook: str):  # type: ignore[no-untyped-def]
 
 
 async def run(leads: int, concurrency: int) -> None:
-    temporal = Path(sys.prefix) / "bin" / "temporal"
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter, dev_server_existing_path=str(temporal),
+        data_converter=pydantic_data_converter, dev_server_existing_path=temporal_binary(),
         search_attributes=sa.REGISTERED_KEYS, dev_server_extra_args=DEV_SERVER_TUNING)
     queue = f"bench-{uuid.uuid4().hex[:6]}"
     team = Team(name="bench", members=[Member(email="a@x.io", weight=2), Member(email="b@x.io"),

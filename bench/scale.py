@@ -43,7 +43,7 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from config.playbook import Playbook  # noqa: E402
 from config.playbook_loader import stock_playbook  # noqa: E402
-from leadflow.stack import DEV_SERVER_TUNING  # noqa: E402
+from leadflow.stack import DEV_SERVER_TUNING, temporal_binary  # noqa: E402
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
 from workflows.lead import LeadWorkflow  # noqa: E402
@@ -156,7 +156,7 @@ async def lateness(client: Client, emails: list[str], due: datetime, concurrency
 async def bench(n: int, aligned: int, concurrency: int, timeout: float, cache: int) -> None:
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter, search_attributes=sa.REGISTERED_KEYS,
-        dev_server_existing_path=str(Path(sys.prefix) / "bin" / "temporal"),
+        dev_server_existing_path=temporal_binary(),
         dev_server_extra_args=DEV_SERVER_TUNING)
     task_queue = f"scale-{uuid.uuid4().hex[:6]}"
     run = uuid.uuid4().hex[:6]

@@ -179,7 +179,7 @@ class _Pacer:
         self.unseen = 0  # this process's requests in flight then
         self.in_flight = 0
         self.seq = 0  # requests numbered as they go: clocks can stand still between two
-        self.sent: deque[tuple[float, int]] = deque()  # (when, number) in the last interval
+        self.sent: deque[Ticket] = deque()  # the ten-second window's requests of the last interval
         self.search = search
         self.lock = threading.Lock()  # the pacer's numbers
         self.turn = threading.Lock()  # threads sharing a token queue here for their turn
@@ -191,7 +191,7 @@ class _Pacer:
         """Requests the whole app may still send now, as far as this process can tell."""
         if self.remaining is None or now >= self.read_at + self.interval:
             return None
-        mine = self.unseen + sum(1 for _, seq in self.sent if seq > self.read_seq)
+        mine = self.unseen + sum(1 for t in self.sent if t.seq > self.read_seq)
         return float(self.remaining - 2 * mine)
 
     def budget_left(self) -> float | None:
@@ -201,7 +201,7 @@ class _Pacer:
                 return None
             left = self._left(now)
             if left is None:
-                left = self.limit - sum(1 for stamp, _ in self.sent if stamp > now - self.interval)
+                left = self.limit - sum(1 for t in self.sent if t.at > now - self.interval)
             return max(0.0, left / self.limit)
 
     def wait_turn(self, search: bool) -> Ticket:
@@ -216,7 +216,7 @@ class _Pacer:
                     delay = self._delay()
                     if delay <= 0:
                         ticket = self._send()
-                        self.sent.append((ticket.at, ticket.seq))
+                        self.sent.append(ticket)
                         return ticket
                 self.sleep(min(delay, 0.05))  # then look again: answers may have come back
 
@@ -228,7 +228,7 @@ class _Pacer:
 
     def _delay(self) -> float:
         now = self.clock()
-        while self.sent and self.sent[0][0] <= now - self.interval:
+        while self.sent and self.sent[0].at <= now - self.interval:
             self.sent.popleft()
         delay = 0.0
         left = self._left(now)
@@ -243,7 +243,7 @@ class _Pacer:
         if self.limit:
             budget = max(1, self.limit - self._reserve())
             if len(self.sent) >= budget:
-                delay = max(delay, self.sent[len(self.sent) - budget][0] + self.interval - now)
+                delay = max(delay, self.sent[len(self.sent) - budget].at + self.interval - now)
         return delay
 
     def answered(self, ticket: Ticket, headers: Mapping[str, str] | None) -> None:

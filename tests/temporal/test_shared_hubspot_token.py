@@ -13,11 +13,10 @@ from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
 
-from config.settings import Settings
 from emulators import hubspot
 from lifecycle.events import lead_workflow_id
+from tests.support.hs_helpers import connector_for
 from tests.support.lead_harness import fact, until
-from worker import connector_factory
 from workflows.lead_client import LeadClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,9 +40,7 @@ async def test_two_workers_on_one_token_get_no_429(dev_env, tmp_path):
     hub = hubspot.start()
     # As `leadflow setup hubspot` leaves a portal (the task key property included, so owner
     # tasks go in batches); then the tight limit, with a fresh window for the burst.
-    settings = Settings(_env_file=None, hubspot_access_token=hub.token,  # type: ignore[call-arg]
-                        hubspot_base_url=hub.url)
-    connector_factory(settings)("hubspot", "demo_led").provision()
+    connector_for(hub).provision()
     hub.state.limiter.configure(LIMIT, INTERVAL_MS)
     hub.state.limiter.reset()
     provisioning = hub.state.total_calls()
