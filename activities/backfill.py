@@ -10,6 +10,9 @@ Per page of records: deduplicate by normalised email, read each lead workflow's 
 - a deleted or merged record: the lead closes as on the webhook path (LeadClient.delete/merge);
 - a lead already in that stage: nothing, which is what makes a second run change nothing.
 
+The next page is read and described while one is applied (nothing is written until its turn);
+a person on both pages is described again once the first has been applied.
+
 The activity heartbeats its cursor; a retry after a worker crash resumes from the last page
 it had not finished. Redoing part of a page is harmless: leads started before the crash are
 found in their stage and left alone, and vendor upserts are idempotent.
@@ -40,7 +43,14 @@ from lifecycle.events import EventKind, LeadEvent, lead_workflow_id, normalize_e
 from lifecycle.field_sync import lead_values
 from lifecycle.reasons import reason_in_crm
 from workflows import search_attributes as sa
-from workflows.backfill_models import BACKFILL_PAGES, MAX_FAILURES, PagesInput, PagesResult, Tally
+from workflows.backfill_models import (
+    BACKFILL_PAGES,
+    MAX_FAILURES,
+    BackfillCursor,
+    PagesInput,
+    PagesResult,
+    Tally,
+)
 from workflows.lead import LeadWorkflow
 from workflows.lead_client import LeadClient
 from workflows.lead_models import LeadConfig, LeadInput
@@ -73,6 +83,15 @@ class Found:
         return {k: v for k, v in (self.fields or {}).items() if v}
 
 
+@dataclass
+class Page:
+    """A page read and described, not yet applied; `cursor` is where the next one starts."""
+
+    found: list[Found]
+    cursor: BackfillCursor | None
+    tally: Tally
+
+
 class BackfillActivities:
     def __init__(self, client: Client, task_queue: str, vendors: list[str],
                  connectors: ConnectorFactory, writes: Writes,
@@ -103,21 +122,40 @@ class BackfillActivities:
         done = _resumed(inp)
         checkpoint = [done]
         beat = asyncio.create_task(_heartbeat(lambda: checkpoint[0]))
+        ahead: asyncio.Task[Page] | None = None
         try:
-            for _ in range(inp.max_pages):
+            previous: set[str] = set()
+            for n in range(inp.max_pages):
                 if done.cursor is None:
                     break
-                done = await self._one_page(inp, playbook, done)
+                page = await (ahead or self._read(inp, playbook, done.cursor))
+                # perf (issue 16): the next page is read and described while this one is
+                # applied, so the describes no longer wait for the starts and writes before them.
+                ahead = None
+                if page.cursor is not None and n + 1 < inp.max_pages:
+                    ahead = asyncio.create_task(self._read(inp, playbook, page.cursor))
+                # Described before this page's predecessor had started its leads: look again.
+                again = [f for f in page.found if f.email in previous]
+                if again:
+                    await self._describe(again, inp.concurrency)
+                tally = page.tally
+                for chunk in _chunks(page.found, inp.page_size):
+                    tally = tally.add(await self._apply(chunk, page.found, inp, playbook))
+                done = PagesResult(cursor=page.cursor, tally=done.tally.add(tally))
+                previous = {f.email for f in page.found}
                 checkpoint[0] = done
                 activity.heartbeat(done.model_dump(mode="json"))
         finally:
             beat.cancel()
+            if ahead is not None:  # a failure or a cancellation: the page read ahead goes
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
         return done
 
-    async def _one_page(self, inp: PagesInput, pb: Playbook, done: PagesResult) -> PagesResult:
-        assert done.cursor is not None
+    async def _read(self, inp: PagesInput, pb: Playbook, cursor: BackfillCursor) -> Page:
+        """One page from `cursor`, deduplicated, each lead's workflow described: nothing written."""
         source = self._connectors(inp.source, inp.playbook_name)
-        page, next_cursor = await vendor_call(read_page, source, inp.source, done.cursor,
+        page, next_cursor = await vendor_call(read_page, source, inp.source, cursor,
                                             inp.modified_before)
         tally = Tally(pages=1, seen=len(page.records))
         found = _deduplicate(page.records, inp.source, pb, tally)
@@ -127,10 +165,8 @@ class BackfillActivities:
                 found = [f for f in found if f.email not in gone]
                 tally.unchanged += len(gone)
                 _note(tally, f"{len(gone)} forgotten people skipped")
-        for chunk in _chunks(found, inp.page_size):
-            await self._describe(chunk, inp.concurrency)
-            tally = tally.add(await self._apply(chunk, found, inp, pb))
-        return PagesResult(cursor=next_cursor, tally=done.tally.add(tally))
+        await self._describe(found, inp.concurrency)
+        return Page(found=found, cursor=next_cursor, tally=tally)
 
     async def _describe(self, found: list[Found], concurrency: int) -> None:
         gate = asyncio.Semaphore(concurrency)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from connectors.base import LeadSnapshot
+from emulators.salesforce.state import Save
 from lifecycle.state import LeadState
 from tests.support.backfill_helpers import run_backfill
 from tests.support.lead_harness import running_worker, unique_email, until
@@ -54,6 +55,26 @@ async def test_salesforce_backfill_starts_leads_and_writes_hubspot_in_batches(de
         assert stack.hubspot_contact(emails[1])["lifecyclestage"] == "salesqualifiedlead"
         state = await until(lambda: client_state(dev_env.client, emails[1]))  # once it has run
         assert state["stage"] == "SQL" and [c["cause"] for c in state["history"]] == ["imported"]
+
+
+async def test_a_person_on_two_salesforce_pages_starts_one_lead_then_updates_it(dev_env, stack):
+    """A rep saved a second Lead for the same person (past the duplicate alert), and the query
+    returns one record per page. The backfill reads and describes the next page while it applies
+    the one before: the person must still be started once, the later record an update."""
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    email = unique_email("twice")
+    salesforce = stack.connectors()("salesforce", "demo_led")
+    assert all(r.ok for r in salesforce.upsert_leads([LeadSnapshot(email=email, stage="New Lead")]))
+    _, errors = stack.salesforce.insert("Lead", {"LastName": "Again", "Company": "Acme", "Email": email,
+                                                 "Status": "Nurturing"}, save=Save(allow_save=True))
+    assert not errors
+    stack.salesforce.query_batch_size = 1
+    async with running_worker(dev_env.client, VENDORS, stack.connectors()) as h:
+        _, result = await run_backfill(dev_env.client, h.task_queue, source="salesforce",
+                                       modified_after=since.isoformat())
+    assert result.tally.pages == 2, result.tally
+    assert (result.tally.created, result.tally.updated + result.tally.pending,
+            result.tally.failed) == (1, 1, 0), result.tally
 
 
 async def client_state(client, email: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
