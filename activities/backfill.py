@@ -273,8 +273,14 @@ class BackfillActivities:
                          synced=synced, fields=f.values(),
                          config=self._lead_config(inp.playbook_name))
         try:
+            # perf (issue 16): this activity runs in a worker of the lead queue on the same client,
+            # so the server may hand the lead's first workflow task back in the start's answer,
+            # with no trip through matching ("Eager Workflow Start", docs.temporal.io/design-
+            # patterns/eager-workflow-start); without a free slot it is dispatched as usual.
+            # bench/backfill.py --n 2000, interleaved: 60.7 and 63.0 leads/s end to end against
+            # 54.0 and 57.9, each lead in its stage when the backfill reports done.
             await self._client.start_workflow(LeadWorkflow.run, lead, id=lead_workflow_id(f.email),
-                                              task_queue=self._task_queue)
+                                              task_queue=self._task_queue, request_eager_start=True)
         except WorkflowAlreadyStartedError:  # started since we looked: an update after all
             leads = LeadClient(self._client, self._task_queue, inp.playbook_name)
             await leads.send_event(f.email, _crm_event(pb, f, inp))
