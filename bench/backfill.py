@@ -87,6 +87,17 @@ def vendor_calls(running: dict) -> dict[str, int]:  # type: ignore[type-arg]
             "segment": sum(running["segment"].state.calls.values())}
 
 
+async def calls_settle(running: dict, quiet: float = 3.0, timeout: float = 60.0) -> None:  # type: ignore[type-arg]
+    """Until no vendor call was made for `quiet` seconds: with accounts, each lead's report to its
+    account is synced after the lead is in its stage, and its calls count per lead too."""
+    last, still, began = vendor_calls(running), 0.0, time.monotonic()
+    while still < quiet and time.monotonic() - began < timeout:
+        await asyncio.sleep(0.5)
+        now = vendor_calls(running)
+        still = still + 0.5 if now == last else 0.0
+        last = now
+
+
 async def settled(client: Client, task_queue: str) -> int:
     query = f"WorkflowType = 'LeadWorkflow' AND TaskQueue = '{task_queue}' AND LeadStage IS NOT NULL"
     return (await client.count_workflows(query)).count
@@ -112,7 +123,7 @@ async def bench(n: int, timeout: float, concurrency: int, accounts: bool = False
             tasks = [asyncio.create_task(w.run()) for w in workers]
             try:
                 end_to_end = await run_one(env.client, task_queue, running, before, n, start, timeout,
-                                           concurrency)
+                                           concurrency, accounts)
             finally:
                 await asyncio.gather(*(w.shutdown() for w in workers))
                 await asyncio.gather(*tasks, return_exceptions=True)
@@ -125,7 +136,7 @@ async def bench(n: int, timeout: float, concurrency: int, accounts: bool = False
 
 
 async def run_one(client: Client, task_queue: str, running: dict, before: dict[str, int],  # type: ignore[type-arg]
-                  n: int, start: datetime, timeout: float, concurrency: int) -> float:
+                  n: int, start: datetime, timeout: float, concurrency: int, accounts: bool) -> float:
     inp = BackfillInput(source="hubspot", modified_after=start,
                         modified_before=start + timedelta(seconds=n), concurrency=concurrency)
     began = time.monotonic()
@@ -142,6 +153,8 @@ async def run_one(client: Client, task_queue: str, running: dict, before: dict[s
         await asyncio.sleep(0.5)
     elapsed = time.monotonic() - began
     running_leads = await settled(client, task_queue)
+    if accounts:
+        await calls_settle(running)
     calls = {k: v - before[k] for k, v in vendor_calls(running).items()}
     report(n, progress, done_at, elapsed, running_leads, calls, running)
     return running_leads / elapsed
