@@ -134,13 +134,7 @@ class BackfillActivities:
                 ahead = None
                 if page.cursor is not None and n + 1 < inp.max_pages:
                     ahead = asyncio.create_task(self._read(inp, playbook, page.cursor))
-                # Described before this page's predecessor had started its leads: look again.
-                again = [f for f in page.found if f.email in previous]
-                if again:
-                    await self._describe(again, inp.concurrency)
-                tally = page.tally
-                for chunk in _chunks(page.found, inp.page_size):
-                    tally = tally.add(await self._apply(chunk, page.found, inp, playbook))
+                tally = await self._apply_page(page, previous, inp, playbook)
                 done = PagesResult(cursor=page.cursor, tally=done.tally.add(tally))
                 previous = {f.email for f in page.found}
                 checkpoint[0] = done
@@ -167,6 +161,17 @@ class BackfillActivities:
                 _note(tally, f"{len(gone)} forgotten people skipped")
         await self._describe(found, inp.concurrency)
         return Page(found=found, cursor=next_cursor, tally=tally)
+
+    async def _apply_page(self, page: Page, previous: set[str], inp: PagesInput,
+                          pb: Playbook) -> Tally:
+        """`previous`: the emails of the page applied before, which this one was read beside."""
+        again = [f for f in page.found if f.email in previous]
+        if again:  # described before the page before had started its leads: look again
+            await self._describe(again, inp.concurrency)
+        tally = page.tally
+        for chunk in _chunks(page.found, inp.page_size):
+            tally = tally.add(await self._apply(chunk, page.found, inp, pb))
+        return tally
 
     async def _describe(self, found: list[Found], concurrency: int) -> None:
         gate = asyncio.Semaphore(concurrency)

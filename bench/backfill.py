@@ -90,12 +90,12 @@ def vendor_calls(running: dict) -> dict[str, int]:  # type: ignore[type-arg]
 async def calls_settle(running: dict, quiet: float = 3.0, timeout: float = 60.0) -> None:  # type: ignore[type-arg]
     """Until no vendor call was made for `quiet` seconds: with accounts, each lead's report to its
     account is synced after the lead is in its stage, and its calls count per lead too."""
-    last, still, began = vendor_calls(running), 0.0, time.monotonic()
-    while still < quiet and time.monotonic() - began < timeout:
+    last, began = vendor_calls(running), time.monotonic()
+    changed = began
+    while time.monotonic() - changed < quiet and time.monotonic() - began < timeout:
         await asyncio.sleep(0.5)
-        now = vendor_calls(running)
-        still = still + 0.5 if now == last else 0.0
-        last = now
+        if (now := vendor_calls(running)) != last:
+            last, changed = now, time.monotonic()
 
 
 async def settled(client: Client, task_queue: str) -> int:
