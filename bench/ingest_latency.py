@@ -20,11 +20,13 @@ import os
 import statistics
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from temporalio.api.enums.v1 import EventType
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -174,6 +176,21 @@ async def history_events(client, emails: list[str]) -> int:  # type: ignore[no-u
     return total
 
 
+async def task_breakdown(client, emails: list[str]) -> str:  # type: ignore[no-untyped-def]
+    """Workflow tasks and activities per new MQL, from the histories of every tenth lead: what
+    each MQL costs the server (at 20/s on 2026-12-01 some leads' routing outlasted ROUTE_WAIT, so
+    their CRMs were written twice and the owner tasks went through create_owner_task)."""
+    sample, tasks, activities = emails[::10], 0, Counter[str]()
+    for email in sample:
+        history = await client.get_workflow_handle(lead_workflow_id(email)).fetch_history()
+        for event in history.events:
+            tasks += event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+            if event.HasField("activity_task_scheduled_event_attributes"):
+                activities[event.activity_task_scheduled_event_attributes.activity_type.name] += 1
+    return f"{tasks / len(sample):.2f} workflow tasks; " + ", ".join(
+        f"{name} {n / len(sample):.2f}" for name, n in activities.most_common()) + f" ({len(sample)} leads)"
+
+
 async def one_rate(env, running: dict, rate: float, seconds: float, timeout: float) -> None:  # type: ignore[no-untyped-def,type-arg]
     settings = Settings(_env_file=None, **env_for(running),  # type: ignore[call-arg,arg-type]
                         LEADFLOW_TEMPORAL_ADDRESS=env.client.service_client.config.target_host,
@@ -194,6 +211,7 @@ async def one_rate(env, running: dict, rate: float, seconds: float, timeout: flo
             async with serving(settings, port=0) as url:
                 result = await drive(url, running, leads, rate, timeout)
             events = await history_events(env.client, result["emails"])
+            breakdown = await task_breakdown(env.client, result["emails"])
         finally:
             await asyncio.gather(*(w.shutdown() for w in workers))
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -216,6 +234,7 @@ async def one_rate(env, running: dict, rate: float, seconds: float, timeout: flo
           f"{result['missing'] - result['late']} of them within {timeout:.0f}s more, "
           f"{result['late']} never")
     print(f"{'Temporal history events per MQL':<34} {events / leads:.1f}")
+    print(f"{'per MQL':<34} {breakdown}")
     print(f"{'CPU per MQL':<34} " + ", ".join(f"{k} {v / leads * 1000:.0f} ms" for k, v in cpu.items())
           + f" (cores busy: {sum(cpu.values()) / wall:.2f} of {os.cpu_count()} over {wall:.0f} s)")
 
