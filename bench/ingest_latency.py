@@ -7,8 +7,9 @@ Everything runs on loopback: the `temporal` dev server, the emulators (HubSpot a
 limit, 100 requests / 10 s), leadflow's workers and the ingest service under uvicorn. Each
 rate gets its own task queue on the same server. For each rate it prints p50/p95/p99 of the
 202 answer and of the end-to-end visibility, HubSpot requests per new MQL (upserts and owner
-tasks together), HubSpot 429s, leads lost (never visible everywhere), and Temporal history
-events per new MQL (each lead workflow's history length, once its owner tasks are made).
+tasks together), HubSpot 429s, leads lost (never visible everywhere), Temporal history events
+per new MQL (each lead workflow's history length, once its owner tasks are made), and workflow
+tasks and activities by name per new MQL (every tenth lead's history).
 """
 
 from __future__ import annotations
