@@ -9,7 +9,9 @@ rate gets its own task queue on the same server. For each rate it prints p50/p95
 202 answer and of the end-to-end visibility, HubSpot requests per new MQL (upserts and owner
 tasks together), HubSpot 429s, leads lost (never visible everywhere), Temporal history events
 per new MQL (each lead workflow's history length, once its owner tasks are made), and workflow
-tasks and activities by name per new MQL (every tenth lead's history).
+tasks and activities by name per new MQL (every tenth lead's history). After each rate, the same
+rate through a skeleton of a lead's Temporal calls with no-op activities (the 'lead' and 'lanes'
+floors below): what this machine's Temporal alone makes of that rate.
 """
 
 from __future__ import annotations
@@ -23,13 +25,16 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from config.settings import Settings
 from emulators.run_all import env_for, run_all, stop_all
@@ -43,6 +48,90 @@ from workflows import search_attributes as sa
 VENDORS = ["hubspot", "salesforce", "segment"]
 TOKEN = "bench-token"
 STAGE = "MQL"  # demo_led: "Demo Requested" moves a new lead to MQL
+
+
+# The Temporal floor, run after each rate on the same dev server: what the server and an SDK worker
+# alone make of a new MQL's shape at that rate, with no vendor, no ingest HTTP and no lead logic.
+# A skeleton workflow is started with its first signal (as ingest starts a lead) and makes the
+# same Temporal calls, in the same order, as a new lead of the demo_led playbook that becomes an
+# MQL (tests/replay/histories/bundle4_test_owner_ids_are_written_to_both_crms_and_listed_by_owner_0):
+# a patch marker and an upsert, the lead_config activity, an upsert, Segment's sync beside the
+# owner's routing (an activity on the lead's queue) and two timers (the routing hold and one more),
+# then the hold cancelled, a third timer, an upsert and the HubSpot and Salesforce syncs, each on
+# its own vendor queue. It ends once they answer (where a lead waits on). Every activity returns at
+# once. `lanes` is the least any design that keeps a queue per vendor can cost: one upsert and the
+# three vendor activities side by side.
+SHAPES = ("lead", "lanes")
+VENDOR_QUEUES = ("hubspot", "salesforce", "segment")
+TIMEOUT = timedelta(seconds=120)
+
+
+@activity.defn(name="bench_noop")
+async def noop(step: str) -> str:
+    return step
+
+
+@workflow.defn(name="BenchLeadShape", sandboxed=False)
+class LeadShape:
+    def __init__(self) -> None:
+        self._events = 0
+
+    @workflow.signal(name="event")
+    def event(self, _: str) -> None:
+        self._events += 1
+
+    @workflow.run
+    async def run(self, shape: str) -> None:
+        await workflow.wait_condition(lambda: self._events > 0)
+        queue = workflow.info().task_queue
+
+        def lane(vendor: str) -> asyncio.Future[str]:
+            return workflow.start_activity(noop, vendor, task_queue=f"{queue}-{vendor}",
+                                           start_to_close_timeout=TIMEOUT)
+
+        if shape == "lanes":
+            workflow.upsert_search_attributes([sa.LEAD_STAGE.value_set("MQL")])
+            await asyncio.gather(*(lane(v) for v in VENDOR_QUEUES))
+            return
+        workflow.patched("bench-bundle")  # the lead's bundled-patches marker, first task
+        workflow.upsert_search_attributes([sa.LEAD_STAGE.value_set("New")])
+        await workflow.execute_activity(noop, "lead_config", start_to_close_timeout=TIMEOUT)
+        workflow.upsert_search_attributes([sa.LEAD_STAGE.value_set("MQL")])
+        segment = lane("segment")
+        routing_hold = asyncio.create_task(workflow.sleep(2.0))  # at most ROUTE_WAIT
+        timers = [asyncio.create_task(workflow.sleep(3600.0))]
+        await workflow.execute_activity(noop, "assign_owner", start_to_close_timeout=TIMEOUT)
+        routing_hold.cancel()
+        timers.append(asyncio.create_task(workflow.sleep(7200.0)))
+        workflow.upsert_search_attributes([sa.LEAD_STAGE.value_set("MQL owned")])
+        await asyncio.gather(segment, lane("hubspot"), lane("salesforce"))
+
+
+async def drive_shape(client: Client, shape: str, rate: float, seconds: float) -> list[float]:
+    """Start `rate` skeletons a second for `seconds`; each one's seconds from start to done."""
+    queue = f"shape-{shape}-{uuid.uuid4().hex[:6]}"
+    workers = [Worker(client, task_queue=queue, workflows=[LeadShape], activities=[noop])]
+    workers += [Worker(client, task_queue=f"{queue}-{v}", activities=[noop]) for v in VENDOR_QUEUES]
+    running = [asyncio.create_task(w.run()) for w in workers]
+    took: list[float] = []
+
+    async def one(i: int) -> None:
+        began = time.perf_counter()
+        handle = await client.start_workflow(LeadShape.run, shape, id=f"{queue}-{i}", task_queue=queue,
+                                             start_signal="event", start_signal_args=["Demo Requested"])
+        await handle.result()
+        took.append(time.perf_counter() - began)
+
+    try:
+        start, started = time.perf_counter(), []
+        for i in range(max(1, round(rate * seconds))):
+            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+            started.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*started)
+    finally:
+        await asyncio.gather(*(w.shutdown() for w in workers))
+        await asyncio.gather(*running, return_exceptions=True)
+    return took
 
 
 def cpu_seconds() -> dict[str, float]:
@@ -60,6 +149,11 @@ def cpu_seconds() -> dict[str, float]:
         if pid == me or ppid == me:
             used["leadflow" if pid == me else "temporal"] += (int(fields[11]) + int(fields[12])) / tick
     return used
+
+
+def print_cpu(name: str, cpu: dict[str, float], n: int, wall: float) -> None:
+    print(f"{name:<34} " + ", ".join(f"{k} {v / n * 1000:.0f} ms" for k, v in cpu.items())
+          + f" (cores busy: {sum(cpu.values()) / wall:.2f} of {os.cpu_count()} over {wall:.0f} s)")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -235,8 +329,18 @@ async def one_rate(env, running: dict, rate: float, seconds: float, timeout: flo
           f"{result['late']} never")
     print(f"{'Temporal history events per MQL':<34} {events / leads:.1f}")
     print(f"{'per MQL':<34} {breakdown}")
-    print(f"{'CPU per MQL':<34} " + ", ".join(f"{k} {v / leads * 1000:.0f} ms" for k, v in cpu.items())
-          + f" (cores busy: {sum(cpu.values()) / wall:.2f} of {os.cpu_count()} over {wall:.0f} s)")
+    print_cpu("CPU per MQL", cpu, leads, wall)
+
+
+async def floor(client, shape: str, rate: float, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    """The same rate through a skeleton of the lead's Temporal calls (bench/temporal_shape.py)."""
+    cpu_before, wall = cpu_seconds(), time.perf_counter()
+    took = await drive_shape(client, shape, rate, seconds)
+    wall = time.perf_counter() - wall
+    cpu = {k: v - cpu_before[k] for k, v in cpu_seconds().items()}
+    print(f"\nTemporal floor, '{shape}' shape: {len(took)} skeletons at {rate:g}/s, no-op activities")
+    report("start -> done", took)
+    print_cpu("CPU per skeleton", cpu, len(took), wall)
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -248,6 +352,8 @@ async def main(args: argparse.Namespace) -> None:
     try:
         for rate in args.rate:
             await one_rate(env, running, rate, args.seconds, args.timeout)
+            for shape in SHAPES:
+                await floor(env.client, shape, rate, args.seconds)
     finally:
         stop_all(running)
         await env.shutdown()
