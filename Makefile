@@ -25,6 +25,20 @@ test-long: $(VENV)/.installed
 chaos: $(VENV)/.installed
 	$(BIN)/python -m chaos
 
+# The benchmarks at the sizes their figures are quoted at (tens of minutes); `make test` runs each
+# but scale and stack_startup at a size of seconds (tests/bench). Run them on an idle machine.
+bench: $(VENV)/.installed
+	scripts/system-deps.sh
+	$(BIN)/python bench/ingest_latency.py --rate 20 --seconds 60
+	$(BIN)/python bench/backfill.py --n 2000
+	$(BIN)/python bench/scale.py --n 20000
+	$(BIN)/python bench/routing_assignments.py --leads 500 --concurrency 100
+	$(BIN)/python bench/ledger_bench.py
+	$(BIN)/python bench/codec_overhead.py
+	$(BIN)/python bench/decide_flood.py
+	$(BIN)/python bench/dedup_window.py
+	$(BIN)/python bench/stack_startup.py
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy lifecycle config workflows activities connectors leadflow ingest ledger privacy worker.py
