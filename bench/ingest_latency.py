@@ -58,9 +58,9 @@ STAGE = "MQL"  # demo_led: "Demo Requested" moves a new lead to MQL
 # a patch marker and an upsert, the lead_config activity, an upsert, Segment's sync beside the
 # owner's routing (an activity on the lead's queue) and two timers (the routing hold and one more),
 # then the hold cancelled, a third timer, an upsert and the HubSpot and Salesforce syncs, each on
-# its own vendor queue. It ends once they answer (where a lead waits on). Every activity returns at
-# once. `lanes` is the least any design that keeps a queue per vendor can cost: one upsert and the
-# three vendor activities side by side.
+# its own vendor queue. It ends once they answer (a lead would wait on for its timers). Every
+# activity returns at once. `lanes` is the least any design that keeps a queue per vendor can
+# cost: one upsert and the three vendor activities side by side.
 SHAPES = ("lead", "lanes")
 VENDOR_QUEUES = ("hubspot", "salesforce", "segment")
 TIMEOUT = timedelta(seconds=120)
@@ -99,7 +99,7 @@ class LeadShape:
         workflow.upsert_search_attributes([sa.LEAD_STAGE.value_set("MQL")])
         segment = lane("segment")
         routing_hold = asyncio.create_task(workflow.sleep(2.0))  # at most ROUTE_WAIT
-        timers = [asyncio.create_task(workflow.sleep(3600.0))]
+        timers = [asyncio.create_task(workflow.sleep(3600.0))]  # kept: pending until the run ends
         await workflow.execute_activity(noop, "assign_owner", start_to_close_timeout=TIMEOUT)
         routing_hold.cancel()
         timers.append(asyncio.create_task(workflow.sleep(7200.0)))
@@ -332,8 +332,8 @@ async def one_rate(env, running: dict, rate: float, seconds: float, timeout: flo
     print_cpu("CPU per MQL", cpu, leads, wall)
 
 
-async def floor(client, shape: str, rate: float, seconds: float) -> None:  # type: ignore[no-untyped-def]
-    """The same rate through a skeleton of the lead's Temporal calls (bench/temporal_shape.py)."""
+async def floor(client: Client, shape: str, rate: float, seconds: float) -> None:
+    """The same rate through a skeleton of the lead's Temporal calls (LeadShape)."""
     cpu_before, wall = cpu_seconds(), time.perf_counter()
     took = await drive_shape(client, shape, rate, seconds)
     wall = time.perf_counter() - wall
