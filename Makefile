@@ -25,7 +25,7 @@ test-long: $(VENV)/.installed
 chaos: $(VENV)/.installed
 	$(BIN)/python -m chaos
 
-# The benchmarks at the sizes their figures are quoted at (tens of minutes); `make test` runs each
+# The benchmarks at the sizes their figures are quoted at (25 minutes here); `make test` runs each
 # but scale and stack_startup at a size of seconds (tests/bench). Run them on an idle machine.
 bench: $(VENV)/.installed
 	scripts/system-deps.sh
