@@ -24,9 +24,11 @@ import statistics
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from temporalio import activity, workflow
@@ -62,7 +64,6 @@ STAGE = "MQL"  # demo_led: "Demo Requested" moves a new lead to MQL
 # activity returns at once. `lanes` is the least any design that keeps a queue per vendor can
 # cost: one upsert and the three vendor activities side by side.
 SHAPES = ("lead", "lanes")
-VENDOR_QUEUES = ("hubspot", "salesforce", "segment")
 TIMEOUT = timedelta(seconds=120)
 
 
@@ -91,7 +92,7 @@ class LeadShape:
 
         if shape == "lanes":
             workflow.upsert_search_attributes([sa.LEAD_STAGE.value_set("MQL")])
-            await asyncio.gather(*(lane(v) for v in VENDOR_QUEUES))
+            await asyncio.gather(*(lane(v) for v in VENDORS))
             return
         workflow.patched("bench-bundle")  # the lead's bundled-patches marker, first task
         workflow.upsert_search_attributes([sa.LEAD_STAGE.value_set("New")])
@@ -107,11 +108,20 @@ class LeadShape:
         await asyncio.gather(segment, lane("hubspot"), lane("salesforce"))
 
 
+async def paced(rate: float, n: int, start_one: Callable[[int], Coroutine[Any, Any, None]]) -> None:
+    """Start `n` at `rate` a second, each on time whatever the earlier ones take; wait for all."""
+    start, started = time.perf_counter(), list[asyncio.Task[None]]()
+    for i in range(n):
+        await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+        started.append(asyncio.create_task(start_one(i)))
+    await asyncio.gather(*started)
+
+
 async def drive_shape(client: Client, shape: str, rate: float, seconds: float) -> list[float]:
     """Start `rate` skeletons a second for `seconds`; each one's seconds from start to done."""
     queue = f"shape-{shape}-{uuid.uuid4().hex[:6]}"
     workers = [Worker(client, task_queue=queue, workflows=[LeadShape], activities=[noop])]
-    workers += [Worker(client, task_queue=f"{queue}-{v}", activities=[noop]) for v in VENDOR_QUEUES]
+    workers += [Worker(client, task_queue=f"{queue}-{v}", activities=[noop]) for v in VENDORS]
     running = [asyncio.create_task(w.run()) for w in workers]
     took: list[float] = []
 
@@ -123,11 +133,7 @@ async def drive_shape(client: Client, shape: str, rate: float, seconds: float) -
         took.append(time.perf_counter() - began)
 
     try:
-        start, started = time.perf_counter(), []
-        for i in range(max(1, round(rate * seconds))):
-            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
-            started.append(asyncio.create_task(one(i)))
-        await asyncio.gather(*started)
+        await paced(rate, max(1, round(rate * seconds)), one)
     finally:
         await asyncio.gather(*(w.shutdown() for w in workers))
         await asyncio.gather(*running, return_exceptions=True)
@@ -149,6 +155,10 @@ def cpu_seconds() -> dict[str, float]:
         if pid == me or ppid == me:
             used["leadflow" if pid == me else "temporal"] += (int(fields[11]) + int(fields[12])) / tick
     return used
+
+
+def cpu_since(before: dict[str, float]) -> dict[str, float]:
+    return {k: v - before[k] for k, v in cpu_seconds().items()}
 
 
 def print_cpu(name: str, cpu: dict[str, float], n: int, wall: float) -> None:
@@ -214,11 +224,7 @@ async def drive(url: str, running: dict, leads: int, rate: float, timeout: float
 
     watching = asyncio.create_task(watch())
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-        start, senders = time.perf_counter(), []
-        for i in range(leads):
-            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
-            senders.append(asyncio.create_task(send(http, i)))
-        await asyncio.gather(*senders)
+        await paced(rate, leads, lambda i: send(http, i))
     await watching
     late = await landed_later(watcher, [e for e in sent if e not in seen], timeout)
     await owner_tasks_done(running, tasks_before, len(sent))
@@ -310,7 +316,7 @@ async def one_rate(env, running: dict, rate: float, seconds: float, timeout: flo
             await asyncio.gather(*tasks, return_exceptions=True)
     hubspot_calls = hubspot.total_calls() - calls
     wall = time.perf_counter() - wall_before
-    cpu = {k: v - cpu_before[k] for k, v in cpu_seconds().items()}
+    cpu = cpu_since(cpu_before)
     breakdown = await task_breakdown(env.client, result["emails"])  # not in the CPU figure
     print(f"\ningest latency: {leads} new MQLs at {rate:g}/s through POST /v1/events "
           f"(dev server, 3 emulators, loopback)")
@@ -337,7 +343,7 @@ async def floor(client: Client, shape: str, rate: float, seconds: float) -> None
     cpu_before, wall = cpu_seconds(), time.perf_counter()
     took = await drive_shape(client, shape, rate, seconds)
     wall = time.perf_counter() - wall
-    cpu = {k: v - cpu_before[k] for k, v in cpu_seconds().items()}
+    cpu = cpu_since(cpu_before)
     print(f"\nTemporal floor, '{shape}' shape: {len(took)} skeletons at {rate:g}/s, no-op activities")
     report("start -> done", took)
     print_cpu("CPU per skeleton", cpu, len(took), wall)
