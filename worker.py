@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import cache
 from typing import Any
@@ -41,6 +42,8 @@ from workflows.account import AccountWorkflow
 from workflows.backfill import BackfillWorkflow
 from workflows.lead import LeadWorkflow
 from workflows.lead_models import vendor_queue
+from workflows.queue_config import QueueConfigWorkflow
+from workflows.queue_config_client import publish
 from workflows.reconcile import ReconcileWorkflow
 from workflows.team_router import TeamRouterWorkflow
 
@@ -51,7 +54,7 @@ log = logging.getLogger("leadflow.worker")
 VENDOR_CONCURRENCY = 1000
 
 WORKFLOWS: list[type] = [LeadWorkflow, BackfillWorkflow, ReconcileWorkflow, TeamRouterWorkflow,
-                         AccountWorkflow]
+                         AccountWorkflow, QueueConfigWorkflow]
 
 
 def configured_vendors(settings: Settings) -> list[Vendor]:
@@ -112,7 +115,8 @@ SANDBOX = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH))
 
 
-def build_workers(
+@asynccontextmanager
+async def running_workers(
     client: Client,
     task_queue: str,
     vendors: Sequence[str],
@@ -123,11 +127,15 @@ def build_workers(
     catalog: PlaybookCatalog | None = None,
     accounts: bool = False,
     workflow_cache: int = 1000,
-) -> list[Worker]:
-    """The main worker (lead workflows, their config, merges and the ledger) and one per vendor.
-    `catalog`: the playbooks leads get (default: LEADFLOW_PLAYBOOK_DIR's). `accounts`: leads
-    report to AccountWorkflows, which sync companies / Accounts (the worker process turns it on
-    with LEADFLOW_ACCOUNTS, default true)."""
+) -> AsyncIterator[list[Worker]]:
+    """The main worker (lead workflows, their config, merges and the ledger) and one per vendor,
+    polling for the block; they finish their in-flight tasks when it ends. `catalog`: the
+    playbooks leads get (default: LEADFLOW_PLAYBOOK_DIR's). `accounts`: leads report to
+    AccountWorkflows, which sync companies / Accounts (the worker process turns it on with
+    LEADFLOW_ACCOUNTS, default true).
+
+    Before polling, the workers publish what their lead_config answers (workflows/queue_config.py),
+    so the starters of new leads can hand it over in the start."""
     setup = LeadConfigActivities(list(vendors), ledger=ledger is not None,
                                  omit_search_attributes=omit_search_attributes, catalog=catalog,
                                  accounts=accounts)
@@ -155,7 +163,13 @@ def build_workers(
                         sync.sync_account],
             max_concurrent_activities=VENDOR_CONCURRENCY,
         ))
-    return workers
+    await publish(client, task_queue, setup.published())
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    try:
+        yield workers
+    finally:
+        await asyncio.gather(*(w.shutdown() for w in workers))
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
@@ -166,18 +180,15 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
     client = await connect(settings, runtime=runtime_for(settings.metrics_host, settings.metrics_port))
     vendors = configured_vendors(settings)
     with ThreadPoolExecutor(max_workers=16) as executor:
-        workers = build_workers(client, settings.task_queue, vendors,
-                                connector_factory(settings), executor,
-                                ledger=ledger_activity(settings),
-                                omit_search_attributes=settings.omitted_search_attributes,
-                                catalog=catalog, accounts=settings.accounts,
-                                workflow_cache=settings.workflow_cache)
-        log.info("worker polling %s (vendors: %s)", settings.task_queue, ", ".join(vendors) or "none")
-        running = [asyncio.create_task(w.run()) for w in workers]
-        await stop.wait()
-        log.info("shutting down: finishing in-flight tasks")
-        await asyncio.gather(*(w.shutdown() for w in workers))
-        await asyncio.gather(*running, return_exceptions=True)
+        async with running_workers(client, settings.task_queue, vendors,
+                                   connector_factory(settings), executor,
+                                   ledger=ledger_activity(settings),
+                                   omit_search_attributes=settings.omitted_search_attributes,
+                                   catalog=catalog, accounts=settings.accounts,
+                                   workflow_cache=settings.workflow_cache):
+            log.info("worker polling %s (vendors: %s)", settings.task_queue, ", ".join(vendors) or "none")
+            await stop.wait()
+            log.info("shutting down: finishing in-flight tasks")
 
 
 async def main() -> None:

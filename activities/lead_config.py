@@ -11,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 from config.playbook_catalog import PlaybookCatalog
 from config.playbook_loader import PlaybookError, playbook_catalog
 from workflows import search_attributes as sa
-from workflows.lead_models import LEAD_CONFIG, LeadConfig
+from workflows.lead_models import LEAD_CONFIG, LeadConfig, QueueConfig
 
 
 class LeadConfigActivities:
@@ -42,7 +42,14 @@ class LeadConfigActivities:
         """What a lead of `playbook_name` learns from this worker (PlaybookError: no such
         playbook). A starter inside the worker (backfill) hands it over in LeadInput.config."""
         catalog = self._catalog or playbook_catalog()
-        playbook = catalog.get(playbook_name)
-        return LeadConfig(playbook=playbook, vendors=self._vendors, ledger=self._ledger,
-                          omit_search_attributes=self._omit,
-                          switch_targets=catalog.switch_targets(playbook), accounts=self._accounts)
+        catalog.get(playbook_name)  # PlaybookError: file, field and reason
+        config = self.published(catalog).lead_config(catalog, playbook_name)
+        assert config is not None  # the hashes are this very catalog's
+        return config
+
+    def published(self, catalog: PlaybookCatalog | None = None) -> QueueConfig:
+        """What this worker publishes for the starters of new leads (workflows/queue_config.py)."""
+        catalog = catalog or self._catalog or playbook_catalog()
+        return QueueConfig(vendors=self._vendors, ledger=self._ledger,
+                           omit_search_attributes=self._omit, accounts=self._accounts,
+                           playbooks={name: loaded.hash for name, loaded in catalog.current.items()})

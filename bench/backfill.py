@@ -36,7 +36,7 @@ from config.settings import Settings  # noqa: E402
 from emulators.run_all import env_for, run_all, stop_all  # noqa: E402
 from leadflow.heap import limit_malloc_arenas  # noqa: E402
 from leadflow.stack import DEV_SERVER_TUNING, temporal_binary  # noqa: E402
-from worker import build_workers, configured_vendors, connector_factory  # noqa: E402
+from worker import configured_vendors, connector_factory, running_workers  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
 from workflows.backfill import BackfillProgress, BackfillWorkflow  # noqa: E402
 from workflows.backfill_models import BackfillInput  # noqa: E402
@@ -118,15 +118,10 @@ async def bench(n: int, timeout: float, concurrency: int, accounts: bool = False
         task_queue = f"bench-{uuid.uuid4().hex[:6]}"
         before = vendor_calls(running)
         with ThreadPoolExecutor(max_workers=16) as executor:
-            workers = build_workers(env.client, task_queue, configured_vendors(settings), connectors,
-                                    executor, accounts=accounts)
-            tasks = [asyncio.create_task(w.run()) for w in workers]
-            try:
+            async with running_workers(env.client, task_queue, configured_vendors(settings),
+                                       connectors, executor, accounts=accounts):
                 end_to_end = await run_one(env.client, task_queue, running, before, n, start, timeout,
                                            concurrency, accounts)
-            finally:
-                await asyncio.gather(*(w.shutdown() for w in workers))
-                await asyncio.gather(*tasks, return_exceptions=True)
         trivial = await trivial_rate(env.client, n, concurrency, timeout)
         print(f"  trivial workflows  {trivial:.1f}/s on the same dev server (one search attribute, "
               f"then wait); backfill end to end / trivial = {end_to_end / trivial:.0%}")

@@ -44,7 +44,7 @@ from ingest.server import serving
 from leadflow.heap import limit_malloc_arenas
 from leadflow.stack import DEV_SERVER_TUNING, temporal_binary
 from lifecycle.events import lead_workflow_id
-from worker import build_workers, connector_factory
+from worker import connector_factory, running_workers
 from workflows import search_attributes as sa
 
 VENDORS = ["hubspot", "salesforce", "segment"]
@@ -55,12 +55,13 @@ STAGE = "MQL"  # demo_led: "Demo Requested" moves a new lead to MQL
 # The Temporal floor, run after each rate on the same dev server: what the server and an SDK worker
 # alone make of a new MQL's shape at that rate, with no vendor, no ingest HTTP and no lead logic.
 # A skeleton workflow is started with its first signal (as ingest starts a lead) and makes the
-# same Temporal calls, in the same order, as a new lead of the demo_led playbook that becomes an
-# MQL (tests/replay/histories/bundle4_test_owner_ids_are_written_to_both_crms_and_listed_by_owner_0):
-# a patch marker and an upsert, the lead_config activity, an upsert, Segment's sync beside the
-# owner's routing (an activity on the lead's queue) and two timers (the routing hold and one more),
-# then the hold cancelled, a third timer, an upsert and the HubSpot and Salesforce syncs, each on
-# its own vendor queue. It ends once they answer (a lead would wait on for its timers). Every
+# same Temporal calls, in the same order, as a new lead of the demo_led playbook that ingest starts
+# with its workers' published config and that becomes an MQL (tests/replay/histories/
+# config_a_worker_serving_another_version_leaves_the_lead_to_ask_1): in its first task a patch
+# marker and two upserts, Segment's sync beside the owner's routing (an activity on the lead's
+# queue) and two timers (one more and the routing hold); then an upsert, the HubSpot and Salesforce
+# syncs, each on its own vendor queue, the hold cancelled and a third timer. It ends once they
+# answer (a lead would wait on for its timers). Every
 # activity returns at once. `lanes` is the least any design that keeps a queue per vendor can
 # cost: one upsert and the three vendor activities side by side.
 SHAPES = ("lead", "lanes")
@@ -94,18 +95,18 @@ class LeadShape:
             workflow.upsert_search_attributes([sa.LEAD_STAGE.value_set("MQL")])
             await asyncio.gather(*(lane(v) for v in VENDORS))
             return
-        workflow.patched("bench-bundle")  # the lead's bundled-patches marker, first task
-        workflow.upsert_search_attributes([sa.LEAD_STAGE.value_set("New")])
-        await workflow.execute_activity(noop, "lead_config", start_to_close_timeout=TIMEOUT)
+        workflow.patched("bench-bundle")  # the lead's bundled-patches marker (and its upsert)
         workflow.upsert_search_attributes([sa.LEAD_STAGE.value_set("MQL")])
         segment = lane("segment")
-        routing_hold = asyncio.create_task(workflow.sleep(2.0))  # at most ROUTE_WAIT
+        routing = workflow.start_activity(noop, "assign_owner", start_to_close_timeout=TIMEOUT)
         timers = [asyncio.create_task(workflow.sleep(3600.0))]  # kept: pending until the run ends
-        await workflow.execute_activity(noop, "assign_owner", start_to_close_timeout=TIMEOUT)
+        routing_hold = asyncio.create_task(workflow.sleep(2.0))  # at most ROUTE_WAIT
+        await routing
+        workflow.upsert_search_attributes([sa.LEAD_STAGE.value_set("MQL owned")])
+        crms = [lane("hubspot"), lane("salesforce")]
         routing_hold.cancel()
         timers.append(asyncio.create_task(workflow.sleep(7200.0)))
-        workflow.upsert_search_attributes([sa.LEAD_STAGE.value_set("MQL owned")])
-        await asyncio.gather(segment, lane("hubspot"), lane("salesforce"))
+        await asyncio.gather(segment, *crms)
 
 
 async def paced(rate: float, n: int, start_one: Callable[[int], Coroutine[Any, Any, None]]) -> None:
@@ -305,15 +306,10 @@ async def one_rate(env, running: dict, rate: float, seconds: float, timeout: flo
     others_before = {v: dict(running[v].state.calls) for v in ("salesforce", "segment")}
     cpu_before, wall_before = cpu_seconds(), time.perf_counter()
     with ThreadPoolExecutor(max_workers=16) as executor:
-        workers = build_workers(env.client, settings.task_queue, VENDORS, connectors, executor)
-        tasks = [asyncio.create_task(w.run()) for w in workers]
-        try:
+        async with running_workers(env.client, settings.task_queue, VENDORS, connectors, executor):
             async with serving(settings, port=0) as url:
                 result = await drive(url, running, leads, rate, timeout)
             events = await history_events(env.client, result["emails"])
-        finally:
-            await asyncio.gather(*(w.shutdown() for w in workers))
-            await asyncio.gather(*tasks, return_exceptions=True)
     hubspot_calls = hubspot.total_calls() - calls
     wall = time.perf_counter() - wall_before
     cpu = cpu_since(cpu_before)

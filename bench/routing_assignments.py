@@ -28,7 +28,7 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from config.routing import Member, Team  # noqa: E402
 from leadflow.stack import DEV_SERVER_TUNING, temporal_binary  # noqa: E402
-from worker import build_workers  # noqa: E402
+from worker import running_workers  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
 from workflows.team_client import TeamClient, team_workflow_id  # noqa: E402
 from workflows.team_models import AssignRequest  # noqa: E402
@@ -58,16 +58,13 @@ async def run(leads: int, concurrency: int) -> None:
             owners[result.owner.email if result.owner else "-"] += 1
 
     with ThreadPoolExecutor(max_workers=4) as executor:
-        workers = build_workers(env.client, queue, [], _no_connectors, executor)
-        tasks = [asyncio.create_task(w.run()) for w in workers]
-        await one(-1)  # start the router before the clock runs
-        began = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(leads)))
-        elapsed = time.perf_counter() - began
-        runs = [w async for w in env.client.list_workflows(
-            f"WorkflowId = '{team_workflow_id(team.name, queue)}'")]
-        await asyncio.gather(*(w.shutdown() for w in workers))
-        await asyncio.gather(*tasks, return_exceptions=True)
+        async with running_workers(env.client, queue, [], _no_connectors, executor):
+            await one(-1)  # start the router before the clock runs
+            began = time.perf_counter()
+            await asyncio.gather(*(one(i) for i in range(leads)))
+            elapsed = time.perf_counter() - began
+            runs = [w async for w in env.client.list_workflows(
+                f"WorkflowId = '{team_workflow_id(team.name, queue)}'")]
     cuts = statistics.quantiles(latencies, n=100)
     print(f"routing_assignments: {leads} assignments, concurrency {concurrency}")
     print(f"  throughput  {leads / elapsed:8.1f} assignments/s  ({elapsed:.2f} s)")

@@ -18,7 +18,6 @@ import time
 from collections import defaultdict
 from datetime import timedelta
 
-from temporalio.client import Client
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from config.playbook_catalog import PlaybookCatalog
@@ -51,7 +50,7 @@ class Delivery:
                  catalog: PlaybookCatalog | None = None) -> None:
         self.settings, self.metrics = settings, metrics
         self.catalog = catalog  # selects each new lead's playbook
-        self._client: Client | None = None
+        self._leads_client: LeadClient | None = None
         self._lock = asyncio.Lock()
         # Erasure and tombstones need the key store: only with LEADFLOW_ENCRYPTION_KEYS set.
         self._store = key_store(settings) if encryption_keys(settings) is not None else None
@@ -59,10 +58,13 @@ class Delivery:
 
     async def _leads(self) -> LeadClient:
         async with self._lock:
-            if self._client is None:
+            if self._leads_client is None:
                 # Lazy: the service starts (and answers 503) while Temporal is still down.
-                self._client = await connect(self.settings, retry_config=RETRY, lazy=True)
-        return LeadClient(self._client, self.settings.task_queue, self.settings.playbook, self.catalog)
+                client = await connect(self.settings, retry_config=RETRY, lazy=True)
+                # One for the service: it keeps the workers' published config between requests.
+                self._leads_client = LeadClient(client, self.settings.task_queue,
+                                                self.settings.playbook, self.catalog)
+        return self._leads_client
 
     async def screen(self, plan: Plan) -> Plan:
         """Moves every action for a forgotten email into `skipped`: it must never come back."""
@@ -169,6 +171,6 @@ class Delivery:
 
     async def close(self) -> None:
         """Lets go of the Temporal client while the loop still runs (sdk-python#300)."""
-        self._client = None
+        self._leads_client = None
         gc.collect()
         await asyncio.sleep(0.1)

@@ -8,6 +8,7 @@ A product backend can use this directly, without the HTTP hop:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -25,23 +26,31 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from config.playbook import Playbook
 from config.playbook_catalog import PlaybookCatalog
+from config.playbook_loader import playbook_catalog
 from lifecycle.events import LeadEvent, check_event_size, lead_workflow_id
 from lifecycle.selection import lead_attributes
 from lifecycle.state import Closure, LeadState
+from workflows import queue_config_client as queue_config
 from workflows.lead import CLOSURE_MEMO, LeadWorkflow
 from workflows.lead_models import (
     EVENT_SIGNAL,
     DeleteRequest,
     LeadClosed,
     LeadCommand,
+    LeadConfig,
     LeadInput,
     LeadView,
     MergeRequest,
     PlaybookMigration,
     PlaybookRef,
+    QueueConfig,
 )
 
 T = TypeVar("T")
+# How long a published queue config is used before it is read again: a worker that boots with
+# other vendors or playbooks reaches new leads this much later (leads started meanwhile get what
+# the workers answered before, as a lead_config answered by a worker about to stop would).
+CONFIG_TTL_S = 10.0
 # How many merges an event follows (a merged into b merged into c ...) before giving up.
 MAX_MERGE_HOPS = 5
 
@@ -79,15 +88,36 @@ class LeadClient:
         self.task_queue = task_queue
         self.playbook = playbook
         self.catalog = catalog
+        self._published: QueueConfig | None = None  # by the workers of task_queue, read at ...
+        self._read_at = -CONFIG_TTL_S  # ... this time.monotonic()
+        self._configs: dict[str, LeadConfig | None] = {}  # playbook name -> built from _published
 
-    def _input(self, email: str, fields: dict[str, str] | None = None,
-               attributes: dict[str, str] | None = None) -> LeadInput:
+    async def _input(self, email: str, fields: dict[str, str] | None = None,
+                     attributes: dict[str, str] | None = None) -> LeadInput:
         pb = self.playbook
         name = pb if isinstance(pb, str) else pb.name
         if isinstance(pb, str) and self.catalog is not None:
             name = self.catalog.select(lead_attributes(email, attributes, fields))
         return LeadInput(email=email, playbook_name=name, fields=fields or {},
-                         playbook=None if isinstance(pb, str) else pb)
+                         playbook=None if isinstance(pb, str) else pb,
+                         config=await self._config(name))
+
+    async def _config(self, name: str) -> LeadConfig | None:
+        """What the lead's worker would answer lead_config with, as its workers published it
+        (workflows/queue_config.py), read at most every CONFIG_TTL_S; None when unknown (no
+        worker published, or it serves another version of the playbook): the lead asks then.
+        Only a new lead reads it (Temporal ignores a running lead's start input)."""
+        if time.monotonic() - self._read_at >= CONFIG_TTL_S:
+            published = await queue_config.published(self.client, self.task_queue)
+            if published is not None:
+                self._read_at = time.monotonic()
+            if published != self._published:
+                self._published, self._configs = published, {}
+        if self._published is None:
+            return None
+        if name not in self._configs:
+            self._configs[name] = self._published.lead_config(self.catalog or playbook_catalog(), name)
+        return self._configs[name]
 
     async def send_event(self, email: str, event: LeadEvent) -> WorkflowHandle:
         """Durable once this returns: Temporal has accepted the signal (and started the lead).
@@ -110,7 +140,7 @@ class LeadClient:
 
         async def attempt(email: str, policy: WorkflowIDReusePolicy) -> WorkflowHandle:
             return await self.client.start_workflow(
-                LeadWorkflow.run, self._input(email, attributes=attributes), id=lead_workflow_id(email),
+                LeadWorkflow.run, await self._input(email, attributes=attributes), id=lead_workflow_id(email),
                 task_queue=self.task_queue, start_signal=signal, start_signal_args=[arg],
                 id_reuse_policy=policy)
 
@@ -122,8 +152,8 @@ class LeadClient:
 
         async def attempt(email: str, policy: WorkflowIDReusePolicy) -> LeadView:
             start = WithStartWorkflowOperation(
-                LeadWorkflow.run, self._input(email, attributes=cmd.properties), id=lead_workflow_id(email),
-                task_queue=self.task_queue, id_reuse_policy=policy,
+                LeadWorkflow.run, await self._input(email, attributes=cmd.properties),
+                id=lead_workflow_id(email), task_queue=self.task_queue, id_reuse_policy=policy,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
             try:
                 return await self.client.execute_update_with_start_workflow(

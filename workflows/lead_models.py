@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, Field, ValidatorFunctionWrapHandler, WrapValidator, field_validator
 
@@ -22,6 +22,9 @@ from lifecycle.events import EventKind, LeadEvent, normalize_email
 from lifecycle.frameworks import Completeness, completeness, framework_of
 from lifecycle.qualification import icp_status
 from lifecycle.state import Handoff, LeadState
+
+if TYPE_CHECKING:
+    from config.playbook_catalog import PlaybookCatalog
 
 
 class FailedTask(BaseModel):
@@ -82,8 +85,9 @@ class LeadInput(BaseModel):
     account: str | None = None
     account_pending: bool = False
     failed_tasks: list[FailedTask] = Field(default_factory=list)  # for the next resync
-    # What lead_config would answer, from a starter inside the worker (a backfill): the run
-    # then skips that activity (bundled-patches-v3). Never carried to the next run.
+    # What lead_config would answer, from a starter inside the worker (a backfill) or one that
+    # read what the workers published (LeadClient, workflows/queue_config.py): the run then skips
+    # that activity (bundled-patches-v3). Never carried to the next run.
     config: LeadConfig | None = None
 
     @field_validator("email")
@@ -211,6 +215,32 @@ class LeadConfig(BaseModel):
     # The playbooks the lead's `to_playbook:` transitions lead into, by name (a switch of motion).
     switch_targets: dict[str, SharedPlaybook] = {}  # shared like `playbook` (perf, issue 16)
     accounts: bool = False  # whether this worker runs AccountWorkflows (leads report to them)
+
+
+class QueueConfig(BaseModel):
+    """What the workers of a task queue answer lead_config with, but the playbooks themselves:
+    those are named by the content hash of the current version each worker serves. Published by
+    each worker at boot (workflows/queue_config.py) for the starters of new leads."""
+
+    vendors: list[str]
+    ledger: bool = False
+    omit_search_attributes: list[str] = []
+    accounts: bool = False
+    playbooks: dict[str, str] = {}  # name -> playbook_hash of the current version
+
+    def lead_config(self, catalog: PlaybookCatalog, name: str) -> LeadConfig | None:
+        """The LeadConfig this queue's workers would answer for a lead of `name`, built from
+        `catalog`; None unless the workers serve that playbook and each playbook it may switch
+        into in the very versions `catalog` holds (same content hash)."""
+        found = catalog.current.get(name)
+        if found is None or self.playbooks.get(name) != found.hash:
+            return None
+        targets = catalog.switch_targets(found.playbook)
+        if any(self.playbooks.get(t) != catalog.current[t].hash for t in targets):
+            return None
+        return LeadConfig(playbook=found.playbook, vendors=self.vendors, ledger=self.ledger,
+                          omit_search_attributes=self.omit_search_attributes,
+                          switch_targets=targets, accounts=self.accounts)
 
 
 class PlaybookMigration(BaseModel):

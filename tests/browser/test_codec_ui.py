@@ -72,5 +72,6 @@ async def test_the_ui_decodes_a_leads_input_and_shows_a_forgotten_leads_as_ciphe
     await page.screenshot(path=shots / "forgotten-lead.png", full_page=True)
     text = await page.inner_text("body")
     assert '"playbook_name"' not in text and "Acme Rockets" not in text
-    # Its input is shown as what it now is: base64 ciphertext nobody can open.
-    assert re.search(r'Input\W+"[A-Za-z0-9+/]{200,}={0,2}"', text), text[:2000]
+    # Its input is shown as what it now is: base64 ciphertext nobody can open (a long one is cut
+    # short in the page's text, no closing quote).
+    assert re.search(r'Input\W+"[A-Za-z0-9+/]{200,}', text), text[:2000]

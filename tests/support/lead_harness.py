@@ -21,7 +21,7 @@ from config.playbook_catalog import PlaybookCatalog
 from config.playbook_loader import stock_playbook
 from connectors.base import Connector
 from lifecycle.events import EventKind, LeadEvent, lead_workflow_id
-from worker import build_workers
+from worker import running_workers
 from workflows.lead import LeadWorkflow
 from workflows.lead_models import LeadInput
 
@@ -93,15 +93,10 @@ async def workers_on(
     """leadflow's real workers polling `task_queue` (and its vendor queues) for the block;
     `catalog`: the playbooks they serve (default: the stock ones)."""
     with ThreadPoolExecutor(max_workers=8) as executor:
-        workers = build_workers(client, task_queue, vendors, connectors, executor, ledger=ledger,
-                                omit_search_attributes=omit_search_attributes, catalog=catalog,
-                                accounts=accounts)
-        tasks = [asyncio.create_task(w.run()) for w in workers]
-        try:
+        async with running_workers(client, task_queue, vendors, connectors, executor, ledger=ledger,
+                                   omit_search_attributes=omit_search_attributes, catalog=catalog,
+                                   accounts=accounts):
             yield
-        finally:
-            await asyncio.gather(*(w.shutdown() for w in workers))
-            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @asynccontextmanager
