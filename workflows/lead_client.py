@@ -109,8 +109,7 @@ class LeadClient:
         Only a new lead reads it (Temporal ignores a running lead's start input)."""
         if time.monotonic() - self._read_at >= CONFIG_TTL_S:
             published = await queue_config.published(self.client, self.task_queue)
-            if published is not None:
-                self._read_at = time.monotonic()
+            self._read_at = time.monotonic()  # "none published" too: one read per CONFIG_TTL_S
             if published != self._published:
                 self._published, self._configs = published, {}
         if self._published is None:
