@@ -15,6 +15,7 @@ published: a lead_config answer, too, is whichever worker took the activity.
 
 from __future__ import annotations
 
+import pydantic
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -31,7 +32,8 @@ def queue_config_workflow_id(task_queue: str) -> str:
     return f"leadflow-config:{task_queue}"
 
 
-@workflow.defn(name="QueueConfigWorkflow")
+# An input that is no QueueConfig (an operator's start from the UI) fails the run, not its tasks.
+@workflow.defn(name="QueueConfigWorkflow", failure_exception_types=[pydantic.ValidationError])
 class QueueConfigWorkflow:
     @workflow.init
     def __init__(self, latest: QueueConfig | None = None) -> None:

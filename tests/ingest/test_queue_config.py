@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
-from temporalio.client import Client
+import asyncio
+
+import pytest
+from temporalio.client import Client, WorkflowFailureError
 
 from config.playbook_loader import playbook_catalog
 from lifecycle.events import lead_workflow_id
@@ -87,3 +90,11 @@ async def test_a_worker_serving_another_version_leaves_the_lead_to_ask(dev_env, 
 
 async def _is(client: Client, queue: str, config: QueueConfig) -> bool:
     return await published(client, queue) == config
+
+
+async def test_an_operators_start_with_a_bad_config_fails_that_run_not_its_tasks(dev_env, workers: Harness):
+    handle = await dev_env.client.start_workflow(
+        "QueueConfigWorkflow", {"vendors": "hubspot", "playbooks": 7}, id=f"bad-{unique_email()}",
+        task_queue=workers.task_queue)
+    with pytest.raises(WorkflowFailureError):
+        await asyncio.wait_for(handle.result(), timeout=30)
