@@ -4,6 +4,9 @@ A product backend can use this directly, without the HTTP hop:
 
     leads = LeadClient(await config.temporal.connect(load_settings()), "leadflow")
     await leads.send_event("ada@acme.io", event)
+
+A lead it starts carries the config its workers published (workflows/queue_config.py), so the
+lead need not ask them first; keep one LeadClient per process, it caches that config.
 """
 
 from __future__ import annotations
